@@ -1,0 +1,478 @@
+/*
+ * mpifutures.h — Python's concurrent.futures in C, on MPI.
+ *
+ * One binary runs on every rank. Rank `root` of a communicator is the
+ * executor: it submits calls of *registered functions* with byte-string
+ * arguments; the other ranks (workers) run them and send results back; the
+ * root completes *futures*.
+ *
+ *     mf_register("square", square, NULL, &sq);          // every rank
+ *     mf_executor *ex;
+ *     mf_executor_open(MPI_COMM_WORLD, 0, NULL, &ex);   // workers serve here
+ *     if (ex) {                                          // root only
+ *         mf_future f;
+ *         mf_submit(ex, sq, &x, sizeof x, &f);
+ *         mf_future_result(f, MF_FOREVER, &data, &len);
+ *         mf_future_release(f);
+ *         mf_executor_close(ex);                         // workers return
+ *     }
+ *
+ * Everything declared here is the public API; anything else is internal.
+ *
+ * Conventions, true of every function unless its comment says otherwise:
+ *  - Fallible calls return an error code: MF_OK (0) or one of MF_E* below;
+ *    mf_strerror() names it and mf_last_error() gives a longer message for
+ *    the calling thread's last failure.
+ *  - Out-parameters are written only on success (or set to an empty value).
+ *  - Pointers handed out (result bytes, error messages) are owned by the
+ *    library and stay valid for as long as the caller holds the object they
+ *    came from (see each function).
+ *  - Thread safety: every call may be made from any thread, provided MPI
+ *    was initialised with MPI_THREAD_SERIALIZED or higher; at a lower
+ *    thread level, call the library only from the thread that initialised
+ *    MPI. Progress (sending tasks, receiving results, running done
+ *    callbacks) happens inside the library's calls on the root
+ *    (submit, result, wait, as_completed, map_next, shutdown), in the
+ *    calling thread.
+ *  - Times are seconds as double; MF_FOREVER (any negative value) waits
+ *    without limit; 0 polls once without blocking.
+ */
+#ifndef MPIFUTURES_H
+#define MPIFUTURES_H
+
+#include <mpi.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define MF_API
+#elif defined(__GNUC__)
+#define MF_API __attribute__((visibility("default")))
+#else
+#define MF_API
+#endif
+
+#if defined(__GNUC__)
+#define MF_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define MF_PRINTF(a, b)
+#endif
+
+/* ---- Version -------------------------------------------------------- */
+
+#define MF_VERSION_MAJOR 0
+#define MF_VERSION_MINOR 1
+#define MF_VERSION_PATCH 0
+#define MF_VERSION_STRING "0.1.0"
+
+/** The library's version string ("MAJOR.MINOR.PATCH"); static storage. */
+MF_API const char *mf_version(void);
+
+/* ---- Errors --------------------------------------------------------- */
+
+/*
+ * The one table of error codes: X(NAME, value, message). It generates the
+ * enum below, mf_strerror() and mf_errname(), so they cannot drift apart.
+ */
+#define MF_ERROR_TABLE(X)                                                    \
+    X(MF_OK, 0, "success")                                                   \
+    X(MF_EINVAL, 1, "invalid argument")                                      \
+    X(MF_ENOMEM, 2, "out of memory")                                         \
+    X(MF_ENOENT, 3, "unknown function id")                                   \
+    X(MF_EEXIST, 4, "function name already registered")                      \
+    X(MF_ECOLLISION, 5, "function id collides with another name")            \
+    X(MF_ETIMEDOUT, 6, "timed out waiting")                                  \
+    X(MF_ECANCELLED, 7, "future was cancelled")                              \
+    X(MF_ETASK, 8, "task failed")                                            \
+    X(MF_ESHUTDOWN, 9, "executor is shut down")                              \
+    X(MF_EBADHANDLE, 10, "invalid or released handle")                       \
+    X(MF_EINCALLBACK, 11, "blocking call from inside a done callback")       \
+    X(MF_E2BIG, 12, "argument or result too large")                          \
+    X(MF_EMPI, 13, "MPI call failed")                                        \
+    X(MF_EPROTO, 14, "malformed message")                                    \
+    X(MF_EMISMATCH, 15, "function registries differ between ranks")          \
+    X(MF_ENOWORKERS, 16, "communicator has no worker ranks")                 \
+    X(MF_EDONE, 17, "iterator exhausted")                                    \
+    X(MF_ESTATE, 18, "call not valid in the current state")                  \
+    X(MF_EBROKEN, 19, "executor is broken")
+
+/** Error codes. MF_OK is 0; every other value is a failure. */
+typedef enum mf_err {
+#define MF_X_ENUM(name, value, msg) name = value,
+    MF_ERROR_TABLE(MF_X_ENUM)
+#undef MF_X_ENUM
+        MF_ERR_COUNT_
+} mf_err;
+
+/** A short English description of `err`; static storage, never NULL
+ *  (unknown codes give "unknown error"). Thread-safe. */
+MF_API const char *mf_strerror(int err);
+
+/** The enum name of `err` ("MF_ETIMEDOUT"); static storage, never NULL
+ *  ("MF_E?" for unknown codes). Thread-safe. */
+MF_API const char *mf_errname(int err);
+
+/** A message describing the calling thread's most recent failed call, with
+ *  details (which function, which rank...). Thread-local storage, valid
+ *  until the thread's next mpifutures call; "" if none. */
+MF_API const char *mf_last_error(void);
+
+/* ---- Time ----------------------------------------------------------- */
+
+/** Pass as a timeout to wait without limit. */
+#define MF_FOREVER (-1.0)
+
+/* ---- Optional MPI set-up helper ------------------------------------ */
+
+/**
+ * Initialise MPI for programs that have not done so, asking for
+ * MPI_THREAD_MULTIPLE (the best level); if MPI is already initialised,
+ * do nothing. `argc`/`argv` may be NULL. `provided` (may be NULL) receives
+ * the thread level in force. Returns MF_EMPI if MPI_Init_thread fails.
+ * Call from the main thread.
+ */
+MF_API int mf_init(int *argc, char ***argv, int *provided);
+
+/**
+ * Finalise MPI if mf_init() initialised it; otherwise do nothing (the
+ * library never finalises MPI for a program that initialised it itself).
+ * Call from the thread that called mf_init(), after every executor is
+ * closed.
+ */
+MF_API int mf_finalize(void);
+
+/* ---- Registry ------------------------------------------------------- */
+
+/** Id of a registered function: a 64-bit hash of its name, the same on
+ *  every rank whatever the registration order. 0 is never a valid id. */
+typedef uint64_t mf_fn_id;
+
+/** A task being run on a worker; valid only during the task call. */
+typedef struct mf_task mf_task;
+
+/**
+ * A task function. Runs on a worker rank, in the thread that called
+ * mf_executor_open(). Read the argument with mf_task_arg(); deliver a
+ * result with mf_task_return() or mf_task_result_buffer(), or fail with
+ * mf_task_fail(). Return 0 for success; any other value fails the task
+ * (with the message given to mf_task_fail(), or "task returned N").
+ * Returning 0 without a result gives an empty (0-byte) result.
+ * `userdata` is the pointer given to mf_register() on that rank.
+ */
+typedef int (*mf_task_fn)(mf_task *task, void *userdata);
+
+/**
+ * Register `fn` under `name` (a non-empty string of at most 255 bytes,
+ * copied). Call on every rank, before mf_executor_open(), with the same
+ * set of names (order does not matter). `id` (may be NULL) receives the
+ * function's id, which is also mf_fn_id_of(name).
+ *
+ * Errors: MF_EINVAL (NULL/empty/too long name, NULL fn), MF_EEXIST (name
+ * already registered), MF_ECOLLISION (another name has the same id),
+ * MF_ENOMEM. Registering while an executor is open is allowed but the
+ * function is only usable by executors opened afterwards.
+ * Thread-safe.
+ */
+MF_API int mf_register(const char *name, mf_task_fn fn, void *userdata,
+                       mf_fn_id *id);
+
+/** Remove every registration (for tests and for programs that re-register
+ *  between executors). Executors already open keep their own copy.
+ *  Thread-safe. */
+MF_API void mf_registry_clear(void);
+
+/** The id `name` would have (pure function; 0 for NULL). Thread-safe. */
+MF_API mf_fn_id mf_fn_id_of(const char *name);
+
+/* ---- Executor ------------------------------------------------------- */
+
+typedef struct mf_executor mf_executor;
+
+/** Executor options. Initialise with mf_executor_opts_init(), then change
+ *  fields; passing NULL to mf_executor_open() means all defaults. */
+typedef struct mf_executor_opts {
+    /** Tasks in flight per worker (sent, not yet answered), so a worker
+     *  never waits for a round trip. Default 16; minimum 1. */
+    unsigned window;
+    /** Largest argument accepted by mf_submit()/mf_map(), in bytes;
+     *  larger ones fail with MF_E2BIG. Default and maximum: 1 GiB. */
+    size_t max_arg_bytes;
+    /** Longest sleep, in microseconds, of an idle rank between polls
+     *  (idle ranks back off from spinning to sleeping up to this, so they
+     *  use ~0% CPU). Default 1000. */
+    unsigned idle_sleep_max_us;
+} mf_executor_opts;
+
+/** Fill `opts` with the defaults. */
+MF_API void mf_executor_opts_init(mf_executor_opts *opts);
+
+/**
+ * Open an executor on `comm` (any intra-communicator, any `root`).
+ * Collective over `comm`: every rank must call it with the same root.
+ *
+ * The library works on a private duplicate of `comm`, so user traffic on
+ * `comm` never mixes with its own. When it opens, the root and every worker
+ * compare their registries; a function missing on some rank fails the open
+ * on every rank with MF_EMISMATCH, and mf_last_error() names the function
+ * and the rank.
+ *
+ * On the root: returns MF_OK with `*ex` set to the executor.
+ * On a worker: serves tasks until the root shuts the executor down, then
+ * returns MF_OK with `*ex` set to NULL. A worker's return code reflects
+ * failures of the executor itself, never of tasks.
+ *
+ * Errors: MF_EINVAL (bad comm, root out of range, NULL ex, bad option),
+ * MF_ENOWORKERS (comm has a single rank), MF_EMISMATCH, MF_EMPI,
+ * MF_ENOMEM. On failure `*ex` is NULL on every rank.
+ * Several executors may be opened one after the other; opening two at once
+ * on overlapping communicators from one thread would deadlock (the workers
+ * are busy serving the first).
+ */
+MF_API int mf_executor_open(MPI_Comm comm, int root,
+                            const mf_executor_opts *opts, mf_executor **ex);
+
+/**
+ * Stop accepting work. Later submits fail with MF_ESHUTDOWN.
+ * If `cancel_futures`, every future still queued on the root (not yet sent
+ * to a worker) is cancelled; running ones are not. If `wait`, block until
+ * every outstanding future is done, then release the workers (they return
+ * from mf_executor_open()). Without `wait` it returns at once; outstanding
+ * futures still complete as the caller waits on them, and
+ * mf_executor_close() finishes the job.
+ * Idempotent: any number of calls, with any flags; a later call may add
+ * cancel_futures or wait.
+ * Errors: MF_EINVAL (NULL), MF_EINCALLBACK (wait from a done callback),
+ * MF_EMPI.
+ */
+MF_API int mf_executor_shutdown(mf_executor *ex, int wait,
+                                int cancel_futures);
+
+/**
+ * Shut down (waiting for outstanding futures) and free the executor.
+ * Futures the caller still holds stay valid (and keep their results) until
+ * released. NULL is accepted and does nothing. Not callable from a done
+ * callback (MF_EINCALLBACK, and the executor stays open).
+ */
+MF_API int mf_executor_close(mf_executor *ex);
+
+/** Number of worker ranks of `ex` (0 for NULL). */
+MF_API int mf_executor_workers(const mf_executor *ex);
+
+/* ---- Futures -------------------------------------------------------- */
+
+/** A future: a counted reference to one submitted call. Zero-initialised
+ *  ({0}) is the null future. A one-member struct so that the compiler
+ *  tells it apart from other integers; a released handle is detected as
+ *  stale (MF_EBADHANDLE), never dereferenced. */
+typedef struct mf_future {
+    uint64_t h;
+} mf_future;
+
+/** Failure details of a task, valid while the future is held. */
+typedef struct mf_task_error {
+    const char *message;  /**< from mf_task_fail() or the library */
+    const char *function; /**< registered name of the function */
+    int rank;             /**< rank in the executor's communicator */
+    const char *host;     /**< host name of that rank */
+} mf_task_error;
+
+/**
+ * Queue a call of function `fn` with `len` bytes at `arg` (copied: the
+ * caller may reuse `arg` at once). `*fut` receives a new future holding
+ * one reference, which the caller must release.
+ * Errors: MF_EINVAL (NULL ex/fut, arg NULL with len > 0), MF_ENOENT (fn not
+ * registered when the executor opened), MF_E2BIG (len > max_arg_bytes),
+ * MF_ESHUTDOWN, MF_EBROKEN, MF_ENOMEM, MF_EMPI.
+ * May be called from a done callback (the task is sent on the next
+ * progress step).
+ */
+MF_API int mf_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
+                     size_t len, mf_future *fut);
+
+/**
+ * Wait up to `timeout` for `fut` to finish and give its result: `*data`
+ * (may be NULL if `len` is 0) stays valid while the caller holds `fut`.
+ * `data`/`len` may be NULL when the caller does not want them.
+ * Returns MF_OK, MF_ETIMEDOUT (still pending; nothing lost, ask again),
+ * MF_ECANCELLED, MF_ETASK (see mf_future_error()), MF_EBADHANDLE,
+ * MF_EINCALLBACK (blocking wait from a done callback; a zero timeout is
+ * allowed there), MF_EMPI.
+ */
+MF_API int mf_future_result(mf_future fut, double timeout, const void **data,
+                            size_t *len);
+
+/**
+ * Wait up to `timeout` for `fut` to finish and give its error: `*err` is set
+ * to the task's failure details, or NULL when the task succeeded (the
+ * return is then MF_OK in both cases). Returns MF_ETIMEDOUT,
+ * MF_ECANCELLED, MF_EBADHANDLE, MF_EINCALLBACK as mf_future_result().
+ */
+MF_API int mf_future_error(mf_future fut, double timeout,
+                           const mf_task_error **err);
+
+/** 1 if `fut` finished (result, error or cancelled), else 0 (also for a
+ *  bad handle). Never blocks, makes no progress. */
+MF_API int mf_future_done(mf_future fut);
+/** 1 if `fut` has been sent to a worker and not finished, else 0. */
+MF_API int mf_future_running(mf_future fut);
+/** 1 if `fut` was cancelled, else 0. */
+MF_API int mf_future_cancelled(mf_future fut);
+
+/**
+ * Cancel `fut` if it is still queued on the root. Returns MF_OK if it is
+ * (now or already) cancelled: its waiters wake and its callbacks run.
+ * Returns MF_ESTATE if it is running or finished (as in Python, where
+ * cancel() returns False), MF_EBADHANDLE for a bad handle.
+ */
+MF_API int mf_future_cancel(mf_future fut);
+
+/** Called once when the future finishes; see mf_future_on_done(). */
+typedef void (*mf_done_fn)(mf_future fut, void *userdata);
+
+/**
+ * Add a callback run exactly once when `fut` finishes (success, failure or
+ * cancel), in the order added; at once, in the calling thread, if it is
+ * already done. Callbacks run in the thread that makes progress (a caller
+ * of a library function), must not block: blocking calls from a callback
+ * fail with MF_EINCALLBACK; they may submit and query futures. `fut` stays
+ * valid during the callback even if every user reference was released.
+ * Errors: MF_EBADHANDLE, MF_EINVAL (NULL cb), MF_ENOMEM.
+ */
+MF_API int mf_future_on_done(mf_future fut, mf_done_fn cb, void *userdata);
+
+/** Take one more reference to `fut` (each needs its own release).
+ *  Errors: MF_EBADHANDLE. */
+MF_API int mf_future_retain(mf_future fut);
+
+/**
+ * Drop one reference. When the last user reference goes, the future is
+ * freed once the executor is done with it (a running task still completes;
+ * its result is discarded). Releasing a stale or null handle (double
+ * release) returns MF_EBADHANDLE and changes nothing.
+ */
+MF_API int mf_future_release(mf_future fut);
+
+/* ---- Waiting on many ------------------------------------------------ */
+
+/** mf_wait() conditions, as in concurrent.futures. */
+enum mf_wait_mode {
+    MF_FIRST_COMPLETED = 1, /**< any future done (or cancelled) */
+    MF_FIRST_EXCEPTION = 2, /**< any task failed; else all done */
+    MF_ALL_COMPLETED = 3    /**< every future done */
+};
+
+/**
+ * Wait up to `timeout` until the `mode` condition holds for the `n`
+ * futures in `futs` (duplicates allowed; cancelled futures count as done).
+ * If `done` is not NULL it receives n flags (1 = done). `ndone` (may be
+ * NULL) receives the number of distinct done futures.
+ * Returns MF_OK when the condition holds, MF_ETIMEDOUT if the timeout ran
+ * out first (flags still filled), MF_EINVAL, MF_EBADHANDLE (some handle is
+ * stale; nothing waited), MF_EINCALLBACK.
+ */
+MF_API int mf_wait(const mf_future *futs, size_t n, double timeout, int mode,
+                   unsigned char *done, size_t *ndone);
+
+typedef struct mf_as_completed_iter mf_as_completed_iter;
+
+/**
+ * Start iterating over `futs` as they finish: already finished ones first
+ * (in input order), then the others as they finish; each distinct future
+ * once. The timeout counts from this call. The iterator takes its own
+ * reference to each future; free it with mf_as_completed_free().
+ * Errors: MF_EINVAL, MF_EBADHANDLE, MF_ENOMEM.
+ */
+MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
+                           mf_as_completed_iter **it);
+
+/**
+ * Next finished future: `*fut` is a borrowed handle (valid while the
+ * caller holds its own reference, or until mf_as_completed_free()).
+ * Returns MF_OK, MF_EDONE when every future has been given, MF_ETIMEDOUT
+ * when the overall timeout ran out (the iterator may be asked again; it
+ * gives further futures only if they are already done), MF_EINCALLBACK.
+ */
+MF_API int mf_as_completed_next(mf_as_completed_iter *it, mf_future *fut);
+
+/** Free the iterator and its references. NULL is accepted. */
+MF_API void mf_as_completed_free(mf_as_completed_iter *it);
+
+/* ---- Map ------------------------------------------------------------ */
+
+typedef struct mf_map_iter mf_map_iter;
+
+/** Options of mf_map(). Zero-initialise or use mf_map_opts_init(). */
+typedef struct mf_map_opts {
+    int unordered;    /**< 0: results in input order; 1: as completed */
+    size_t chunksize; /**< items sent to a worker as one unit; 0 or 1 = 1 */
+    double timeout;   /**< from the mf_map() call; negative = none */
+} mf_map_opts;
+
+/** Fill `opts` with the defaults: ordered, chunksize 1, no timeout. */
+MF_API void mf_map_opts_init(mf_map_opts *opts);
+
+/**
+ * Call `fn` on each of the `n` arguments args[i] (lens[i] bytes each,
+ * copied). The iterator gives results with mf_map_next(). Free it with
+ * mf_map_free() (which cancels the items not yet started: a consumer may
+ * stop early). All items are checked before any is queued: on error
+ * nothing is submitted.
+ * Errors: MF_EINVAL, MF_ENOENT, MF_E2BIG, MF_ESHUTDOWN, MF_ENOMEM.
+ */
+MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
+                  const size_t *lens, size_t n, const mf_map_opts *opts,
+                  mf_map_iter **it);
+
+/**
+ * Next result. `*data`/`*len` stay valid until the next mf_map_next() or
+ * mf_map_free() on `it`. `index` (may be NULL) receives the item's index.
+ * Returns MF_OK; MF_ETASK if that item failed (mf_last_error() has its
+ * message; iteration goes on with later items); MF_EDONE after the last
+ * item; MF_ETIMEDOUT when the map's timeout fired: items not yet started
+ * are cancelled and the iterator is finished (later calls give MF_EDONE);
+ * MF_ECANCELLED for an item cancelled by shutdown; MF_EINCALLBACK.
+ */
+MF_API int mf_map_next(mf_map_iter *it, const void **data, size_t *len,
+                       size_t *index);
+
+/** Cancel what has not started and free the iterator. NULL is accepted. */
+MF_API void mf_map_free(mf_map_iter *it);
+
+/* ---- Task side (inside a task function, on a worker) ---------------- */
+
+/** The argument bytes of `task`; `len` (may be NULL) receives the length.
+ *  Valid during the task call. Never NULL (an empty argument gives a
+ *  pointer to zero bytes). Alignment: 8 bytes. */
+MF_API const void *mf_task_arg(const mf_task *task, size_t *len);
+
+/** Set the result to a copy of `len` bytes at `data` (replacing any
+ *  earlier result). Errors: MF_EINVAL, MF_E2BIG, MF_ENOMEM. */
+MF_API int mf_task_return(mf_task *task, const void *data, size_t len);
+
+/**
+ * Hand out `len` bytes of result space that is sent as the result without
+ * another copy; `*buf` is valid during the task call (8-byte aligned). A
+ * later call replaces it. Errors: MF_EINVAL, MF_E2BIG, MF_ENOMEM.
+ */
+MF_API int mf_task_result_buffer(mf_task *task, size_t len, void **buf);
+
+/**
+ * Fail the task with a printf-style message (truncated to 4 KiB). The
+ * future's mf_future_error() gives it. Returns MF_ETASK, so a task can
+ * `return mf_task_fail(task, "...")`.
+ */
+MF_API int mf_task_fail(mf_task *task, const char *fmt, ...) MF_PRINTF(2, 3);
+
+/** The id of the function being run. */
+MF_API mf_fn_id mf_task_function(const mf_task *task);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MPIFUTURES_H */
