@@ -28,8 +28,7 @@ install(TARGETS mpifutures mpifutures_static
   EXPORT mpifutures-targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/include/mpifutures.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
@@ -84,9 +83,27 @@ install(FILES ${PROJECT_BINARY_DIR}/mpifutures.pc
 if(NOT DEFINED MF_CONFIG_EXTRA)
   set(MF_CONFIG_EXTRA "")
 endif()
-# The real path (not Debian's alternatives link /usr/bin/mpicc, which may
-# later point to another MPI).
-get_filename_component(MF_CONFIG_MPI_C_COMPILER "${MPI_C_COMPILER}" REALPATH)
+# Record the MPI-specific wrapper, not Debian's alternatives link
+# /usr/bin/mpicc (which may later point to another MPI): follow the chain
+# of links and keep the last one still named mpicc* (the end of the chain,
+# e.g. opal_wrapper, only works under its mpicc name).
+set(MF_CONFIG_MPI_C_COMPILER "${MPI_C_COMPILER}")
+set(_mf_link "${MPI_C_COMPILER}")
+foreach(_i RANGE 8)
+  if(NOT IS_SYMLINK "${_mf_link}")
+    break()
+  endif()
+  file(READ_SYMLINK "${_mf_link}" _mf_target)
+  if(NOT IS_ABSOLUTE "${_mf_target}")
+    get_filename_component(_mf_dir "${_mf_link}" DIRECTORY)
+    set(_mf_target "${_mf_dir}/${_mf_target}")
+  endif()
+  set(_mf_link "${_mf_target}")
+  get_filename_component(_mf_name "${_mf_link}" NAME)
+  if(_mf_name MATCHES "^mpicc")
+    set(MF_CONFIG_MPI_C_COMPILER "${_mf_link}")
+  endif()
+endforeach()
 configure_package_config_file(
   ${CMAKE_CURRENT_LIST_DIR}/mpifutures-config.cmake.in
   ${PROJECT_BINARY_DIR}/mpifutures-config.cmake

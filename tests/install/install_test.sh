@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Tests of the installed library, run by CTest (see CMakeLists.txt here).
+#
+#   install_test.sh package  — install the build into a fresh prefix and
+#       check it: files, header, exported symbols (exactly the header's
+#       MF_API functions, all mf_-prefixed), mpifutures.pc, and that
+#       find_package(mpifutures) works in an outside CMake project.
+#   install_test.sh consumer — install, then build tests/install/consumer
+#       twice (mpicc + pkg-config; CMake find_package, shared and static)
+#       and run each on 2 ranks under the MPI launcher.
+#
+# Configuration comes from the environment (set by CMakeLists.txt):
+#   MF_BUILD_DIR MF_SOURCE_DIR MF_WORK_DIR CMAKE_COMMAND MF_C_COMPILER
+#   MF_MPI_C_COMPILER MF_MPIEXEC MF_MPIEXEC_NUMPROC_FLAG MF_MPI_FLAVOUR
+#   MF_PROJECT_VERSION
+set -euo pipefail
+
+mode="${1:?usage: install_test.sh package|consumer}"
+: "${MF_BUILD_DIR:?}" "${MF_SOURCE_DIR:?}" "${MF_WORK_DIR:?}" "${CMAKE_COMMAND:?}"
+: "${MF_MPI_C_COMPILER:?}" "${MF_MPIEXEC:?}" "${MF_MPI_FLAVOUR:?}"
+: "${MF_PROJECT_VERSION:?}"
+NPFLAG="${MF_MPIEXEC_NUMPROC_FLAG:--n}"
+
+failures=0
+step() { echo "--- $*"; }
+bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
+good() { echo "ok: $*"; }
+
+work="$MF_WORK_DIR/$mode"
+prefix="$work/prefix"
+rm -rf "$work"
+mkdir -p "$work"
+
+# ---- install ---------------------------------------------------------------
+step "cmake --install $MF_BUILD_DIR --prefix $prefix"
+"$CMAKE_COMMAND" --install "$MF_BUILD_DIR" --prefix "$prefix" >"$work/install.log" 2>&1 || {
+    cat "$work/install.log"; echo "FAIL: cmake --install failed"; exit 1; }
+
+find_one() {  # find_one <name>: the one file called <name> under the prefix
+    find "$prefix" -name "$1" \( -type f -o -type l \) | head -n 1
+}
+header="$prefix/include/mpifutures.h"
+so=$(find_one libmpifutures.so)
+ar=$(find_one libmpifutures.a)
+pc=$(find_one mpifutures.pc)
+cfg=$(find_one mpifutures-config.cmake)
+for f in "$header" "$so" "$ar" "$pc" "$cfg"; do
+    [ -n "$f" ] && [ -e "$f" ] || { echo "FAIL: installed files missing:"; find "$prefix"; exit 1; }
+done
+good "installed: ${header#$prefix/} ${so#$prefix/} ${ar#$prefix/} ${pc#$prefix/} ${cfg#$prefix/}"
+pcdir=$(dirname "$pc")
+libdir=$(dirname "$so")
+
+run_ranks() {  # run_ranks <n> <exe>: the program under the launcher
+    local n="$1"; shift
+    local flags=()
+    if [ "$MF_MPI_FLAVOUR" = openmpi ]; then
+        flags=(--oversubscribe --bind-to none)
+        export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    fi
+    echo "+ $MF_MPIEXEC $NPFLAG $n ${flags[*]} $*"
+    "$MF_MPIEXEC" "$NPFLAG" "$n" "${flags[@]}" "$@"
+}
+
+# The MPI library a binary is linked with must be this build's MPI.
+check_mpi_linkage() {  # check_mpi_linkage <binary>
+    local deps
+    deps=$(ldd "$1" | grep -E 'libmpi|libmpich' || true)
+    case "$MF_MPI_FLAVOUR" in
+        openmpi) grep -q 'libmpi\.so' <<<"$deps" && ! grep -q libmpich <<<"$deps" ;;
+        mpich) grep -q 'libmpich\.so' <<<"$deps" && ! grep -q 'libmpi\.so\.40' <<<"$deps" ;;
+        *) true ;;
+    esac || { bad "$(basename "$1") is not linked with $MF_MPI_FLAVOUR's MPI: $deps"; return 1; }
+    good "$(basename "$1") links $(awk '{print $1}' <<<"$deps" | tr '\n' ' ')"
+}
+
+check_output() {  # check_output <log>
+    if grep -q "^consumer: mpifutures $MF_PROJECT_VERSION, [0-9]* worker(s), triple(14) = 42: OK$" "$1"; then
+        good "$(grep '^consumer:' "$1")"
+    else
+        bad "unexpected output:"; sed 's/^/    /' "$1"
+    fi
+}
+
+if [ "$mode" = package ]; then
+    # ---- header -----------------------------------------------------------
+    if cmp -s "$header" "$MF_SOURCE_DIR/include/mpifutures.h"; then
+        good "installed header is include/mpifutures.h"
+    else
+        bad "installed header differs from include/mpifutures.h"
+    fi
+
+    # ---- exported symbols --------------------------------------------------
+    step "symbols exported by ${so#$prefix/} (nm -D --defined-only)"
+    nm -D --defined-only "$so" | awk '{print $NF}' | sort -u >"$work/exported.txt"
+    grep -E '^MF_API' "$MF_SOURCE_DIR/include/mpifutures.h" \
+        | grep -oE '\bmf_[a-z0-9_]+\(' | tr -d '(' | sort -u >"$work/api.txt"
+    # Names the linker itself defines in every shared object.
+    grep -vE '^(_init|_fini|_edata|_end|__bss_start)$' "$work/exported.txt" \
+        >"$work/exported-real.txt" || true
+    outside=$(grep -v '^mf_' "$work/exported-real.txt" || true)
+    if [ -n "$outside" ]; then
+        bad "symbols without the mf_ prefix are exported: $(echo $outside)"
+    else
+        good "all $(wc -l <"$work/exported-real.txt") exported symbols start with mf_"
+    fi
+    extra=$(comm -23 "$work/exported-real.txt" "$work/api.txt" | grep '^mf_' || true)
+    missing=$(comm -13 "$work/exported-real.txt" "$work/api.txt" || true)
+    if [ -n "$extra" ]; then
+        bad "exported but not declared MF_API in mpifutures.h: $(echo $extra)"
+    fi
+    if [ -n "$missing" ]; then
+        bad "declared MF_API in mpifutures.h but not exported (not implemented?): $(echo $missing)"
+    fi
+    if [ -z "$extra" ] && [ -z "$missing" ]; then
+        good "exported symbols are exactly the $(wc -l <"$work/api.txt") MF_API functions of the header"
+    fi
+    # Global names of the static library may clash with a user's: report
+    # the ones without a project prefix (information, not a failure).
+    nm -g --defined-only "$ar" 2>/dev/null | awk 'NF == 3 {print $3}' \
+        | grep -vE '^(mf_|mfi_|mf[a-z]*_|MF_|_mf)' | sort -u >"$work/static-unprefixed.txt" || true
+    if [ -s "$work/static-unprefixed.txt" ]; then
+        echo "note: global symbols of libmpifutures.a without an mf prefix: $(tr '\n' ' ' <"$work/static-unprefixed.txt")"
+    fi
+
+    # ---- pkg-config ---------------------------------------------------------
+    step "pkg-config (PKG_CONFIG_PATH=${pcdir#$prefix/})"
+    export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+    if ver=$(pkg-config --modversion mpifutures) && [ "$ver" = "$MF_PROJECT_VERSION" ]; then
+        good "pkg-config --modversion mpifutures = $ver"
+    else
+        bad "pkg-config --modversion mpifutures gave '${ver:-}' (want $MF_PROJECT_VERSION)"
+    fi
+    if flags=$(pkg-config --cflags --libs mpifutures); then
+        good "pkg-config --cflags --libs mpifutures = $flags"
+        # The flags must point into this prefix (the .pc is relocatable).
+        inc=$(pkg-config --variable=includedir mpifutures)
+        lib=$(pkg-config --variable=libdir mpifutures)
+        if [ "$(cd "$inc" && pwd -P)" = "$(cd "$prefix/include" && pwd -P)" ] \
+           && [ "$(cd "$lib" && pwd -P)" = "$(cd "$libdir" && pwd -P)" ]; then
+            good "includedir and libdir point into the prefix"
+        else
+            bad "includedir=$inc libdir=$lib do not point into $prefix"
+        fi
+    else
+        bad "pkg-config --cflags --libs mpifutures failed"
+    fi
+    # Compile (not link) against the installed header with the pkg-config
+    # flags and a plain C compiler: the MPI include path comes from the
+    # Requires: of the .pc.
+    printf '#include <mpifutures.h>\nint main(void) { return MF_OK; }\n' >"$work/hdr.c"
+    if "${MF_C_COMPILER:-cc}" -std=c11 -Wall -Wextra -Werror -c "$work/hdr.c" \
+            -o "$work/hdr.o" $(pkg-config --cflags mpifutures); then
+        good "a plain C compiler builds against the header with pkg-config --cflags"
+    else
+        bad "cc \$(pkg-config --cflags mpifutures) cannot compile against the header"
+    fi
+
+    # ---- CMake package ---------------------------------------------------------
+    step "find_package(mpifutures) in an outside project"
+    mkdir -p "$work/findpkg"
+    cat >"$work/findpkg/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.18)
+project(findpkg LANGUAGES C)
+find_package(mpifutures 0.1 REQUIRED)
+foreach(t mpifutures::mpifutures mpifutures::mpifutures_static MPI::MPI_C)
+  if(NOT TARGET ${t})
+    message(FATAL_ERROR "target ${t} missing")
+  endif()
+endforeach()
+get_target_property(_inc mpifutures::mpifutures INTERFACE_INCLUDE_DIRECTORIES)
+message(STATUS "findpkg: mpifutures ${mpifutures_VERSION} from ${mpifutures_DIR}, include ${_inc}")
+message(STATUS "findpkg-mpi: ${MPI_C_LIBRARIES}")
+EOF
+    if "$CMAKE_COMMAND" -S "$work/findpkg" -B "$work/findpkg/build" \
+            -DCMAKE_C_COMPILER="${MF_C_COMPILER:-cc}" \
+            -DCMAKE_PREFIX_PATH="$prefix" >"$work/findpkg.log" 2>&1; then
+        line=$(grep 'findpkg:' "$work/findpkg.log" || true)
+        case "$line" in
+            *"from $prefix/"*) good "${line#-- }" ;;
+            *) bad "find_package found another mpifutures: $line" ;;
+        esac
+        # Without MPI_C_COMPILER given, the package must pick the MPI the
+        # library was built with.
+        mpiline=$(grep 'findpkg-mpi:' "$work/findpkg.log" || true)
+        case "$MF_MPI_FLAVOUR:$mpiline" in
+            openmpi:*openmpi*|mpich:*libmpich*) good "it brings this build's MPI: ${mpiline#*: }" ;;
+            *) bad "find_package(mpifutures) chose another MPI than $MF_MPI_FLAVOUR: ${mpiline#*: }" ;;
+        esac
+    else
+        cat "$work/findpkg.log"
+        bad "find_package(mpifutures) failed"
+    fi
+    # A version the package must refuse.
+    sed -i 's/find_package(mpifutures 0.1 REQUIRED)/find_package(mpifutures 9.0 REQUIRED)/' \
+        "$work/findpkg/CMakeLists.txt"
+    if "$CMAKE_COMMAND" -S "$work/findpkg" -B "$work/findpkg/build9" \
+            -DCMAKE_PREFIX_PATH="$prefix" >"$work/findpkg9.log" 2>&1; then
+        bad "find_package(mpifutures 9.0) succeeded against version $MF_PROJECT_VERSION"
+    elif grep -q 'compatible with requested version "9.0"' "$work/findpkg9.log"; then
+        good "find_package(mpifutures 9.0) is refused (version $MF_PROJECT_VERSION installed)"
+    else
+        cat "$work/findpkg9.log"
+        bad "find_package(mpifutures 9.0) failed, but not for the version"
+    fi
+
+elif [ "$mode" = consumer ]; then
+    src="$MF_SOURCE_DIR/tests/install/consumer"
+
+    # ---- pkg-config + mpicc -----------------------------------------------------
+    step "build with $MF_MPI_C_COMPILER and pkg-config"
+    export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+    flags=$(pkg-config --cflags --libs mpifutures)
+    echo "+ $MF_MPI_C_COMPILER consumer.c $flags -Wl,-rpath,$libdir"
+    if "$MF_MPI_C_COMPILER" -std=c11 -Wall -Wextra -Werror "$src/consumer.c" \
+            -o "$work/consumer_pc" $flags -Wl,-rpath,"$libdir"; then
+        good "built consumer_pc"
+        check_mpi_linkage "$work/consumer_pc" || true
+        if ldd "$work/consumer_pc" | grep -q "$libdir/libmpifutures.so"; then
+            good "consumer_pc uses the installed libmpifutures.so"
+        else
+            bad "consumer_pc does not use $libdir/libmpifutures.so: $(ldd "$work/consumer_pc" | grep mpifutures)"
+        fi
+        step "run consumer_pc on 2 ranks"
+        if run_ranks 2 "$work/consumer_pc" >"$work/run_pc.log" 2>&1; then
+            check_output "$work/run_pc.log"
+        else
+            bad "consumer_pc failed:"; sed 's/^/    /' "$work/run_pc.log"
+        fi
+    else
+        bad "consumer.c does not build with pkg-config"
+    fi
+
+    # ---- CMake find_package ------------------------------------------------------
+    # MPI_C_COMPILER is not given: the package must bring the MPI it was
+    # built with by itself.
+    step "build with CMake (find_package(mpifutures), CMAKE_PREFIX_PATH=prefix)"
+    if "$CMAKE_COMMAND" -S "$src" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
+            -DCMAKE_C_COMPILER="${MF_C_COMPILER:-cc}" \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$work/cmake-configure.log" 2>&1 \
+       && "$CMAKE_COMMAND" --build "$work/cmake" >"$work/cmake-build.log" 2>&1; then
+        good "built consumer and consumer_static with CMake"
+        for exe in consumer consumer_static; do
+            check_mpi_linkage "$work/cmake/$exe" || true
+            step "run $exe on 2 ranks"
+            if run_ranks 2 "$work/cmake/$exe" >"$work/run_$exe.log" 2>&1; then
+                check_output "$work/run_$exe.log"
+            else
+                bad "$exe failed:"; sed 's/^/    /' "$work/run_$exe.log"
+            fi
+        done
+        if ldd "$work/cmake/consumer_static" | grep -q libmpifutures; then
+            bad "consumer_static is linked with the shared libmpifutures"
+        fi
+    else
+        cat "$work/cmake-configure.log" "$work/cmake-build.log" 2>/dev/null | tail -n 40
+        bad "consumer does not configure/build with CMake"
+    fi
+else
+    echo "unknown mode '$mode'"; exit 2
+fi
+
+if [ "$failures" -gt 0 ]; then
+    echo "install test ($mode): $failures check(s) FAILED"
+    exit 1
+fi
+echo "install test ($mode): all checks passed"
