@@ -1,0 +1,87 @@
+/* clock.c — monotonic time and the idle backoff used by every wait loop.
+ *
+ * Why a backoff: MPI's blocking calls busy-poll, so an idle rank would burn
+ * a core (the most common complaint about MPI executors). A waiting rank
+ * here spins for a few microseconds (latency stays low while work flows),
+ * then yields (lets a co-scheduled rank run on an oversubscribed node),
+ * then sleeps with exponential growth up to a ceiling (~0% CPU when idle).
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <sched.h>
+#include <time.h>
+
+double mf__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double mf__deadline(double timeout)
+{
+    if (timeout < 0 || isinf(timeout))
+        return INFINITY;
+    return mf__now() + timeout;
+}
+
+/* Spin for this long after activity before yielding, then yield for this
+ * long before sleeping. */
+#define MF_SPIN_SECONDS 50e-6
+#define MF_YIELD_SECONDS 1e-3
+#define MF_SLEEP_START_US 20
+
+void mf__backoff_init(mf_backoff *b, unsigned max_us)
+{
+    b->max_us = max_us ? max_us : 1;
+    mf__backoff_reset(b);
+}
+
+void mf__backoff_reset(mf_backoff *b)
+{
+    b->polls = 0;
+    b->phase = 0;
+    b->sleep_us = MF_SLEEP_START_US;
+    b->idle_since = 0;
+}
+
+void mf__backoff_idle(mf_backoff *b, double deadline)
+{
+    double now;
+    if (b->polls++ == 0) {
+        b->idle_since = mf__now();
+        return;
+    }
+    /* While spinning, only read the clock every 16 polls. */
+    if (b->phase == 0 && (b->polls & 15) != 0)
+        return;
+    now = mf__now();
+    if (b->phase == 0 && now - b->idle_since >= MF_SPIN_SECONDS)
+        b->phase = 1;
+    if (b->phase == 1 && now - b->idle_since >= MF_YIELD_SECONDS)
+        b->phase = 2;
+    if (b->phase == 0)
+        return;
+    if (b->phase == 1) {
+        sched_yield();
+        return;
+    }
+    {
+        double left = deadline - now;
+        unsigned us = b->sleep_us;
+        struct timespec ts;
+        if (left <= 0)
+            return;
+        if (left < (double)us * 1e-6)
+            us = (unsigned)(left * 1e6) + 1;
+        ts.tv_sec = us / 1000000;
+        ts.tv_nsec = (long)(us % 1000000) * 1000;
+        nanosleep(&ts, NULL);
+        if (b->sleep_us < b->max_us) {
+            b->sleep_us *= 2;
+            if (b->sleep_us > b->max_us)
+                b->sleep_us = b->max_us;
+        }
+    }
+}

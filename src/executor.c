@@ -1,0 +1,868 @@
+/* executor.c — opening an executor, the root's progress engine, submit,
+ * shutdown and close.
+ *
+ * Progress is caller-driven: every library call on the root makes a
+ * non-blocking pass (receive results, reap finished sends, dispatch queued
+ * tasks), and blocking calls repeat passes with an idle backoff. Dispatch
+ * keeps a window of tasks in flight per worker so a worker never waits for
+ * a round trip; the window adapts to measured task times (short tasks: up
+ * to opts.window; long ones: 2, so the tail of a run stays balanced).
+ * Everything queued for one worker at a time goes out as one message.
+ */
+#include "internal.h"
+#include "wire.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MF_DEFAULT_WINDOW 64
+#define MF_MAX_WINDOW 65536
+#define MF_DEFAULT_MAX_ARG ((size_t)1 << 30)
+#define MF_DEFAULT_IDLE_US 1000
+#define MF_BATCH_BYTES ((size_t)1 << 20)
+/* Aim for this much queued work per worker when choosing the window. */
+#define MF_WINDOW_TARGET_NS 100000.0
+#define MF_HELLO_MSG 440
+
+static mf_executor *mf_open_list;
+
+MF_API void mf_executor_opts_init(mf_executor_opts *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->window = MF_DEFAULT_WINDOW;
+    opts->max_arg_bytes = MF_DEFAULT_MAX_ARG;
+    opts->idle_sleep_max_us = MF_DEFAULT_IDLE_US;
+}
+
+/* Apply defaults to zero fields and check ranges. */
+static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
+                           char *msg, size_t msglen)
+{
+    mf_executor_opts_init(out);
+    if (!in)
+        return MF_OK;
+    if (in->window)
+        out->window = in->window;
+    if (in->max_arg_bytes)
+        out->max_arg_bytes = in->max_arg_bytes;
+    if (in->idle_sleep_max_us)
+        out->idle_sleep_max_us = in->idle_sleep_max_us;
+    if (out->window > MF_MAX_WINDOW) {
+        snprintf(msg, msglen, "option window=%u is above %u", out->window,
+                 MF_MAX_WINDOW);
+        return MF_EINVAL;
+    }
+    if (out->max_arg_bytes > MF_DEFAULT_MAX_ARG) {
+        snprintf(msg, msglen, "option max_arg_bytes=%zu is above 1 GiB",
+                 out->max_arg_bytes);
+        return MF_EINVAL;
+    }
+    if (out->idle_sleep_max_us > 1000000) {
+        snprintf(msg, msglen, "option idle_sleep_max_us=%u is above 1 s",
+                 out->idle_sleep_max_us);
+        return MF_EINVAL;
+    }
+    return MF_OK;
+}
+
+/* ---- opening: the registry handshake --------------------------------- */
+
+typedef struct mf_hello {
+    int32_t status;
+    int32_t nmismatch;
+    char host[64];
+    char msg[MF_HELLO_MSG];
+} mf_hello;
+
+/* Compare our registry with the root's list of names (NUL-separated). */
+static void mf_compare_registry(const mf_reg_snap *mine, const char *blob,
+                                size_t bloblen, int rank, int root,
+                                mf_hello *h)
+{
+    size_t off = 0, nroot = 0;
+    char first[MF_HELLO_MSG] = "";
+    while (off < bloblen) {
+        const char *name = blob + off;
+        size_t l = strnlen(name, bloblen - off);
+        if (l == bloblen - off)
+            break; /* unterminated: ignore the tail */
+        nroot++;
+        if (!mf__snap_find_name(mine, name)) {
+            if (!h->nmismatch)
+                snprintf(first, sizeof first,
+                         "function '%s' is registered on the root (rank %d) "
+                         "but not on rank %d",
+                         name, root, rank);
+            h->nmismatch++;
+        }
+        off += l + 1;
+    }
+    /* Names we have that the root lacks: count ours found in the blob. */
+    for (size_t i = 0; i < mine->n; i++) {
+        const char *n = mine->e[i].name;
+        int found = 0;
+        for (size_t o = 0; o < bloblen;) {
+            const char *name = blob + o;
+            size_t l = strnlen(name, bloblen - o);
+            if (l == bloblen - o)
+                break;
+            if (strcmp(name, n) == 0) {
+                found = 1;
+                break;
+            }
+            o += l + 1;
+        }
+        if (!found) {
+            if (!h->nmismatch)
+                snprintf(first, sizeof first,
+                         "function '%s' is registered on rank %d but not on "
+                         "the root (rank %d)",
+                         n, rank, root);
+            h->nmismatch++;
+        }
+    }
+    (void)nroot;
+    if (h->nmismatch) {
+        h->status = MF_EMISMATCH;
+        if (h->nmismatch > 1)
+            snprintf(h->msg, sizeof h->msg, "%.380s (and %d more "
+                                            "differences)",
+                     first, h->nmismatch - 1);
+        else
+            snprintf(h->msg, sizeof h->msg, "%s", first);
+    }
+}
+
+static void mf_executor_free(mf_executor *ex)
+{
+    if (!ex)
+        return;
+    if (ex->hosts) {
+        for (int i = 0; i < ex->size; i++)
+            mf__free(ex->hosts[i]);
+        mf__free(ex->hosts);
+    }
+    mf__free(ex->workers);
+    mf__free(ex->inflight);
+    mf__free(ex->sends);
+    mf__free(ex->sreqs);
+    mf__registry_snap_free(&ex->reg);
+    mf__free(ex);
+}
+
+MF_API int mf_executor_open(MPI_Comm comm, int root,
+                            const mf_executor_opts *opts, mf_executor **out)
+{
+    int rank, size, inter = 0, rc, init = 0, fin = 0;
+    mf_executor *ex = NULL;
+    mf_hello me, *all = NULL;
+    char *blob = NULL;
+    uint64_t bloblen = 0;
+
+    mf__clear_error();
+    if (!out)
+        return mf__fail(MF_EINVAL, "mf_executor_open: NULL executor pointer");
+    *out = NULL;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    if (!init || fin)
+        return mf__fail(MF_ESTATE, "mf_executor_open: MPI is not "
+                                   "initialised (or already finalised)");
+    if (comm == MPI_COMM_NULL)
+        return mf__fail(MF_EINVAL, "mf_executor_open: MPI_COMM_NULL");
+    if (MPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || inter)
+        return mf__fail(MF_EINVAL, "mf_executor_open: needs an "
+                                   "intra-communicator");
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    if (root < 0 || root >= size)
+        return mf__fail(MF_EINVAL, "mf_executor_open: root %d is not a rank "
+                                   "of a communicator of size %d",
+                        root, size);
+    if (size < 2)
+        return mf__fail(MF_ENOWORKERS, "mf_executor_open: the communicator "
+                                       "has 1 rank, so no workers (run with "
+                                       "mpirun -n 2 or more)");
+
+    memset(&me, 0, sizeof me);
+    ex = mf__calloc(1, sizeof *ex);
+    if (!ex) {
+        me.status = MF_ENOMEM;
+        snprintf(me.msg, sizeof me.msg, "out of memory");
+    } else {
+        ex->comm = MPI_COMM_NULL;
+        ex->rank = rank;
+        ex->size = size;
+        ex->root = root;
+        ex->nworkers = size - 1;
+        me.status = mf_opts_resolve(opts, &ex->opts, me.msg, sizeof me.msg);
+        if (me.status == MF_OK && mf__registry_snapshot(&ex->reg) != MF_OK) {
+            me.status = MF_ENOMEM;
+            snprintf(me.msg, sizeof me.msg, "out of memory");
+        }
+    }
+    gethostname(me.host, sizeof me.host - 1);
+
+    /* Collective from here on: every rank takes the same steps whatever
+     * its local status, so a failure anywhere can never hang the others. */
+    MPI_Comm dup = MPI_COMM_NULL;
+    if (MPI_Comm_dup(comm, &dup) != MPI_SUCCESS) {
+        mf_executor_free(ex);
+        return mf__fail(MF_EMPI, "mf_executor_open: MPI_Comm_dup failed");
+    }
+    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+
+    if (rank == root && ex && me.status == MF_OK) {
+        for (size_t i = 0; i < ex->reg.n; i++)
+            bloblen += strlen(ex->reg.e[i].name) + 1;
+        blob = mf__malloc(bloblen ? bloblen : 1);
+        if (blob) {
+            size_t o = 0;
+            for (size_t i = 0; i < ex->reg.n; i++) {
+                size_t l = strlen(ex->reg.e[i].name) + 1;
+                memcpy(blob + o, ex->reg.e[i].name, l);
+                o += l;
+            }
+        } else {
+            me.status = MF_ENOMEM;
+            snprintf(me.msg, sizeof me.msg, "out of memory");
+        }
+        if (!blob || bloblen > INT_MAX)
+            bloblen = UINT64_MAX; /* tells workers to skip the comparison */
+    } else if (rank == root) {
+        bloblen = UINT64_MAX;
+    }
+    rc = MPI_Bcast(&bloblen, 1, MPI_UINT64_T, root, dup);
+    if (rc == MPI_SUCCESS && bloblen != UINT64_MAX) {
+        if (rank != root) {
+            blob = mf__malloc(bloblen ? bloblen : 1);
+            /* Must take part in the broadcast even without memory. */
+            char *dst = blob;
+            char *scratch = NULL;
+            if (!dst) {
+                me.status = MF_ENOMEM;
+                snprintf(me.msg, sizeof me.msg, "out of memory");
+                scratch = malloc(bloblen ? bloblen : 1);
+                dst = scratch;
+            }
+            rc = MPI_Bcast(dst, (int)bloblen, MPI_CHAR, root, dup);
+            free(scratch);
+        } else {
+            rc = MPI_Bcast(blob, (int)bloblen, MPI_CHAR, root, dup);
+        }
+        if (rc == MPI_SUCCESS && rank != root && blob && me.status == MF_OK)
+            mf_compare_registry(&ex->reg, blob, bloblen, rank, root, &me);
+    }
+    mf__free(blob);
+
+    all = malloc((size_t)size * sizeof *all);
+    if (rc == MPI_SUCCESS) {
+        if (all)
+            rc = MPI_Allgather(&me, (int)sizeof me, MPI_BYTE, all,
+                               (int)sizeof me, MPI_BYTE, dup);
+        else
+            rc = MPI_ERR_NO_MEM;
+    }
+    if (rc != MPI_SUCCESS) {
+        free(all);
+        mf_executor_free(ex);
+        MPI_Comm_free(&dup);
+        return mf__fail(MF_EMPI, "mf_executor_open: collective set-up "
+                                 "failed (MPI error %d)",
+                        rc);
+    }
+    for (int r = 0; r < size; r++) {
+        if (all[r].status != MF_OK) {
+            int st = all[r].status;
+            int nbad = 0;
+            for (int q = r; q < size; q++)
+                nbad += all[q].status != MF_OK;
+            all[r].msg[sizeof all[r].msg - 1] = '\0';
+            mf__fail(st, "executor not opened: rank %d (%.64s): %s%s", r,
+                     all[r].host, all[r].msg,
+                     nbad > 1 ? " (other ranks failed too)" : "");
+            free(all);
+            mf_executor_free(ex);
+            MPI_Comm_free(&dup);
+            return st < MF_ERR_COUNT_ && st > 0 ? st : MF_EMPI;
+        }
+    }
+
+    ex->comm = dup;
+    if (rank != root) {
+        free(all);
+        rc = mf__serve(ex);
+        MPI_Comm_free(&ex->comm);
+        mf_executor_free(ex);
+        return rc;
+    }
+
+    /* Root: the executor proper. */
+    ex->workers = mf__malloc((size_t)ex->nworkers * sizeof *ex->workers);
+    ex->inflight = mf__calloc((size_t)size, sizeof *ex->inflight);
+    ex->hosts = mf__calloc((size_t)size, sizeof *ex->hosts);
+    rc = ex->workers && ex->inflight && ex->hosts ? MF_OK : MF_ENOMEM;
+    for (int r = 0, w = 0; rc == MF_OK && r < size; r++) {
+        all[r].host[sizeof all[r].host - 1] = '\0';
+        ex->hosts[r] = mf__strdup(all[r].host);
+        if (!ex->hosts[r])
+            rc = MF_ENOMEM;
+        if (r != root)
+            ex->workers[w++] = r;
+    }
+    free(all);
+    if (rc != MF_OK) {
+        /* The workers are serving: tell them to stop before failing. */
+        mf_hello none;
+        (void)none;
+        for (int r = 0; r < size; r++) {
+            if (r == root)
+                continue;
+            unsigned char hdr[MF_WIRE_HDR] = {0};
+            uint32_t magic = MF_WIRE_MAGIC;
+            memcpy(hdr, &magic, 4);
+            hdr[4] = MF_WIRE_VERSION;
+            hdr[5] = MF_MSG_SHUTDOWN;
+            MPI_Send(hdr, MF_WIRE_HDR, MPI_BYTE, r, MF_WIRE_TAG, dup);
+        }
+        mf_executor_free(ex);
+        MPI_Comm_free(&dup);
+        return mf__fail(MF_ENOMEM, "mf_executor_open: out of memory");
+    }
+    ex->cur_window = ex->opts.window < 2 ? ex->opts.window : 2;
+    ex->task_ns_avg = -1;
+    mf__lock();
+    ex->next_open = mf_open_list;
+    mf_open_list = ex;
+    mf__unlock();
+    *out = ex;
+    return MF_OK;
+}
+
+MF_API int mf_executor_workers(const mf_executor *ex)
+{
+    return ex ? ex->nworkers : 0;
+}
+
+/* ---- progress -------------------------------------------------------- */
+
+static mf_ferr mf_oom_err = {{"out of memory while recording the error",
+                              "?", -1, "?"},
+                             NULL, NULL, NULL};
+
+static void mf_fail_future(mf_executor *ex, mf_fut *f, int rank,
+                           const char *msg, size_t msglen)
+{
+    mf_ferr *e = mf__calloc(1, sizeof *e);
+    const mf_reg_entry *re = mf__snap_find(&ex->reg, f->fn);
+    if (e) {
+        e->message = mf__malloc(msglen + 1);
+        e->function = mf__strdup(re ? re->name : "?");
+        e->host = mf__strdup(rank >= 0 && rank < ex->size && ex->hosts[rank]
+                                 ? ex->hosts[rank]
+                                 : "?");
+        if (!e->message || !e->function || !e->host) {
+            mf__free(e->message);
+            mf__free(e->function);
+            mf__free(e->host);
+            mf__free(e);
+            e = NULL;
+        } else {
+            memcpy(e->message, msg, msglen);
+            e->message[msglen] = '\0';
+            e->pub.message = e->message;
+            e->pub.function = e->function;
+            e->pub.host = e->host;
+            e->pub.rank = rank;
+        }
+    }
+    f->err = e ? e : &mf_oom_err;
+    mf__fut_finish(f, MF_FS_FAILED);
+}
+
+/* Handle one RESULTS message from `src`. */
+static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
+{
+    mf_wire_reader r;
+    mf_wire_rec rec;
+    int rc = mf_wire_open(&r, rb->data, rb->len);
+    if (rc != MF_OK)
+        return rc;
+    if (r.kind != MF_MSG_RESULTS)
+        return mf__fail(MF_EPROTO, "root received a message of kind %d from "
+                                   "rank %d",
+                        r.kind, src);
+    while ((rc = mf_wire_next(&r, &rec)) == MF_OK) {
+        mf_future h = {rec.tag};
+        mf_fut *f = mf__fut_lookup(h);
+        if (!f || f->state != MF_FS_RUNNING || f->worker != src) {
+            rc = mf__fail(MF_EPROTO, "rank %d answered a task it was not "
+                                     "given (tag %llx)",
+                          src, (unsigned long long)rec.tag);
+            continue;
+        }
+        if (ex->inflight[src])
+            ex->inflight[src]--;
+        if (ex->task_ns_avg < 0)
+            ex->task_ns_avg = (double)rec.ns;
+        else
+            ex->task_ns_avg = 0.9 * ex->task_ns_avg + 0.1 * (double)rec.ns;
+        if (rec.status == MF_RS_OK) {
+            rb->refs++;
+            f->rbuf = rb;
+            f->res = rec.data;
+            f->res_len = rec.len;
+            mf__fut_finish(f, MF_FS_OK);
+        } else {
+            mf_fail_future(ex, f, src, rec.data, rec.len);
+        }
+    }
+    return rc == MF_EDONE ? MF_OK : rc;
+}
+
+static int mf_recv_results(mf_executor *ex, bool *act)
+{
+    for (int i = 0; i < 256; i++) {
+        int flag = 0, count = 0;
+        MPI_Message msg;
+        MPI_Status st;
+        if (MPI_Improbe(MPI_ANY_SOURCE, MF_WIRE_TAG, ex->comm, &flag, &msg,
+                        &st) != MPI_SUCCESS)
+            return mf__fail(MF_EMPI, "MPI_Improbe failed on the root");
+        if (!flag)
+            return MF_OK;
+        *act = true;
+        MPI_Get_count(&st, MPI_BYTE, &count);
+        mf_rbuf *rb = mf__rbuf_new(count > 0 ? (size_t)count : 0);
+        if (!rb) {
+            /* Receive and drop, so MPI state stays consistent. */
+            char *tmp = malloc(count > 0 ? (size_t)count : 1);
+            MPI_Mrecv(tmp, count, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+            free(tmp);
+            ex->broken = true;
+            return mf__fail(MF_ENOMEM, "out of memory receiving results");
+        }
+        if (MPI_Mrecv(rb->data, count, MPI_BYTE, &msg, &st) != MPI_SUCCESS) {
+            mf__rbuf_unref(rb);
+            return mf__fail(MF_EMPI, "MPI_Mrecv failed on the root");
+        }
+        int rc = mf_take_results(ex, st.MPI_SOURCE, rb);
+        mf__rbuf_unref(rb);
+        if (rc != MF_OK)
+            return rc;
+    }
+    return MF_OK;
+}
+
+static void mf_reap_sends(mf_executor *ex)
+{
+    if (!ex->nsends)
+        return;
+    int outcount = 0;
+    int *idx = malloc(ex->nsends * sizeof *idx);
+    if (!idx)
+        return;
+    MPI_Testsome((int)ex->nsends, ex->sreqs, &outcount, idx,
+                 MPI_STATUSES_IGNORE);
+    if (outcount > 0 && outcount != MPI_UNDEFINED) {
+        for (int i = 0; i < outcount; i++) {
+            mf_wire_free(ex->sends[idx[i]]);
+            mf__free(ex->sends[idx[i]]);
+            ex->sends[idx[i]] = NULL;
+        }
+        size_t w = 0;
+        for (size_t i = 0; i < ex->nsends; i++) {
+            if (ex->sends[i]) {
+                ex->sends[w] = ex->sends[i];
+                ex->sreqs[w] = ex->sreqs[i];
+                w++;
+            }
+        }
+        ex->nsends = w;
+    }
+    free(idx);
+}
+
+static int mf_push_send(mf_executor *ex, mf_send *s, int dest)
+{
+    if (ex->nsends == ex->capsends) {
+        size_t cap = ex->capsends ? 2 * ex->capsends : 16;
+        mf_send **ns = mf__realloc(ex->sends, cap * sizeof *ns);
+        if (!ns)
+            return MF_ENOMEM;
+        ex->sends = ns;
+        MPI_Request *nr = mf__realloc(ex->sreqs, cap * sizeof *nr);
+        if (!nr)
+            return MF_ENOMEM;
+        ex->sreqs = nr;
+        ex->capsends = cap;
+    }
+    if (mf_wire_isend(s, dest, ex->comm, &ex->sreqs[ex->nsends]) != MF_OK)
+        return MF_EMPI;
+    ex->sends[ex->nsends++] = s;
+    return MF_OK;
+}
+
+static mf_fut *mf_pop(mf_executor *ex)
+{
+    mf_fut *f = ex->qhead;
+    if (f) {
+        ex->qhead = f->next;
+        if (!ex->qhead)
+            ex->qtail = NULL;
+        f->next = NULL;
+        f->queued = 0;
+        ex->nqueued--;
+    }
+    return f;
+}
+
+void mf__enqueue(mf_executor *ex, mf_fut *f)
+{
+    f->next = NULL;
+    f->queued = 1;
+    if (ex->qtail)
+        ex->qtail->next = f;
+    else
+        ex->qhead = f;
+    ex->qtail = f;
+    ex->nqueued++;
+}
+
+/* Drop cancelled entries at the head of the queue. */
+static void mf_skip_cancelled(mf_executor *ex)
+{
+    while (ex->qhead && ex->qhead->state != MF_FS_PENDING) {
+        mf_fut *f = mf_pop(ex);
+        mf__fut_maybe_free(f);
+    }
+}
+
+static unsigned mf_window(mf_executor *ex)
+{
+    unsigned max = ex->opts.window;
+    if (max <= 2 || ex->task_ns_avg < 0)
+        return max < 2 ? max : 2;
+    double w = 2.0 + MF_WINDOW_TARGET_NS / (ex->task_ns_avg + 1.0);
+    return w >= (double)max ? max : (unsigned)w;
+}
+
+/* Move one queued future into message `s` for worker `w`. */
+static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
+{
+    int owned = f->arg != (void *)f->inline_arg;
+    mf_future h = mf__fut_handle(f);
+    int rc = mf_wire_add_task(s, h.h, f->fn, f->arg, f->arg_len, owned);
+    f->arg = NULL; /* now owned by the message (or freed) */
+    if (rc != MF_OK) {
+        static const char m[] = "out of memory sending the task";
+        mf_fail_future(ex, f, ex->rank, m, sizeof m - 1);
+        return rc;
+    }
+    f->state = MF_FS_RUNNING;
+    f->worker = w;
+    ex->inflight[w]++;
+    return MF_OK;
+}
+
+static int mf_dispatch(mf_executor *ex, bool *act)
+{
+    unsigned window = mf_window(ex);
+    int nw = ex->nworkers;
+    int rc = MF_OK;
+    for (int k = 0; k < nw; k++) {
+        mf_skip_cancelled(ex);
+        if (!ex->qhead)
+            break;
+        int w = ex->workers[(ex->rr + k) % nw];
+        if (ex->inflight[w] >= window)
+            continue;
+        long room = (long)window - (long)ex->inflight[w];
+        mf_send *s = mf__malloc(sizeof *s);
+        if (!s || mf_wire_begin(s, MF_MSG_TASKS) != MF_OK) {
+            mf__free(s);
+            return mf__fail(MF_ENOMEM, "out of memory dispatching tasks");
+        }
+        size_t bytes = 0;
+        while (room > 0 && bytes < MF_BATCH_BYTES) {
+            mf_skip_cancelled(ex);
+            mf_fut *f = mf_pop(ex);
+            if (!f)
+                break;
+            uint64_t chunk = f->chunk;
+            bytes += f->arg_len;
+            if (mf_pack(ex, s, f, w) != MF_OK)
+                continue;
+            room--;
+            /* A map chunk goes to one worker whole. */
+            while (chunk && ex->qhead && ex->qhead->chunk == chunk) {
+                f = mf_pop(ex);
+                if (f->state != MF_FS_PENDING) {
+                    mf__fut_maybe_free(f);
+                    continue;
+                }
+                bytes += f->arg_len;
+                if (mf_pack(ex, s, f, w) == MF_OK)
+                    room--;
+            }
+        }
+        if (s->count == 0) {
+            mf_wire_free(s);
+            mf__free(s);
+            continue;
+        }
+        rc = mf_wire_finish(s);
+        if (rc == MF_OK)
+            rc = mf_push_send(ex, s, w);
+        if (rc != MF_OK) {
+            /* Cannot happen short of MPI or memory failure: the tasks in
+             * `s` are lost, so the executor can no longer be trusted. */
+            mf_wire_free(s);
+            mf__free(s);
+            ex->broken = true;
+            return mf__fail(rc, "failed to send tasks to rank %d", w);
+        }
+        *act = true;
+    }
+    if (nw)
+        ex->rr = (ex->rr + 1) % nw;
+    return rc;
+}
+
+static int mf_release_workers(mf_executor *ex)
+{
+    int rc = MF_OK;
+    for (int k = 0; k < ex->nworkers; k++) {
+        unsigned char hdr[MF_WIRE_HDR] = {0};
+        uint32_t magic = MF_WIRE_MAGIC;
+        memcpy(hdr, &magic, 4);
+        hdr[4] = MF_WIRE_VERSION;
+        hdr[5] = MF_MSG_SHUTDOWN;
+        if (MPI_Send(hdr, MF_WIRE_HDR, MPI_BYTE, ex->workers[k], MF_WIRE_TAG,
+                     ex->comm) != MPI_SUCCESS)
+            rc = mf__fail(MF_EMPI, "failed to release rank %d",
+                          ex->workers[k]);
+    }
+    ex->released = true;
+    return rc;
+}
+
+int mf__progress(mf_executor *ex, bool *activity)
+{
+    bool act = false;
+    int rc = MF_OK;
+    if (ex->in_progress || ex->released)
+        return MF_OK;
+    ex->in_progress = true;
+    rc = mf_recv_results(ex, &act);
+    mf_reap_sends(ex);
+    if (rc == MF_OK && !ex->broken && ex->qhead)
+        rc = mf_dispatch(ex, &act);
+    if (ex->shutdown && ex->outstanding == 0 && !ex->released) {
+        mf_skip_cancelled(ex);
+        int r2 = mf_release_workers(ex);
+        if (rc == MF_OK)
+            rc = r2;
+    }
+    ex->in_progress = false;
+    if (activity && act)
+        *activity = true;
+    return rc;
+}
+
+int mf__progress_all(bool *activity)
+{
+    int rc = MF_OK;
+    for (mf_executor *ex = mf_open_list; ex; ex = ex->next_open) {
+        int r = mf__progress(ex, activity);
+        if (rc == MF_OK)
+            rc = r;
+    }
+    return rc;
+}
+
+int mf__wait_until(bool (*pred)(void *), void *ctx, double deadline)
+{
+    mf_backoff b;
+    unsigned max_us = MF_DEFAULT_IDLE_US;
+    for (mf_executor *ex = mf_open_list; ex; ex = ex->next_open)
+        if (ex->opts.idle_sleep_max_us < max_us)
+            max_us = ex->opts.idle_sleep_max_us;
+    mf__backoff_init(&b, max_us);
+    for (;;) {
+        bool act = false;
+        int rc = mf__progress_all(&act);
+        if (pred(ctx))
+            return MF_OK;
+        if (rc != MF_OK)
+            return rc;
+        if (!mf_open_list)
+            return mf__fail(MF_ESTATE, "waiting with no open executor");
+        if (mf__now() >= deadline)
+            return mf__fail(MF_ETIMEDOUT, "timed out");
+        if (act)
+            mf__backoff_reset(&b);
+        mf__unlock();
+        mf__backoff_idle(&b, deadline);
+        mf__lock();
+    }
+}
+
+/* ---- submit ---------------------------------------------------------- */
+
+int mf__check_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
+                     size_t len)
+{
+    if (!arg && len)
+        return mf__fail(MF_EINVAL, "NULL argument with length %zu", len);
+    if (ex->shutdown)
+        return mf__fail(MF_ESHUTDOWN, "the executor is shut down");
+    if (ex->broken)
+        return mf__fail(MF_EBROKEN, "the executor is broken (an earlier "
+                                    "MPI or memory failure lost tasks)");
+    if (!mf__snap_find(&ex->reg, fn))
+        return mf__fail(MF_ENOENT, "function id %016llx was not registered "
+                                   "when the executor opened",
+                        (unsigned long long)fn);
+    if (len > ex->opts.max_arg_bytes)
+        return mf__fail(MF_E2BIG, "argument of %zu bytes is above the "
+                                  "limit of %zu (max_arg_bytes)",
+                        len, ex->opts.max_arg_bytes);
+    return MF_OK;
+}
+
+int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
+                 mf_fut **out)
+{
+    mf_fut *f = mf__fut_alloc();
+    if (!f)
+        return mf__fail(MF_ENOMEM, "out of memory creating a future");
+    if (len <= MF_INLINE_ARG) {
+        f->arg = f->inline_arg;
+    } else {
+        f->arg = mf__malloc(len);
+        if (!f->arg) {
+            mf__fut_slot_free(f);
+            return mf__fail(MF_ENOMEM, "out of memory copying a %zu-byte "
+                                       "argument",
+                            len);
+        }
+    }
+    if (len)
+        memcpy(f->arg, arg, len);
+    f->arg_len = len;
+    f->fn = fn;
+    f->ex = ex;
+    f->refs = 1;
+    f->held = 1;
+    ex->outstanding++;
+    *out = f;
+    return MF_OK;
+}
+
+MF_API int mf_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
+                     size_t len, mf_future *fut)
+{
+    int rc;
+    mf_fut *f;
+    mf__clear_error();
+    if (!ex || !fut)
+        return mf__fail(MF_EINVAL, "mf_submit: NULL %s",
+                        ex ? "future pointer" : "executor");
+    mf__lock();
+    rc = mf__check_submit(ex, fn, arg, len);
+    if (rc == MF_OK)
+        rc = mf__new_task(ex, fn, arg, len, &f);
+    if (rc == MF_OK) {
+        mf__enqueue(ex, f);
+        *fut = mf__fut_handle(f);
+        /* Send it now if a worker has room; a failure here belongs to the
+         * executor, not to this submit (the future is queued). */
+        (void)mf__progress(ex, NULL);
+    }
+    mf__unlock();
+    return rc;
+}
+
+/* ---- shutdown and close ---------------------------------------------- */
+
+static bool mf_pred_released(void *ctx)
+{
+    mf_executor *ex = ctx;
+    return ex->released;
+}
+
+MF_API int mf_executor_shutdown(mf_executor *ex, int wait,
+                                int cancel_futures)
+{
+    int rc = MF_OK;
+    mf__clear_error();
+    if (!ex)
+        return mf__fail(MF_EINVAL, "mf_executor_shutdown: NULL executor");
+    mf__lock();
+    if (wait && mf__cb_depth > 0) {
+        mf__unlock();
+        return mf__fail(MF_EINCALLBACK, "mf_executor_shutdown(wait) from a "
+                                        "done callback");
+    }
+    ex->shutdown = true;
+    if (cancel_futures) {
+        for (mf_fut *f = ex->qhead; f; f = f->next)
+            if (f->state == MF_FS_PENDING)
+                mf__fut_finish(f, MF_FS_CANCELLED);
+    }
+    rc = mf__progress(ex, NULL);
+    if (wait && rc == MF_OK && !ex->released)
+        rc = mf__wait_until(mf_pred_released, ex, INFINITY);
+    mf__unlock();
+    return rc;
+}
+
+MF_API int mf_executor_close(mf_executor *ex)
+{
+    int rc;
+    if (!ex)
+        return MF_OK;
+    mf__lock();
+    if (mf__cb_depth > 0) {
+        mf__unlock();
+        return mf__fail(MF_EINCALLBACK, "mf_executor_close from a done "
+                                        "callback");
+    }
+    rc = mf_executor_shutdown(ex, 1, 0);
+    if (rc != MF_OK && !ex->released) {
+        /* Broken beyond repair: cancel what is left so nobody waits
+         * forever, then still release the workers. */
+        for (mf_fut *f = ex->qhead; f; f = f->next)
+            if (f->state == MF_FS_PENDING)
+                mf__fut_finish(f, MF_FS_CANCELLED);
+        mf_release_workers(ex);
+    }
+    if (ex->nsends)
+        MPI_Waitall((int)ex->nsends, ex->sreqs, MPI_STATUSES_IGNORE);
+    for (size_t i = 0; i < ex->nsends; i++) {
+        mf_wire_free(ex->sends[i]);
+        mf__free(ex->sends[i]);
+    }
+    ex->nsends = 0;
+    while (ex->qhead) {
+        mf_fut *f = mf_pop(ex);
+        mf__fut_maybe_free(f);
+    }
+    for (mf_executor **p = &mf_open_list; *p; p = &(*p)->next_open) {
+        if (*p == ex) {
+            *p = ex->next_open;
+            break;
+        }
+    }
+    MPI_Comm_free(&ex->comm);
+    mf_executor_free(ex);
+    mf__unlock();
+    return rc;
+}

@@ -1,0 +1,332 @@
+/* future.c — the future state machine, callbacks, references.
+ *
+ *   PENDING --dispatch--> RUNNING --result--> OK | FAILED
+ *      \--cancel/shutdown(cancel_futures)--> CANCELLED
+ *
+ * A slot is freed when nobody needs it any more: no user reference, not
+ * counted by the executor, not linked in the pending queue, and not in the
+ * middle of running its callbacks.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+uint64_t mf__completions;
+uint64_t mf__failures;
+static uint32_t mf_mark;
+
+uint32_t mf__next_mark(void)
+{
+    if (++mf_mark == 0)
+        mf_mark = 1;
+    return mf_mark;
+}
+
+mf_rbuf *mf__rbuf_new(size_t len)
+{
+    mf_rbuf *r = mf__malloc(sizeof *r + len);
+    if (r) {
+        r->refs = 1;
+        r->len = len;
+    }
+    return r;
+}
+
+void mf__rbuf_unref(mf_rbuf *r)
+{
+    if (r && --r->refs == 0)
+        mf__free(r);
+}
+
+static void mf_ferr_free(mf_ferr *e)
+{
+    if (!e)
+        return;
+    mf__free(e->message);
+    mf__free(e->function);
+    mf__free(e->host);
+    mf__free(e);
+}
+
+void mf__fut_maybe_free(mf_fut *f)
+{
+    if (f->refs || f->held || f->queued || f->in_cb)
+        return;
+    if (f->arg && f->arg != (void *)f->inline_arg)
+        mf__free(f->arg);
+    mf__rbuf_unref(f->rbuf);
+    mf_ferr_free(f->err);
+    mf__free(f->cbs);
+    mf__fut_slot_free(f);
+}
+
+int mf__fut_add_cb(mf_fut *f, mf_done_fn fn, void *ud)
+{
+    if (f->ncb == 0) {
+        f->cb0 = (mf_cb){fn, ud};
+    } else {
+        uint32_t k = f->ncb - 1; /* index in cbs */
+        if (k == f->capcb) {
+            uint32_t cap = f->capcb ? 2 * f->capcb : 2;
+            mf_cb *n = mf__realloc(f->cbs, cap * sizeof *n);
+            if (!n)
+                return MF_ENOMEM;
+            f->cbs = n;
+            f->capcb = cap;
+        }
+        f->cbs[k] = (mf_cb){fn, ud};
+    }
+    f->ncb++;
+    return MF_OK;
+}
+
+static mf_cb *mf_cb_at(mf_fut *f, uint32_t i)
+{
+    return i == 0 ? &f->cb0 : &f->cbs[i - 1];
+}
+
+void mf__fut_remove_cb(mf_fut *f, mf_done_fn fn, void *ud)
+{
+    for (uint32_t i = 0; i < f->ncb; i++) {
+        mf_cb *c = mf_cb_at(f, i);
+        if (c->fn == fn && c->ud == ud) {
+            for (uint32_t j = i + 1; j < f->ncb; j++)
+                *mf_cb_at(f, j - 1) = *mf_cb_at(f, j);
+            f->ncb--;
+            return;
+        }
+    }
+}
+
+void mf__fut_finish(mf_fut *f, int state)
+{
+    mf_future h = mf__fut_handle(f);
+    f->state = (uint8_t)state;
+    if (f->held) {
+        f->held = 0;
+        if (f->ex && f->ex->outstanding)
+            f->ex->outstanding--;
+    }
+    f->ex = NULL;
+    mf__completions++;
+    if (state == MF_FS_FAILED)
+        mf__failures++;
+    /* Run the callbacks in the order added. The list may grow while they
+     * run (on_done on a done future runs at once instead, so it does not),
+     * and a callback may drop the last reference: in_cb defers the free. */
+    f->in_cb = 1;
+    mf__cb_depth++;
+    for (uint32_t i = 0; i < f->ncb; i++) {
+        mf_cb c = *mf_cb_at(f, i);
+        c.fn(h, c.ud);
+    }
+    mf__cb_depth--;
+    f->in_cb = 0;
+    mf__free(f->cbs);
+    f->cbs = NULL;
+    f->ncb = f->capcb = 0;
+    mf__fut_maybe_free(f);
+}
+
+/* ---- public API ------------------------------------------------------ */
+
+static bool mf_pred_done(void *ctx)
+{
+    return mf__fut_is_done((mf_fut *)ctx);
+}
+
+/* Wait for `f` (lock held; f retained by the caller). */
+static int mf_wait_one(mf_fut *f, double timeout)
+{
+    if (mf__fut_is_done(f))
+        return MF_OK;
+    if (timeout != 0 && mf__cb_depth > 0)
+        return mf__fail(MF_EINCALLBACK,
+                        "blocking wait on a future from a done callback");
+    return mf__wait_until(mf_pred_done, f, mf__deadline(timeout));
+}
+
+static int mf_state_rc(const mf_fut *f)
+{
+    switch (f->state) {
+    case MF_FS_OK:
+        return MF_OK;
+    case MF_FS_FAILED:
+        return mf__fail(MF_ETASK, "task '%s' failed on rank %d: %s",
+                        f->err ? f->err->pub.function : "?",
+                        f->err ? f->err->pub.rank : -1,
+                        f->err ? f->err->pub.message : "?");
+    case MF_FS_CANCELLED:
+        return mf__fail(MF_ECANCELLED, "future was cancelled");
+    default:
+        return mf__fail(MF_ETIMEDOUT, "future is not done yet");
+    }
+}
+
+MF_API int mf_future_result(mf_future fut, double timeout, const void **data,
+                            size_t *len)
+{
+    int rc;
+    mf__clear_error();
+    mf__lock();
+    mf_fut *f = mf__fut_lookup(fut);
+    if (!f || f->refs == 0) {
+        mf__unlock();
+        return mf__fail(MF_EBADHANDLE, "mf_future_result: stale or null "
+                                       "future handle");
+    }
+    f->refs++;
+    rc = mf_wait_one(f, timeout);
+    if (rc == MF_OK || rc == MF_ETIMEDOUT)
+        rc = mf_state_rc(f);
+    if (rc == MF_OK) {
+        if (data)
+            *data = f->res;
+        if (len)
+            *len = f->res_len;
+    }
+    f->refs--;
+    mf__fut_maybe_free(f);
+    mf__unlock();
+    return rc;
+}
+
+MF_API int mf_future_error(mf_future fut, double timeout,
+                           const mf_task_error **err)
+{
+    int rc;
+    mf__clear_error();
+    mf__lock();
+    mf_fut *f = mf__fut_lookup(fut);
+    if (!f || f->refs == 0) {
+        mf__unlock();
+        return mf__fail(MF_EBADHANDLE, "mf_future_error: stale or null "
+                                       "future handle");
+    }
+    f->refs++;
+    rc = mf_wait_one(f, timeout);
+    if (rc == MF_OK || rc == MF_ETIMEDOUT)
+        rc = mf_state_rc(f);
+    if (rc == MF_ETASK) {
+        rc = MF_OK;
+        mf__clear_error();
+        if (err)
+            *err = &f->err->pub;
+    } else if (rc == MF_OK && err) {
+        *err = NULL;
+    }
+    f->refs--;
+    mf__fut_maybe_free(f);
+    mf__unlock();
+    return rc;
+}
+
+static int mf_query(mf_future fut, int what)
+{
+    int r = 0;
+    mf__lock();
+    mf_fut *f = mf__fut_lookup(fut);
+    if (f && f->refs) {
+        if (what == 0)
+            r = mf__fut_is_done(f);
+        else if (what == 1)
+            r = f->state == MF_FS_RUNNING;
+        else
+            r = f->state == MF_FS_CANCELLED;
+    }
+    mf__unlock();
+    return r;
+}
+
+MF_API int mf_future_done(mf_future fut)
+{
+    return mf_query(fut, 0);
+}
+
+MF_API int mf_future_running(mf_future fut)
+{
+    return mf_query(fut, 1);
+}
+
+MF_API int mf_future_cancelled(mf_future fut)
+{
+    return mf_query(fut, 2);
+}
+
+MF_API int mf_future_cancel(mf_future fut)
+{
+    int rc = MF_OK;
+    mf__clear_error();
+    mf__lock();
+    mf_fut *f = mf__fut_lookup(fut);
+    if (!f || f->refs == 0)
+        rc = mf__fail(MF_EBADHANDLE, "mf_future_cancel: stale or null "
+                                     "future handle");
+    else if (f->state == MF_FS_PENDING)
+        mf__fut_finish(f, MF_FS_CANCELLED); /* stays queued until popped */
+    else if (f->state != MF_FS_CANCELLED)
+        rc = mf__fail(MF_ESTATE, "future is %s: only a queued future can "
+                                 "be cancelled",
+                      f->state == MF_FS_RUNNING ? "running" : "finished");
+    mf__unlock();
+    return rc;
+}
+
+MF_API int mf_future_on_done(mf_future fut, mf_done_fn cb, void *userdata)
+{
+    int rc = MF_OK;
+    mf__clear_error();
+    if (!cb)
+        return mf__fail(MF_EINVAL, "mf_future_on_done: NULL callback");
+    mf__lock();
+    mf_fut *f = mf__fut_lookup(fut);
+    if (!f || f->refs == 0) {
+        rc = mf__fail(MF_EBADHANDLE, "mf_future_on_done: stale or null "
+                                     "future handle");
+    } else if (mf__fut_is_done(f) && !f->in_cb) {
+        f->refs++; /* keep it alive if the callback releases it */
+        mf__cb_depth++;
+        cb(fut, userdata);
+        mf__cb_depth--;
+        f->refs--;
+        mf__fut_maybe_free(f);
+    } else if (mf__fut_is_done(f)) {
+        /* Added from a callback of this same future: runs after the
+         * others, still exactly once. */
+        rc = mf__fut_add_cb(f, cb, userdata);
+    } else if ((rc = mf__fut_add_cb(f, cb, userdata)) != MF_OK) {
+        rc = mf__fail(rc, "mf_future_on_done: out of memory");
+    }
+    mf__unlock();
+    return rc;
+}
+
+MF_API int mf_future_retain(mf_future fut)
+{
+    int rc = MF_OK;
+    mf__lock();
+    mf_fut *f = mf__fut_lookup(fut);
+    if (!f || f->refs == 0)
+        rc = mf__fail(MF_EBADHANDLE, "mf_future_retain: stale or null "
+                                     "future handle");
+    else
+        f->refs++;
+    mf__unlock();
+    return rc;
+}
+
+MF_API int mf_future_release(mf_future fut)
+{
+    int rc = MF_OK;
+    mf__lock();
+    mf_fut *f = mf__fut_lookup(fut);
+    if (!f || f->refs == 0) {
+        rc = mf__fail(MF_EBADHANDLE, "mf_future_release: stale or null "
+                                     "future handle (double release?)");
+    } else {
+        f->refs--;
+        mf__fut_maybe_free(f);
+    }
+    mf__unlock();
+    return rc;
+}

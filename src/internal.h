@@ -1,0 +1,208 @@
+/*
+ * internal.h — declarations shared by the library's files; not installed.
+ *
+ * Concurrency model: one process-wide recursive lock (mf__lock) guards all
+ * library state. Every public entry point takes it; blocking waits drop it
+ * while they sleep. Recursive so that done callbacks, which run with the
+ * lock held, may call the API (non-blocking calls only: blocking ones
+ * fail with MF_EINCALLBACK, tracked per thread in mf__cb_depth).
+ */
+#ifndef MF_INTERNAL_H
+#define MF_INTERNAL_H
+
+#include "mpifutures.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- allocation (alloc.c): replaceable so tests can inject failures -- */
+void *mf__malloc(size_t n);
+void *mf__calloc(size_t n, size_t size);
+void *mf__realloc(void *p, size_t n);
+void mf__free(void *p);
+char *mf__strdup(const char *s);
+/* Test hook: make the nth allocation from now fail (0 = never). */
+void mf__alloc_fail_after(unsigned long n);
+
+/* ---- errors (error.c) ----------------------------------------------- */
+/* Record a detail message for mf_last_error() and return `err`. */
+int mf__fail(int err, const char *fmt, ...) MF_PRINTF(2, 3);
+void mf__clear_error(void);
+
+/* ---- lock and callback depth ---------------------------------------- */
+void mf__lock(void);
+void mf__unlock(void);
+extern _Thread_local int mf__cb_depth;
+
+/* ---- time and backoff (clock.c) -------------------------------------- */
+double mf__now(void); /* monotonic seconds */
+/* Deadline for a timeout: +inf for negative timeouts. */
+double mf__deadline(double timeout);
+
+typedef struct mf_backoff {
+    unsigned polls;    /* idle polls since the last activity */
+    int phase;         /* 0 spin, 1 yield, 2 sleep */
+    unsigned sleep_us; /* current sleep length */
+    unsigned max_us;   /* ceiling */
+    double idle_since;
+} mf_backoff;
+void mf__backoff_init(mf_backoff *b, unsigned max_us);
+void mf__backoff_reset(mf_backoff *b);
+/* One idle step: spin briefly, then yield, then sleep with exponential
+ * growth up to max_us (never past `deadline`). Called without the lock. */
+void mf__backoff_idle(mf_backoff *b, double deadline);
+
+/* ---- registry (registry.c) ------------------------------------------ */
+typedef struct mf_reg_entry {
+    mf_fn_id id;
+    mf_task_fn fn;
+    void *userdata;
+    char *name;
+} mf_reg_entry;
+
+/* An immutable copy of the registry, sorted by id, taken at open. */
+typedef struct mf_reg_snap {
+    size_t n;
+    mf_reg_entry *e;
+} mf_reg_snap;
+
+int mf__registry_snapshot(mf_reg_snap *out);
+void mf__registry_snap_free(mf_reg_snap *s);
+const mf_reg_entry *mf__snap_find(const mf_reg_snap *s, mf_fn_id id);
+const mf_reg_entry *mf__snap_find_name(const mf_reg_snap *s, const char *name);
+uint64_t mf__hash64(const char *s);
+
+/* ---- futures (future.c, handle.c) ------------------------------------ */
+enum mf_fstate {
+    MF_FS_PENDING = 0, /* queued on the root */
+    MF_FS_RUNNING,     /* sent to a worker */
+    MF_FS_OK,          /* finished with a result */
+    MF_FS_FAILED,      /* finished with a task error */
+    MF_FS_CANCELLED
+};
+
+typedef struct mf_cb {
+    mf_done_fn fn;
+    void *ud;
+} mf_cb;
+
+/* A received message buffer, shared by the results that point into it. */
+typedef struct mf_rbuf {
+    size_t refs;
+    size_t len;
+    uint64_t data[]; /* 8-byte aligned payload */
+} mf_rbuf;
+mf_rbuf *mf__rbuf_new(size_t len);
+void mf__rbuf_unref(mf_rbuf *r);
+
+typedef struct mf_ferr {
+    mf_task_error pub;
+    char *message;
+    char *function;
+    char *host;
+} mf_ferr;
+
+#define MF_INLINE_ARG 16
+
+typedef struct mf_fut {
+    uint32_t gen;   /* handle generation of this slot */
+    uint32_t index; /* slot index */
+    uint32_t refs;  /* user references */
+    uint8_t live;   /* slot in use */
+    uint8_t state;  /* enum mf_fstate */
+    uint8_t held;   /* counted in the executor's outstanding work */
+    uint8_t queued; /* linked in the pending queue (removed lazily) */
+    uint8_t in_cb;  /* its callbacks are running */
+    int worker;     /* rank it was sent to */
+    uint32_t mark;  /* scratch for duplicate detection (lock held) */
+    uint32_t ncb, capcb;
+    struct mf_executor *ex;
+    struct mf_fut *next; /* pending queue / free list */
+    mf_fn_id fn;
+    uint64_t chunk; /* map chunk group (0 = none) */
+    void *arg;      /* owned copy, or inline_arg */
+    size_t arg_len;
+    const void *res;
+    size_t res_len;
+    mf_rbuf *rbuf;
+    mf_ferr *err;
+    mf_cb cb0;   /* first callback inline */
+    mf_cb *cbs;  /* further callbacks */
+    uint64_t inline_arg[MF_INLINE_ARG / 8];
+} mf_fut;
+
+/* handle.c: slots for futures, addressed by (generation, index). */
+mf_fut *mf__fut_alloc(void);
+void mf__fut_slot_free(mf_fut *f);
+mf_fut *mf__fut_lookup(mf_future h); /* NULL if stale */
+mf_future mf__fut_handle(const mf_fut *f);
+
+/* future.c */
+/* Mark finished, drop the executor's hold, run callbacks, free if unused. */
+void mf__fut_finish(mf_fut *f, int state);
+void mf__fut_maybe_free(mf_fut *f);
+int mf__fut_add_cb(mf_fut *f, mf_done_fn fn, void *ud);
+void mf__fut_remove_cb(mf_fut *f, mf_done_fn fn, void *ud);
+static inline bool mf__fut_is_done(const mf_fut *f)
+{
+    return f->state >= MF_FS_OK;
+}
+/* Counters bumped on every completion / failure, to skip rescans. */
+extern uint64_t mf__completions;
+extern uint64_t mf__failures;
+/* A fresh value for mf_fut.mark scans. */
+uint32_t mf__next_mark(void);
+
+/* ---- executor (executor.c) ------------------------------------------ */
+struct mf_executor {
+    MPI_Comm comm; /* private duplicate */
+    int rank, size, root, nworkers;
+    int *workers; /* ranks of the workers */
+    mf_executor_opts opts;
+    mf_reg_snap reg;
+    char **hosts; /* per rank */
+    /* pending queue */
+    mf_fut *qhead, *qtail;
+    size_t nqueued;
+    /* per-rank in-flight counts and adaptive window */
+    unsigned *inflight;
+    unsigned cur_window;
+    double task_ns_avg;
+    size_t outstanding; /* held futures: queued + running */
+    int rr;             /* round-robin start */
+    /* sends in progress */
+    struct mf_send **sends;
+    MPI_Request *sreqs;
+    size_t nsends, capsends;
+    uint64_t next_chunk;
+    bool shutdown;
+    bool released; /* workers told to stop */
+    bool in_progress;
+    bool broken;
+    struct mf_executor *next_open; /* list of open executors */
+};
+
+/* Make progress on every open executor. `activity` (may be NULL) is set
+ * true if anything was sent or received. Lock held. */
+int mf__progress_all(bool *activity);
+int mf__progress(mf_executor *ex, bool *activity);
+/* Queue a future on `ex` (lock held). */
+void mf__enqueue(mf_executor *ex, mf_fut *f);
+/* Wait (lock held, dropped while idle) until pred(ctx) or the deadline.
+ * Returns MF_OK, MF_ETIMEDOUT, or an error from progress. */
+int mf__wait_until(bool (*pred)(void *), void *ctx, double deadline);
+/* Validate and copy an argument into a new future (not queued yet). */
+int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
+                 mf_fut **out);
+int mf__check_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
+                     size_t len);
+
+/* wait.c: next index (into the distinct futures given, in input order)
+ * of an as_completed iterator; lock held. */
+int mf__ac_next(mf_as_completed_iter *it, size_t *index);
+
+/* ---- worker (worker.c) ---------------------------------------------- */
+int mf__serve(mf_executor *ex);
+
+#endif

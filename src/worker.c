@@ -1,0 +1,371 @@
+/* worker.c — a worker rank's serve loop and the task-side API.
+ *
+ * The worker receives batches of tasks from the root, runs them in order,
+ * and sends results back in batches: it flushes when it has nothing left
+ * to run, when the batch is large, or when the oldest unsent result has
+ * waited long enough (so long tasks report one by one and the root can
+ * keep every worker fed). While idle it backs off to sleeping.
+ */
+#include "internal.h"
+#include "wire.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MF_FLUSH_BYTES ((size_t)256 << 10)
+#define MF_FLUSH_SECONDS 200e-6
+#define MF_TASK_MSG 4096
+/* Room kept for message and record headers below MPI's int count. */
+#define MF_MAX_RESULT (MF_WIRE_MAX - 4096)
+
+struct mf_task {
+    mf_fn_id fn;
+    const void *arg;
+    size_t arg_len;
+    void *res;
+    size_t res_len;
+    int failed;
+    char msg[MF_TASK_MSG];
+};
+
+typedef struct mf_wtask {
+    uint64_t tag;
+    mf_fn_id fn;
+    const void *data;
+    size_t len;
+    mf_rbuf *rb;
+} mf_wtask;
+
+typedef struct mf_wstate {
+    mf_executor *ex;
+    mf_wtask *q;
+    size_t qhead, qlen, qcap;
+    mf_send *out; /* results being gathered */
+    double out_since;
+    mf_send **sends;
+    MPI_Request *reqs;
+    size_t nsends, capsends;
+} mf_wstate;
+
+static const uint64_t mf_empty_arg;
+
+MF_API const void *mf_task_arg(const mf_task *task, size_t *len)
+{
+    if (!task) {
+        if (len)
+            *len = 0;
+        return &mf_empty_arg;
+    }
+    if (len)
+        *len = task->arg_len;
+    return task->arg_len ? task->arg : (const void *)&mf_empty_arg;
+}
+
+MF_API mf_fn_id mf_task_function(const mf_task *task)
+{
+    return task ? task->fn : 0;
+}
+
+MF_API int mf_task_result_buffer(mf_task *task, size_t len, void **buf)
+{
+    if (!task || !buf)
+        return mf__fail(MF_EINVAL, "mf_task_result_buffer: NULL argument");
+    if (len > MF_MAX_RESULT)
+        return mf__fail(MF_E2BIG, "result of %zu bytes is above the limit "
+                                  "of %zu",
+                        len, (size_t)MF_MAX_RESULT);
+    void *p = mf__malloc(len ? len : 1);
+    if (!p)
+        return mf__fail(MF_ENOMEM, "out of memory for a %zu-byte result",
+                        len);
+    mf__free(task->res);
+    task->res = p;
+    task->res_len = len;
+    *buf = p;
+    return MF_OK;
+}
+
+MF_API int mf_task_return(mf_task *task, const void *data, size_t len)
+{
+    void *p;
+    int rc;
+    if (!task || (!data && len))
+        return mf__fail(MF_EINVAL, "mf_task_return: NULL argument");
+    rc = mf_task_result_buffer(task, len, &p);
+    if (rc == MF_OK && len)
+        memcpy(p, data, len);
+    return rc;
+}
+
+MF_API int mf_task_fail(mf_task *task, const char *fmt, ...)
+{
+    va_list ap;
+    if (!task)
+        return MF_ETASK;
+    task->failed = 1;
+    if (!fmt) {
+        snprintf(task->msg, sizeof task->msg, "task failed");
+        return MF_ETASK;
+    }
+    va_start(ap, fmt);
+    vsnprintf(task->msg, sizeof task->msg, fmt, ap);
+    va_end(ap);
+    return MF_ETASK;
+}
+
+/* ---- the serve loop --------------------------------------------------- */
+
+static uint64_t mf_ns_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int mf_w_reap(mf_wstate *w, int all)
+{
+    if (!w->nsends)
+        return MF_OK;
+    if (all) {
+        if (MPI_Waitall((int)w->nsends, w->reqs, MPI_STATUSES_IGNORE) !=
+            MPI_SUCCESS)
+            return mf__fail(MF_EMPI, "worker: MPI_Waitall failed");
+        for (size_t i = 0; i < w->nsends; i++) {
+            mf_wire_free(w->sends[i]);
+            mf__free(w->sends[i]);
+        }
+        w->nsends = 0;
+        return MF_OK;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < w->nsends; i++) {
+        int flag = 0;
+        MPI_Test(&w->reqs[i], &flag, MPI_STATUS_IGNORE);
+        if (flag) {
+            mf_wire_free(w->sends[i]);
+            mf__free(w->sends[i]);
+        } else {
+            w->sends[k] = w->sends[i];
+            w->reqs[k] = w->reqs[i];
+            k++;
+        }
+    }
+    w->nsends = k;
+    return MF_OK;
+}
+
+static int mf_w_flush(mf_wstate *w)
+{
+    mf_send *s = w->out;
+    int rc;
+    if (!s)
+        return MF_OK;
+    w->out = NULL;
+    rc = mf_wire_finish(s);
+    if (rc == MF_OK && w->nsends == w->capsends) {
+        size_t cap = w->capsends ? 2 * w->capsends : 8;
+        mf_send **ns = mf__realloc(w->sends, cap * sizeof *ns);
+        MPI_Request *nr = ns ? mf__realloc(w->reqs, cap * sizeof *nr) : NULL;
+        if (ns)
+            w->sends = ns;
+        if (nr)
+            w->reqs = nr;
+        if (!ns || !nr)
+            rc = MF_ENOMEM;
+        else
+            w->capsends = cap;
+    }
+    if (rc == MF_OK)
+        rc = mf_wire_isend(s, w->ex->root, w->ex->comm, &w->reqs[w->nsends]);
+    if (rc != MF_OK) {
+        mf_wire_free(s);
+        mf__free(s);
+        return mf__fail(rc, "worker rank %d could not send results",
+                        w->ex->rank);
+    }
+    w->sends[w->nsends++] = s;
+    return MF_OK;
+}
+
+/* Receive every message waiting. Sets *stop on SHUTDOWN. */
+static int mf_w_receive(mf_wstate *w, int *stop, int *got)
+{
+    for (;;) {
+        int flag = 0, count = 0, rc;
+        MPI_Message msg;
+        MPI_Status st;
+        mf_wire_reader r;
+        mf_wire_rec rec;
+        if (MPI_Improbe(w->ex->root, MF_WIRE_TAG, w->ex->comm, &flag, &msg,
+                        &st) != MPI_SUCCESS)
+            return mf__fail(MF_EMPI, "worker: MPI_Improbe failed");
+        if (!flag)
+            return MF_OK;
+        *got = 1;
+        MPI_Get_count(&st, MPI_BYTE, &count);
+        mf_rbuf *rb = mf__rbuf_new(count > 0 ? (size_t)count : 0);
+        if (!rb)
+            return mf__fail(MF_ENOMEM, "worker: out of memory receiving "
+                                       "%d bytes",
+                            count);
+        if (MPI_Mrecv(rb->data, count, MPI_BYTE, &msg, &st) != MPI_SUCCESS) {
+            mf__rbuf_unref(rb);
+            return mf__fail(MF_EMPI, "worker: MPI_Mrecv failed");
+        }
+        rc = mf_wire_open(&r, rb->data, rb->len);
+        if (rc == MF_OK && r.kind == MF_MSG_SHUTDOWN) {
+            *stop = 1;
+            mf__rbuf_unref(rb);
+            return MF_OK;
+        }
+        if (rc == MF_OK && r.kind != MF_MSG_TASKS)
+            rc = mf__fail(MF_EPROTO, "worker received message kind %d",
+                          r.kind);
+        if (rc == MF_OK && w->qlen + r.count > w->qcap) {
+            /* Compact, then grow. */
+            memmove(w->q, w->q + w->qhead,
+                    (w->qlen - w->qhead) * sizeof *w->q);
+            w->qlen -= w->qhead;
+            w->qhead = 0;
+            size_t cap = w->qcap ? w->qcap : 64;
+            while (cap < w->qlen + r.count)
+                cap *= 2;
+            if (cap != w->qcap) {
+                mf_wtask *nq = mf__realloc(w->q, cap * sizeof *nq);
+                if (!nq)
+                    rc = mf__fail(MF_ENOMEM, "worker: out of memory");
+                else {
+                    w->q = nq;
+                    w->qcap = cap;
+                }
+            }
+        }
+        while (rc == MF_OK && (rc = mf_wire_next(&r, &rec)) == MF_OK) {
+            rb->refs++;
+            w->q[w->qlen++] =
+                (mf_wtask){rec.tag, rec.fn, rec.data, rec.len, rb};
+        }
+        mf__rbuf_unref(rb);
+        if (rc != MF_EDONE)
+            return rc; /* malformed: the root and this worker disagree */
+    }
+}
+
+/* Run one task and add its result to the outgoing batch. */
+static int mf_w_run(mf_wstate *w, mf_wtask *t)
+{
+    mf_task task;
+    uint32_t status = MF_RS_OK;
+    const void *payload;
+    size_t plen;
+    int owned = 0, rc;
+    uint64_t t0, t1;
+
+    memset(&task, 0, offsetof(mf_task, msg));
+    task.msg[0] = '\0';
+    task.fn = t->fn;
+    task.arg = t->data;
+    task.arg_len = t->len;
+    const mf_reg_entry *e = mf__snap_find(&w->ex->reg, t->fn);
+    t0 = mf_ns_now();
+    if (!e) {
+        mf_task_fail(&task, "function id %016llx is not registered on "
+                            "rank %d",
+                     (unsigned long long)t->fn, w->ex->rank);
+        rc = MF_ETASK;
+    } else {
+        rc = e->fn(&task, e->userdata);
+    }
+    t1 = mf_ns_now();
+    if (rc != 0 || task.failed) {
+        status = MF_RS_FAILED;
+        if (!task.failed)
+            snprintf(task.msg, sizeof task.msg, "task returned %d", rc);
+        payload = task.msg;
+        plen = strlen(task.msg);
+        mf__free(task.res);
+        task.res = NULL;
+    } else {
+        payload = task.res;
+        plen = task.res_len;
+        owned = task.res != NULL;
+    }
+    mf__rbuf_unref(t->rb);
+    t->rb = NULL;
+
+    /* A result that would not fit next to the others goes out alone. */
+    if (w->out && w->out->total + plen + 64 > MF_WIRE_MAX &&
+        (rc = mf_w_flush(w)) != MF_OK) {
+        if (owned)
+            mf__free(task.res);
+        return rc;
+    }
+    if (!w->out) {
+        w->out = mf__malloc(sizeof *w->out);
+        if (!w->out || mf_wire_begin(w->out, MF_MSG_RESULTS) != MF_OK) {
+            mf__free(w->out);
+            w->out = NULL;
+            if (owned)
+                mf__free(task.res);
+            return mf__fail(MF_ENOMEM, "worker: out of memory");
+        }
+        w->out_since = mf__now();
+    }
+    rc = mf_wire_add_result(w->out, t->tag, status, t1 - t0, payload, plen,
+                            owned);
+    if (rc != MF_OK)
+        return mf__fail(rc, "worker: out of memory adding a result");
+    return MF_OK;
+}
+
+int mf__serve(mf_executor *ex)
+{
+    mf_wstate w;
+    mf_backoff b;
+    int stop = 0, rc = MF_OK;
+
+    memset(&w, 0, sizeof w);
+    w.ex = ex;
+    mf__backoff_init(&b, ex->opts.idle_sleep_max_us);
+    while (rc == MF_OK) {
+        int got = 0;
+        rc = mf_w_receive(&w, &stop, &got);
+        if (rc != MF_OK)
+            break;
+        if (w.qhead < w.qlen) {
+            rc = mf_w_run(&w, &w.q[w.qhead++]);
+            if (rc != MF_OK)
+                break;
+            if (w.qhead == w.qlen || w.out->total >= MF_FLUSH_BYTES ||
+                mf__now() - w.out_since >= MF_FLUSH_SECONDS)
+                rc = mf_w_flush(&w);
+            if (w.qhead == w.qlen)
+                w.qhead = w.qlen = 0;
+            mf_w_reap(&w, 0);
+            mf__backoff_reset(&b);
+            continue;
+        }
+        if (stop)
+            break;
+        mf_w_reap(&w, 0);
+        if (got)
+            mf__backoff_reset(&b);
+        else
+            mf__backoff_idle(&b, INFINITY);
+    }
+    if (w.out)
+        mf_w_flush(&w);
+    int r2 = mf_w_reap(&w, 1);
+    if (rc == MF_OK)
+        rc = r2;
+    for (size_t i = w.qhead; i < w.qlen; i++)
+        mf__rbuf_unref(w.q[i].rb);
+    mf__free(w.q);
+    mf__free(w.sends);
+    mf__free(w.reqs);
+    return rc;
+}
