@@ -18,7 +18,8 @@ static int triple(mf_task *task, void *userdata)
 
     (void)userdata;
     if (len != sizeof x)
-        return mf_task_fail(task, "expected %zu bytes, got %zu", sizeof x, len);
+        return mf_task_fail(task, "expected %zu bytes, got %zu", sizeof x,
+                            len);
     memcpy(&x, arg, sizeof x);
     x *= 3;
     return mf_task_return(task, &x, sizeof x);
