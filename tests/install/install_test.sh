@@ -90,6 +90,20 @@ if [ "$mode" = package ]; then
         bad "installed header differs from include/mpifutures.h"
     fi
 
+    # ---- README example ------------------------------------------------------
+    # The README's C example must be tests/install/consumer/readme_example.c
+    # (built and run by the consumer test).
+    readme="$MF_SOURCE_DIR/README.md"
+    if [ -f "$readme" ]; then
+        awk '/^```c$/ {on = 1; next} /^```$/ && on {exit} on' "$readme" >"$work/readme.c"
+        if cmp -s "$work/readme.c" "$MF_SOURCE_DIR/tests/install/consumer/readme_example.c"; then
+            good "README.md's example is tests/install/consumer/readme_example.c"
+        else
+            bad "README.md's C example differs from tests/install/consumer/readme_example.c:"
+            diff "$work/readme.c" "$MF_SOURCE_DIR/tests/install/consumer/readme_example.c" | head -n 20
+        fi
+    fi
+
     # ---- exported symbols --------------------------------------------------
     step "symbols exported by ${so#$prefix/} (nm -D --defined-only)"
     nm -D --defined-only "$so" | awk '{print $NF}' | sort -u >"$work/exported.txt"
@@ -229,6 +243,20 @@ elif [ "$mode" = consumer ]; then
         fi
     else
         bad "consumer.c does not build with pkg-config"
+    fi
+
+    # The README's example, built the way the README says.
+    step "build and run the README example (mpicc + pkg-config)"
+    if "$MF_MPI_C_COMPILER" -std=c11 -Wall -Wextra -Werror "$src/readme_example.c" \
+            -o "$work/readme_example" $flags -Wl,-rpath,"$libdir"; then
+        if run_ranks 3 "$work/readme_example" >"$work/run_readme.log" 2>&1 \
+           && grep -qx 'square(12) = 144' "$work/run_readme.log"; then
+            good "README example on 3 ranks printed: square(12) = 144"
+        else
+            bad "README example failed:"; sed 's/^/    /' "$work/run_readme.log"
+        fi
+    else
+        bad "the README example does not build"
     fi
 
     # ---- CMake find_package ------------------------------------------------------
