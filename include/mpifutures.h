@@ -196,15 +196,19 @@ typedef struct mf_executor mf_executor;
 /** Executor options. Initialise with mf_executor_opts_init(), then change
  *  fields; passing NULL to mf_executor_open() means all defaults. */
 typedef struct mf_executor_opts {
-    /** Tasks in flight per worker (sent, not yet answered), so a worker
-     *  never waits for a round trip. Default 16; minimum 1. */
+    /** Most tasks in flight per worker (sent, not yet answered), so a
+     *  worker never waits for a round trip. The executor adapts below this
+     *  from measured task times (long tasks: 2 in flight, so the end of a
+     *  run stays balanced; tiny ones: up to `window`). 1 = strictly one at
+     *  a time. Default 64; 0 means the default; at most 65536. */
     unsigned window;
     /** Largest argument accepted by mf_submit()/mf_map(), in bytes;
-     *  larger ones fail with MF_E2BIG. Default and maximum: 1 GiB. */
+     *  larger ones fail with MF_E2BIG. Default and maximum: 1 GiB (0 means
+     *  the default). */
     size_t max_arg_bytes;
     /** Longest sleep, in microseconds, of an idle rank between polls
      *  (idle ranks back off from spinning to sleeping up to this, so they
-     *  use ~0% CPU). Default 1000. */
+     *  use ~0% CPU). Default 1000 (0 means the default); at most 1 s. */
     unsigned idle_sleep_max_us;
 } mf_executor_opts;
 

@@ -337,6 +337,7 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     }
     ex->cur_window = ex->opts.window < 2 ? ex->opts.window : 2;
     ex->task_ns_avg = -1;
+    ex->last_src = -1;
     mf__lock();
     ex->next_open = mf_open_list;
     mf_open_list = ex;
@@ -409,6 +410,7 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         }
         if (ex->inflight[src])
             ex->inflight[src]--;
+        ex->last_src = src;
         if (ex->task_ns_avg < 0)
             ex->task_ns_avg = (double)rec.ns;
         else
@@ -576,11 +578,16 @@ static int mf_dispatch(mf_executor *ex, bool *act)
     unsigned window = mf_window(ex);
     int nw = ex->nworkers;
     int rc = MF_OK;
+    /* Start with the worker that answered last: with little work about,
+     * one warm worker serves it and the others stay asleep. */
+    int start = ex->last_src < 0 ? ex->rr
+                                 : (ex->last_src < ex->root ? ex->last_src
+                                                            : ex->last_src - 1);
     for (int k = 0; k < nw; k++) {
         mf_skip_cancelled(ex);
         if (!ex->qhead)
             break;
-        int w = ex->workers[(ex->rr + k) % nw];
+        int w = ex->workers[(start + k) % nw];
         if (ex->inflight[w] >= window)
             continue;
         long room = (long)window - (long)ex->inflight[w];
@@ -708,6 +715,13 @@ int mf__wait_until(bool (*pred)(void *), void *ctx, double deadline)
             return mf__fail(MF_ETIMEDOUT, "timed out");
         if (act)
             mf__backoff_reset(&b);
+        /* Large sends progress only while MPI is polled. */
+        b.max_us = max_us;
+        for (mf_executor *ex = mf_open_list; ex; ex = ex->next_open)
+            if (ex->nsends && b.max_us > 50)
+                b.max_us = 50;
+        if (b.sleep_us > b.max_us)
+            b.sleep_us = b.max_us;
         mf__unlock();
         mf__backoff_idle(&b, deadline);
         mf__lock();

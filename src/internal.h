@@ -171,6 +171,7 @@ struct mf_executor {
     double task_ns_avg;
     size_t outstanding; /* held futures: queued + running */
     int rr;             /* round-robin start */
+    int last_src;       /* worker that answered last, or -1 */
     /* sends in progress */
     struct mf_send **sends;
     MPI_Request *sreqs;

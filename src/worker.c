@@ -352,6 +352,11 @@ int mf__serve(mf_executor *ex)
         if (stop)
             break;
         mf_w_reap(&w, 0);
+        /* A large send in flight moves only while MPI is polled: sleep
+         * briefly then, not up to the idle ceiling. */
+        b.max_us = w.nsends ? 50 : ex->opts.idle_sleep_max_us;
+        if (b.sleep_us > b.max_us)
+            b.sleep_us = b.max_us;
         if (got)
             mf__backoff_reset(&b);
         else

@@ -1,0 +1,1156 @@
+/*
+ * mf-factorial — factorials of a set of integers, computed asynchronously
+ * by the worker ranks of an mpifutures executor, and one huge factorial
+ * split over all workers (GMP).
+ *
+ *     mpirun -n 4 mf-factorial [options] N...
+ *
+ * Rank 0 parses the command line (and --from input) and tells every rank
+ * whether to go on, so bad input ends every rank before any work starts.
+ * Then every rank opens an executor on MPI_COMM_WORLD; the workers serve
+ * three registered functions:
+ *
+ *   mf-factorial.chunk  a list of n -> per-n summary records (digits, n! mod
+ *                       2^61-1, leading/trailing digits), and the full n!
+ *                       values when asked (--print/--out/--check)
+ *   mf-factorial.part   part k of K of the prime-exponent split of n!
+ *   mf-factorial.mul    the product of two packed integers
+ *
+ * The root collects chunk results with mf_as_completed and combines the
+ * huge parts (see run_huge()).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mpifutures.h>
+
+#include "factorial_math.h"
+#include "mpifutures/gmp.h"
+
+/* Exit codes (documented in --help). */
+enum {
+    EX_OK = 0,
+    EX_USAGE = 2,   /* bad command line or input: nothing was computed */
+    EX_RUNTIME = 3, /* MPI/executor failure, a task failed, I/O error */
+    EX_CHECK = 4    /* --check found a result different from mpz_fac_ui */
+};
+
+#define LEAD_DIGITS 10
+#define REC_WORDS 8 /* n, digits, mod, lead, tail, zeros, ns, rank */
+#define REC_BYTES (REC_WORDS * 8)
+#define CHUNK_MAGIC 0x4D464331u /* "MFC1" */
+#define FLAG_FULL 1u
+
+static int g_rank;
+
+__extension__ typedef unsigned __int128 u128;
+
+/* ---- little-endian words ---------------------------------------------- */
+
+static void put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* ---- options ----------------------------------------------------------- */
+
+typedef struct opts {
+    uint64_t *ns;
+    size_t count, cap;
+    int have_huge;
+    uint64_t huge;
+    int ordered, print, check, quiet, demo;
+    const char *outdir;
+    size_t chunk; /* items per task; 0 = automatic */
+} opts;
+
+static const char usage_text[] =
+    "usage: mpirun -n RANKS mf-factorial [options] [N...]\n"
+    "\n"
+    "Factorials of a set of integers, computed asynchronously by the worker\n"
+    "ranks (rank 0 submits and collects), and one huge factorial split over\n"
+    "all workers. Needs at least 2 ranks.\n"
+    "\n"
+    "  N...                 the integers (any order, repeats allowed, N >= 0)\n"
+    "  --range LO:HI:COUNT  COUNT integers spread evenly over [LO, HI]:\n"
+    "                       n_i = LO + (i*(HI-LO))/(COUNT-1), i = 0..COUNT-1\n"
+    "                       (may be repeated)\n"
+    "  --from FILE          one integer per line ('-' = standard input); blank\n"
+    "                       lines are skipped, any other bad line is an error\n"
+    "  --huge N             one N! split over all workers; prints\n"
+    "                       'huge: n=N digits=D checksum=X seconds=S'\n"
+    "  --ordered            print results in input order (default: as completed)\n"
+    "  --print              also print each full decimal value\n"
+    "  --out DIR            write each n! in decimal to DIR/<n>.txt\n"
+    "  --check              verify every result against mpz_fac_ui on rank 0\n"
+    "  --quiet              only the summary (and huge) lines\n"
+    "  --chunk K            integers per task (default: automatic, by size)\n"
+    "  --help, --version\n"
+    "\n"
+    "Without arguments: a demo (2,064 factorials, then 10,000,000!).\n"
+    "\n"
+    "For each integer one line, as results complete:\n"
+    "  n=N digits=D lead=FIRST10 tail=LAST9 zeros=Z rank=R ms=T\n"
+    "(tail: the 9 digits before the Z trailing zeros of N!). The last line is\n"
+    "always\n"
+    "  summary: count=C digits=D checksum=X seconds=S\n"
+    "D: sum of the exact decimal digit counts of the N!; X: sum of\n"
+    "(N! mod M) mod M, M = 2^61-1; S: wall time from first submit to last\n"
+    "result.\n"
+    "\n"
+    "Exit status: 0 success; 2 bad command line or input (nothing computed);\n"
+    "3 runtime failure (MPI, executor, a failed task, output I/O);\n"
+    "4 --check found a wrong result.\n";
+
+static int usage_error(const char *fmt, ...) MF_PRINTF(1, 2);
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mf-factorial: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\n(try 'mf-factorial --help')\n", stderr);
+    va_end(ap);
+    return EX_USAGE;
+}
+
+static uint64_t phys_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || psz <= 0)
+        return (uint64_t)8 << 30;
+    return (uint64_t)pages * (uint64_t)psz;
+}
+
+/* Largest n whose n! takes at most `bytes` bytes. */
+static uint64_t max_n_for_bytes(double bytes)
+{
+    uint64_t lo = 0, hi = (uint64_t)1 << 40;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        if (mff_fact_bits(mid) / 8.0 <= bytes)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+static uint64_t g_max_n, g_max_huge;
+
+static int add_n(opts *o, uint64_t n, const char *where)
+{
+    if (n > g_max_n)
+        return usage_error("%s: %llu! would not fit in memory (%.3g bytes; "
+                           "the limit here is n <= %llu)",
+                           where, (unsigned long long)n, mff_fact_bits(n) / 8,
+                           (unsigned long long)g_max_n);
+    if (o->count == o->cap) {
+        size_t nc = o->cap ? o->cap * 2 : 1024;
+        if (nc > ((size_t)1 << 27))
+            return usage_error("%s: too many integers (at most %zu)", where,
+                               (size_t)1 << 27);
+        uint64_t *p = realloc(o->ns, nc * sizeof *p);
+        if (p == NULL)
+            return usage_error("out of memory reading the integers");
+        o->ns = p;
+        o->cap = nc;
+    }
+    o->ns[o->count++] = n;
+    return EX_OK;
+}
+
+static int bad_number(const char *what, const char *s)
+{
+    if (s[0] == '-' && s[1] >= '0' && s[1] <= '9')
+        return usage_error("%s: negative integer '%s' (n! needs n >= 0)", what, s);
+    return usage_error("%s: '%s' is not a non-negative decimal integer", what, s);
+}
+
+static int parse_range(opts *o, const char *s)
+{
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return usage_error("--range: argument too long");
+    strcpy(buf, s);
+    char *a = buf, *b = strchr(a, ':');
+    char *c = b ? strchr(b + 1, ':') : NULL;
+    if (b == NULL || c == NULL)
+        return usage_error("--range '%s': expected LO:HI:COUNT", s);
+    *b++ = '\0';
+    *c++ = '\0';
+    uint64_t lo, hi, cnt;
+    if (mff_parse_u64(a, &lo) != 0)
+        return bad_number("--range LO", a);
+    if (mff_parse_u64(b, &hi) != 0)
+        return bad_number("--range HI", b);
+    if (mff_parse_u64(c, &cnt) != 0)
+        return bad_number("--range COUNT", c);
+    if (hi < lo)
+        return usage_error("--range '%s': HI < LO", s);
+    if (cnt == 0)
+        return usage_error("--range '%s': COUNT must be at least 1", s);
+    if (cnt > ((uint64_t)1 << 27))
+        return usage_error("--range '%s': COUNT too large", s);
+    if (hi > g_max_n)
+        return add_n(o, hi, "--range"); /* reports the limit */
+    for (uint64_t i = 0; i < cnt; i++) {
+        uint64_t n = cnt == 1 ? lo
+                              : lo + (uint64_t)(((u128)i *
+                                                 (hi - lo)) /
+                                                (cnt - 1));
+        int rc = add_n(o, n, "--range");
+        if (rc)
+            return rc;
+    }
+    return EX_OK;
+}
+
+static int parse_file(opts *o, const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (f == NULL)
+        return usage_error("--from %s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    unsigned long lineno = 0;
+    int rc = EX_OK;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (strlen(line) != (size_t)len) {
+            rc = usage_error("%s:%lu: NUL byte in line", path, lineno);
+            break;
+        }
+        char *p = line;
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (*p == '\0')
+            continue; /* blank line */
+        uint64_t n;
+        if (mff_parse_u64(line, &n) != 0) {
+            line[strcspn(line, "\r\n")] = '\0';
+            rc = usage_error("%s:%lu: '%.60s' is not a non-negative decimal integer",
+                             path, lineno, line);
+            break;
+        }
+        char where[300];
+        snprintf(where, sizeof where, "%.200s:%lu", path, lineno);
+        if ((rc = add_n(o, n, where)) != 0)
+            break;
+    }
+    if (rc == EX_OK && ferror(f))
+        rc = usage_error("--from %s: read error", path);
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+/* Returns EX_OK to run, -1 for "exit 0 now" (help/version), or an error. */
+static int parse_args(opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    if (argc <= 1) {
+        o->demo = 1;
+        int rc = parse_range(o, "1000:20000:2000");
+        if (rc == EX_OK)
+            rc = parse_range(o, "50000:200000:64");
+        o->have_huge = 1;
+        o->huge = 10000000;
+        o->quiet = 1;
+        return rc;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+#define NEEDS_VALUE(name)                                                    \
+    do {                                                                     \
+        if (i + 1 >= argc)                                                   \
+            return usage_error("%s needs a value", name);                    \
+        val = argv[++i];                                                     \
+    } while (0)
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            return -1;
+        } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            printf("mf-factorial (mpifutures) %s, GMP %s\n", mf_version(), gmp_version);
+            return -1;
+        } else if (strcmp(a, "--range") == 0) {
+            NEEDS_VALUE("--range");
+            int rc = parse_range(o, val);
+            if (rc)
+                return rc;
+        } else if (strcmp(a, "--from") == 0) {
+            NEEDS_VALUE("--from");
+            int rc = parse_file(o, val);
+            if (rc)
+                return rc;
+        } else if (strcmp(a, "--huge") == 0) {
+            NEEDS_VALUE("--huge");
+            uint64_t n;
+            if (mff_parse_u64(val, &n) != 0)
+                return bad_number("--huge", val);
+            if (n > g_max_huge)
+                return usage_error("--huge %llu: the result would not fit in memory "
+                                   "(%.3g bytes; the limit here is N <= %llu)",
+                                   (unsigned long long)n, mff_fact_bits(n) / 8,
+                                   (unsigned long long)g_max_huge);
+            if (o->have_huge)
+                return usage_error("--huge given twice");
+            o->have_huge = 1;
+            o->huge = n;
+        } else if (strcmp(a, "--chunk") == 0) {
+            NEEDS_VALUE("--chunk");
+            uint64_t k;
+            if (mff_parse_u64(val, &k) != 0 || k == 0 || k > 1000000)
+                return usage_error("--chunk '%s': expected an integer in 1..1000000",
+                                   val);
+            o->chunk = (size_t)k;
+        } else if (strcmp(a, "--out") == 0) {
+            NEEDS_VALUE("--out");
+            if (val[0] == '\0')
+                return usage_error("--out: empty directory name");
+            if (mkdir(val, 0777) != 0 && errno != EEXIST)
+                return usage_error("--out %s: %s", val, strerror(errno));
+            struct stat st;
+            if (stat(val, &st) != 0 || !S_ISDIR(st.st_mode))
+                return usage_error("--out %s: not a directory", val);
+            if (access(val, W_OK) != 0)
+                return usage_error("--out %s: not writable", val);
+            o->outdir = val;
+        } else if (strcmp(a, "--ordered") == 0) {
+            o->ordered = 1;
+        } else if (strcmp(a, "--print") == 0) {
+            o->print = 1;
+        } else if (strcmp(a, "--check") == 0) {
+            o->check = 1;
+        } else if (strcmp(a, "--quiet") == 0) {
+            o->quiet = 1;
+        } else if (a[0] == '-' && !(a[1] >= '0' && a[1] <= '9')) {
+            return usage_error("unknown option '%s'", a);
+        } else {
+            uint64_t n;
+            if (mff_parse_u64(a, &n) != 0)
+                return bad_number("argument", a);
+            int rc = add_n(o, n, "argument");
+            if (rc)
+                return rc;
+        }
+#undef NEEDS_VALUE
+    }
+    if (o->count == 0 && !o->have_huge)
+        return usage_error("no integers given (N..., --range, --from or --huge)");
+    return EX_OK;
+}
+
+/* ---- worker side: task functions -------------------------------------- */
+
+static int task_chunk(mf_task *task, void *ud)
+{
+    (void)ud;
+    size_t len = 0;
+    const unsigned char *a = mf_task_arg(task, &len);
+    if (len < 16 || get64(a) >> 32 != CHUNK_MAGIC)
+        return mf_task_fail(task, "chunk: malformed argument (%zu bytes)", len);
+    uint32_t flags = (uint32_t)get64(a);
+    uint64_t cnt = get64(a + 8);
+    if (cnt == 0 || cnt > (len - 16) / 8 || len != 16 + cnt * 8)
+        return mf_task_fail(task, "chunk: malformed argument (count %llu, %zu bytes)",
+                            (unsigned long long)cnt, len);
+    int full = (flags & FLAG_FULL) != 0;
+    unsigned char *recs = malloc((size_t)cnt * REC_BYTES);
+    mpz_t *vals = full ? malloc((size_t)cnt * sizeof *vals) : NULL;
+    if (recs == NULL || (full && vals == NULL)) {
+        free(recs);
+        free(vals);
+        return mf_task_fail(task, "chunk: out of memory");
+    }
+    mpz_t z;
+    mpz_init(z);
+    size_t total = (size_t)cnt * REC_BYTES;
+    for (uint64_t i = 0; i < cnt; i++) {
+        uint64_t n = get64(a + 16 + 8 * i);
+        double t0 = now();
+        mpz_fac_ui(z, (unsigned long)n);
+        uint64_t d = mff_digits(z);
+        uint64_t w[REC_WORDS] = {n,
+                                 d,
+                                 mff_mod_m(z),
+                                 mff_leading(z, d, LEAD_DIGITS),
+                                 mff_fact_tail9(n, z),
+                                 mff_fact_zeros(n),
+                                 0,
+                                 (uint64_t)g_rank};
+        w[6] = (uint64_t)((now() - t0) * 1e9);
+        for (int k = 0; k < REC_WORDS; k++)
+            put64(recs + i * REC_BYTES + 8 * k, w[k]);
+        if (full) {
+            mpz_init(vals[i]);
+            mpz_swap(vals[i], z);
+            total += mf_mpz_packed_size(vals[i]);
+        }
+    }
+    mpz_clear(z);
+    void *out = NULL;
+    int rc = mf_task_result_buffer(task, total, &out);
+    if (rc == MF_OK) {
+        unsigned char *p = out;
+        memcpy(p, recs, (size_t)cnt * REC_BYTES);
+        p += cnt * REC_BYTES;
+        for (uint64_t i = 0; full && i < cnt; i++) {
+            size_t w = 0;
+            mf_mpz_pack(vals[i], p, total - (size_t)(p - (unsigned char *)out), &w);
+            p += w;
+        }
+    }
+    if (full)
+        for (uint64_t i = 0; i < cnt; i++)
+            mpz_clear(vals[i]);
+    free(vals);
+    free(recs);
+    if (rc != MF_OK)
+        return mf_task_fail(task, "chunk: result buffer: %s", mf_strerror(rc));
+    return 0;
+}
+
+static int task_part(mf_task *task, void *ud)
+{
+    (void)ud;
+    size_t len = 0;
+    const unsigned char *a = mf_task_arg(task, &len);
+    if (len != 16)
+        return mf_task_fail(task, "part: malformed argument (%zu bytes)", len);
+    uint64_t n = get64(a), kk = get64(a + 8);
+    unsigned k = (unsigned)(kk & 0xFFFFFFFFu), K = (unsigned)(kk >> 32);
+    if (K == 0 || k >= K)
+        return mf_task_fail(task, "part: bad part %u of %u", k, K);
+    mpz_t p;
+    mpz_init(p);
+    if (mff_huge_part(p, n, k, K) != 0) {
+        mpz_clear(p);
+        return mf_task_fail(task, "part: out of memory (n=%llu)", (unsigned long long)n);
+    }
+    int rc = mf_mpz_task_return(task, p);
+    mpz_clear(p);
+    if (rc != MF_OK)
+        return mf_task_fail(task, "part: result: %s", mf_strerror(rc));
+    return 0;
+}
+
+static int task_mul(mf_task *task, void *ud)
+{
+    (void)ud;
+    size_t len = 0, used = 0;
+    const unsigned char *a = mf_task_arg(task, &len);
+    mpz_t x, y;
+    mpz_inits(x, y, NULL);
+    int rc = mf_mpz_unpack(x, a, len, &used);
+    if (rc == MF_OK)
+        rc = mf_mpz_unpack(y, a + used, len - used, NULL);
+    if (rc != MF_OK) {
+        mpz_clears(x, y, NULL);
+        return mf_task_fail(task, "mul: malformed argument: %s", mf_strerror(rc));
+    }
+    mpz_mul(x, x, y);
+    mpz_clear(y);
+    rc = mf_mpz_task_return(task, x);
+    mpz_clear(x);
+    if (rc != MF_OK)
+        return mf_task_fail(task, "mul: result: %s", mf_strerror(rc));
+    return 0;
+}
+
+/* ---- root side ---------------------------------------------------------- */
+
+typedef struct progress {
+    int on;
+    size_t total;
+    double t0, last;
+} progress;
+
+static void progress_draw(progress *pg, size_t done, int final)
+{
+    if (!pg->on)
+        return;
+    double t = now();
+    if (!final && t - pg->last < 0.1)
+        return;
+    pg->last = t;
+    double el = t - pg->t0, rate = el > 0 ? (double)done / el : 0;
+    double eta = rate > 0 ? (double)(pg->total - done) / rate : 0;
+    char bar[31];
+    size_t fill = pg->total ? done * 30 / pg->total : 30;
+    for (size_t i = 0; i < 30; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[30] = '\0';
+    fprintf(stderr, "\r[%s] %zu/%zu  %.1f/s  ETA %.1fs \033[K", bar, done, pg->total,
+            rate, eta);
+    if (final)
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+static void progress_clear(progress *pg)
+{
+    if (pg->on) {
+        fputs("\r\033[K", stderr);
+        pg->last = 0;
+    }
+}
+
+typedef struct item_out {
+    char *line;  /* result line (ordered mode) */
+    char *value; /* decimal value (ordered + --print) */
+} item_out;
+
+static int write_value_file(const char *dir, uint64_t n, const char *dec)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%llu.txt", dir, (unsigned long long)n);
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "mf-factorial: %s: %s\n", path, strerror(errno));
+        return EX_RUNTIME;
+    }
+    int bad = fputs(dec, f) < 0 || fputc('\n', f) < 0;
+    bad |= fclose(f) != 0;
+    if (bad) {
+        fprintf(stderr, "mf-factorial: writing %s failed\n", path);
+        return EX_RUNTIME;
+    }
+    return EX_OK;
+}
+
+typedef struct set_state {
+    const opts *o;
+    item_out *outs;
+    size_t next_print;
+    uint64_t digits, checksum;
+    size_t done;
+    int rc;
+    mpz_t v, ref;
+} set_state;
+
+static void emit(set_state *st, size_t idx, char *line, char *value)
+{
+    const opts *o = st->o;
+    if (o->quiet) {
+        free(line);
+        free(value);
+        return;
+    }
+    if (!o->ordered) {
+        fputs(line, stdout);
+        if (value)
+            printf("%llu! = %s\n", (unsigned long long)o->ns[idx], value);
+        free(line);
+        free(value);
+        return;
+    }
+    st->outs[idx].line = line;
+    st->outs[idx].value = value;
+    while (st->next_print < o->count && st->outs[st->next_print].line) {
+        item_out *it = &st->outs[st->next_print];
+        fputs(it->line, stdout);
+        if (it->value)
+            printf("%llu! = %s\n", (unsigned long long)o->ns[st->next_print], it->value);
+        free(it->line);
+        free(it->value);
+        it->line = it->value = NULL;
+        st->next_print++;
+    }
+}
+
+/* Handle one chunk result: `idx` are the item indices of the chunk. */
+static int take_chunk(set_state *st, const size_t *idx, size_t cnt, const unsigned char *data,
+                      size_t len, int full)
+{
+    const opts *o = st->o;
+    if (len < cnt * REC_BYTES) {
+        fprintf(stderr, "mf-factorial: malformed chunk result (%zu bytes)\n", len);
+        return EX_RUNTIME;
+    }
+    size_t off = cnt * REC_BYTES;
+    for (size_t i = 0; i < cnt; i++) {
+        const unsigned char *r = data + i * REC_BYTES;
+        uint64_t w[REC_WORDS];
+        for (int k = 0; k < REC_WORDS; k++)
+            w[k] = get64(r + 8 * k);
+        uint64_t n = o->ns[idx[i]];
+        if (w[0] != n || w[2] >= MFF_MOD) {
+            fprintf(stderr, "mf-factorial: result record for %llu! is malformed\n",
+                    (unsigned long long)n);
+            return EX_RUNTIME;
+        }
+        st->digits += w[1];
+        st->checksum += w[2];
+        if (st->checksum >= MFF_MOD)
+            st->checksum -= MFF_MOD;
+        char *dec = NULL;
+        if (full) {
+            size_t used = 0;
+            int rc = mf_mpz_unpack(st->v, data + off, len - off, &used);
+            if (rc != MF_OK) {
+                fprintf(stderr, "mf-factorial: value of %llu! is malformed: %s\n",
+                        (unsigned long long)n, mf_strerror(rc));
+                return EX_RUNTIME;
+            }
+            off += used;
+            if (o->check) {
+                mpz_fac_ui(st->ref, (unsigned long)n);
+                int same = mpz_cmp(st->ref, st->v) == 0;
+                uint64_t d = mff_digits(st->ref);
+                same = same && d == w[1] && mff_mod_m(st->ref) == w[2] &&
+                       mff_fact_mod_m(n) == w[2] && mff_leading(st->ref, d, LEAD_DIGITS) == w[3] &&
+                       mff_fact_tail9(n, st->ref) == w[4] && mff_fact_zeros(n) == w[5];
+                if (!same) {
+                    fprintf(stderr,
+                            "mf-factorial: CHECK FAILED for %llu! (from rank %llu)\n",
+                            (unsigned long long)n, (unsigned long long)w[7]);
+                    st->rc = EX_CHECK;
+                }
+            }
+            if (o->print || o->outdir) {
+                dec = mpz_get_str(NULL, 10, st->v);
+                if (o->outdir && write_value_file(o->outdir, n, dec) != EX_OK) {
+                    free(dec);
+                    return EX_RUNTIME;
+                }
+                if (!o->print) {
+                    free(dec);
+                    dec = NULL;
+                }
+            }
+        }
+        char *line = NULL;
+        if (!o->quiet) {
+            char tail[32];
+            if (w[1] - w[5] > 9)
+                snprintf(tail, sizeof tail, "%09llu", (unsigned long long)w[4]);
+            else
+                snprintf(tail, sizeof tail, "%llu", (unsigned long long)w[4]);
+            size_t cap = 256;
+            line = malloc(cap);
+            if (line == NULL)
+                return EX_RUNTIME;
+            snprintf(line, cap,
+                     "n=%llu digits=%llu lead=%llu tail=%s zeros=%llu rank=%llu ms=%.3f\n",
+                     (unsigned long long)n, (unsigned long long)w[1],
+                     (unsigned long long)w[3], tail, (unsigned long long)w[5],
+                     (unsigned long long)w[7], (double)w[6] * 1e-6);
+        }
+        emit(st, idx[i], line, dec);
+        st->done++;
+    }
+    if (full && off != len) {
+        fprintf(stderr, "mf-factorial: chunk result has %zu trailing bytes\n", len - off);
+        return EX_RUNTIME;
+    }
+    return EX_OK;
+}
+
+static const uint64_t *g_sort_ns;
+static int cmp_idx_desc(const void *pa, const void *pb)
+{
+    uint64_t a = g_sort_ns[*(const size_t *)pa], b = g_sort_ns[*(const size_t *)pb];
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+typedef struct hidx {
+    uint64_t h;
+    size_t idx;
+} hidx;
+
+static int cmp_hidx(const void *pa, const void *pb)
+{
+    uint64_t a = ((const hidx *)pa)->h, b = ((const hidx *)pb)->h;
+    return a < b ? -1 : a > b;
+}
+
+/* Index of the chunk whose future handle is h (nchunks if none). */
+static size_t find_chunk(const hidx *v, size_t n, uint64_t h)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].h < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo].h == h ? v[lo].idx : n;
+}
+
+static int report_future_error(mf_future f, int rc, const char *what)
+{
+    const mf_task_error *e = NULL;
+    if (rc == MF_ETASK && mf_future_error(f, 0, &e) == MF_OK && e)
+        fprintf(stderr, "mf-factorial: %s failed on rank %d (%s): %s\n", what, e->rank,
+                e->host ? e->host : "?", e->message ? e->message : "");
+    else
+        fprintf(stderr, "mf-factorial: %s: %s (%s)\n", what, mf_strerror(rc),
+                mf_last_error());
+    return EX_RUNTIME;
+}
+
+static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk, double *seconds,
+                   uint64_t *digits, uint64_t *checksum)
+{
+    int full = o->print || o->outdir || o->check;
+    size_t n = o->count;
+    set_state st;
+    memset(&st, 0, sizeof st);
+    st.o = o;
+    mpz_inits(st.v, st.ref, NULL);
+    if (o->ordered)
+        st.outs = calloc(n, sizeof *st.outs);
+    size_t *order = malloc(n * sizeof *order);
+    size_t *start = malloc((n + 1) * sizeof *start);
+    mf_future *futs = malloc(n * sizeof *futs);
+    unsigned char *arg = malloc(16 + 8 * (o->chunk ? o->chunk : 4096));
+    int rc = EX_OK;
+    if ((o->ordered && !st.outs) || !order || !start || !futs || !arg) {
+        fprintf(stderr, "mf-factorial: out of memory\n");
+        rc = EX_RUNTIME;
+        goto out;
+    }
+    /* Largest first: the expensive items start early and the cheap ones
+     * fill the gaps at the end (longest-processing-time order). */
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    g_sort_ns = o->ns;
+    qsort(order, n, sizeof *order, cmp_idx_desc);
+    /* Chunks: fixed size, or by estimated cost (bits of n!). */
+    size_t nchunks = 0;
+    const double target_bits = 2.0e5;
+    for (size_t i = 0; i < n;) {
+        start[nchunks++] = i;
+        if (o->chunk) {
+            i += o->chunk;
+        } else {
+            double acc = 0;
+            size_t k = 0;
+            do {
+                acc += mff_fact_bits(o->ns[order[i]]) + 64.0 * 16;
+                i++;
+                k++;
+            } while (i < n && acc < target_bits && k < 4096);
+        }
+        if (i > n)
+            i = n;
+    }
+    start[nchunks] = n;
+    progress pg = {isatty(2) && !o->quiet, n, 0, 0};
+    double t0 = now();
+    pg.t0 = t0;
+    size_t submitted = 0;
+    for (size_t c = 0; c < nchunks; c++) {
+        size_t cnt = start[c + 1] - start[c];
+        put64(arg, ((uint64_t)CHUNK_MAGIC << 32) | (full ? FLAG_FULL : 0));
+        put64(arg + 8, cnt);
+        for (size_t k = 0; k < cnt; k++)
+            put64(arg + 16 + 8 * k, o->ns[order[start[c] + k]]);
+        int e = mf_submit(ex, fn_chunk, arg, 16 + 8 * cnt, &futs[c]);
+        if (e != MF_OK) {
+            fprintf(stderr, "mf-factorial: submit failed: %s (%s)\n", mf_strerror(e),
+                    mf_last_error());
+            rc = EX_RUNTIME;
+            break;
+        }
+        submitted++;
+    }
+    hidx *byh = NULL;
+    if (rc == EX_OK && (byh = malloc(nchunks * sizeof *byh)) == NULL) {
+        fprintf(stderr, "mf-factorial: out of memory\n");
+        rc = EX_RUNTIME;
+    }
+    if (rc == EX_OK) {
+        for (size_t c = 0; c < nchunks; c++)
+            byh[c] = (hidx){futs[c].h, c};
+        qsort(byh, nchunks, sizeof *byh, cmp_hidx);
+        mf_as_completed_iter *it = NULL;
+        int e = mf_as_completed(futs, nchunks, MF_FOREVER, &it);
+        if (e != MF_OK) {
+            fprintf(stderr, "mf-factorial: as_completed: %s\n", mf_strerror(e));
+            rc = EX_RUNTIME;
+        }
+        mf_future f;
+        while (rc == EX_OK && (e = mf_as_completed_next(it, &f)) == MF_OK) {
+            const void *data = NULL;
+            size_t len = 0;
+            int r = mf_future_result(f, 0, &data, &len);
+            if (r != MF_OK) {
+                rc = report_future_error(f, r, "a factorial task");
+                break;
+            }
+            size_t c = find_chunk(byh, nchunks, f.h);
+            if (c == nchunks) {
+                fprintf(stderr, "mf-factorial: unknown future from as_completed\n");
+                rc = EX_RUNTIME;
+                break;
+            }
+            progress_clear(&pg);
+            rc = take_chunk(&st, order + start[c], start[c + 1] - start[c], data, len, full);
+            progress_draw(&pg, st.done, 0);
+        }
+        if (rc == EX_OK && e != MF_EDONE) {
+            fprintf(stderr, "mf-factorial: as_completed_next: %s\n", mf_strerror(e));
+            rc = EX_RUNTIME;
+        }
+        mf_as_completed_free(it);
+    }
+    free(byh);
+    *seconds = now() - t0;
+    progress_draw(&pg, st.done, 1);
+    if (rc == EX_RUNTIME)
+        mf_executor_shutdown(ex, 0, 1);
+    for (size_t c = 0; c < submitted; c++)
+        mf_future_release(futs[c]);
+    if (rc == EX_OK)
+        rc = st.rc;
+    *digits = st.digits;
+    *checksum = st.checksum;
+out:
+    if (st.outs) {
+        for (size_t i = 0; i < n; i++) {
+            free(st.outs[i].line);
+            free(st.outs[i].value);
+        }
+        free(st.outs);
+    }
+    mpz_clears(st.v, st.ref, NULL);
+    free(order);
+    free(start);
+    free(futs);
+    free(arg);
+    return rc;
+}
+
+/* Wait for every future; unpack each result into vals[i]. */
+static int collect_mpz(mf_future *futs, size_t n, mpz_t *vals, const char *what)
+{
+    int rc = EX_OK;
+    for (size_t i = 0; i < n; i++) {
+        const void *data = NULL;
+        size_t len = 0;
+        int e = mf_future_result(futs[i], MF_FOREVER, &data, &len);
+        if (e != MF_OK) {
+            if (rc == EX_OK)
+                rc = report_future_error(futs[i], e, what);
+        } else if (rc == EX_OK && (e = mf_mpz_unpack(vals[i], data, len, NULL)) != MF_OK) {
+            fprintf(stderr, "mf-factorial: %s: malformed result: %s\n", what,
+                    mf_strerror(e));
+            rc = EX_RUNTIME;
+        }
+        mf_future_release(futs[i]);
+    }
+    return rc;
+}
+
+static int submit_mul(mf_executor *ex, mf_fn_id fn_mul, const mpz_t a, const mpz_t b,
+                      mf_future *f)
+{
+    size_t la = mf_mpz_packed_size(a), lb = mf_mpz_packed_size(b);
+    unsigned char *buf = malloc(la + lb);
+    if (buf == NULL)
+        return MF_ENOMEM;
+    mf_mpz_pack(a, buf, la, NULL);
+    mf_mpz_pack(b, buf + la, lb, NULL);
+    int e = mf_submit(ex, fn_mul, buf, la + lb, f);
+    free(buf);
+    return e;
+}
+
+/*
+ * One huge N!: K = W parts (prime-exponent split, round-robin primes) on
+ * the W workers; pairwise products on the workers until two numbers A, B
+ * are left; then A*B as W tasks A*B_i over limb-aligned slices B_i of B,
+ * which the root adds up with shifts; finally the power of two.
+ */
+static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part, mf_fn_id fn_mul)
+{
+    uint64_t n = o->huge;
+    unsigned W = (unsigned)mf_executor_workers(ex);
+    unsigned K = W < 1 ? 1 : W;
+    if (n < 1000)
+        K = 1;
+    mpz_t *parts = malloc(K * sizeof *parts);
+    mf_future *futs = malloc((K + W + 1) * sizeof *futs);
+    if (parts == NULL || futs == NULL) {
+        free(parts);
+        free(futs);
+        fprintf(stderr, "mf-factorial: out of memory\n");
+        return EX_RUNTIME;
+    }
+    for (unsigned i = 0; i < K; i++)
+        mpz_init(parts[i]);
+    mpz_t res, t;
+    mpz_inits(res, t, NULL);
+    int rc = EX_OK;
+    double t0 = now();
+    size_t nf = 0;
+    for (unsigned k = 0; k < K; k++) {
+        unsigned char arg[16];
+        put64(arg, n);
+        put64(arg + 8, ((uint64_t)K << 32) | k);
+        int e = mf_submit(ex, fn_part, arg, sizeof arg, &futs[nf]);
+        if (e != MF_OK) {
+            fprintf(stderr, "mf-factorial: submit: %s\n", mf_strerror(e));
+            rc = EX_RUNTIME;
+            break;
+        }
+        nf++;
+    }
+    if (rc == EX_OK)
+        rc = collect_mpz(futs, nf, parts, "a huge part");
+    else
+        for (size_t i = 0; i < nf; i++)
+            mf_future_release(futs[i]);
+    unsigned cnt = K;
+    while (rc == EX_OK && cnt > 2) {
+        unsigned pairs = cnt / 2;
+        nf = 0;
+        for (unsigned i = 0; i < pairs && rc == EX_OK; i++) {
+            int e = submit_mul(ex, fn_mul, parts[2 * i], parts[2 * i + 1], &futs[nf]);
+            if (e != MF_OK) {
+                fprintf(stderr, "mf-factorial: submit: %s\n", mf_strerror(e));
+                rc = EX_RUNTIME;
+            } else {
+                nf++;
+            }
+        }
+        mpz_t *prod = malloc(pairs * sizeof *prod);
+        if (prod == NULL) {
+            rc = EX_RUNTIME;
+            for (size_t i = 0; i < nf; i++)
+                mf_future_release(futs[i]);
+            break;
+        }
+        for (unsigned i = 0; i < pairs; i++)
+            mpz_init(prod[i]);
+        int r2 = collect_mpz(futs, nf, prod, "a huge product");
+        if (rc == EX_OK)
+            rc = r2;
+        for (unsigned i = 0; i < pairs; i++) {
+            mpz_swap(parts[i], prod[i]);
+            mpz_clear(prod[i]);
+        }
+        free(prod);
+        if (cnt % 2)
+            mpz_swap(parts[pairs], parts[cnt - 1]);
+        cnt = pairs + cnt % 2;
+    }
+    if (rc == EX_OK && cnt == 1) {
+        mpz_swap(res, parts[0]);
+    } else if (rc == EX_OK) {
+        /* A * B: slice the smaller factor. Small products stay local. */
+        mpz_srcptr A = parts[0], B = parts[1];
+        if (mpz_size(A) < mpz_size(B)) {
+            A = parts[1];
+            B = parts[0];
+        }
+        uint64_t bbits = mpz_sizeinbase(B, 2);
+        unsigned S = mpz_size(A) + mpz_size(B) < 4096 ? 0 : W;
+        if (S == 0) {
+            mpz_mul(res, A, B);
+        } else {
+            nf = 0;
+            uint64_t lo_of[64 + 1];
+            if (S > 64)
+                S = 64;
+            for (unsigned i = 0; i < S && rc == EX_OK; i++) {
+                uint64_t lo = mff_slice_bit(bbits, S, i), hi = mff_slice_bit(bbits, S, i + 1);
+                if (hi <= lo)
+                    continue;
+                mff_slice(t, B, lo, hi);
+                int e = submit_mul(ex, fn_mul, A, t, &futs[nf]);
+                if (e != MF_OK) {
+                    fprintf(stderr, "mf-factorial: submit: %s\n", mf_strerror(e));
+                    rc = EX_RUNTIME;
+                } else {
+                    lo_of[nf++] = lo;
+                }
+            }
+            mpz_t *pp = malloc((nf ? nf : 1) * sizeof *pp);
+            if (pp == NULL) {
+                rc = EX_RUNTIME;
+                for (size_t i = 0; i < nf; i++)
+                    mf_future_release(futs[i]);
+            } else {
+                for (size_t i = 0; i < nf; i++)
+                    mpz_init(pp[i]);
+                int r2 = collect_mpz(futs, nf, pp, "a huge product slice");
+                if (rc == EX_OK)
+                    rc = r2;
+                mpz_set_ui(res, 0);
+                for (size_t i = 0; i < nf && rc == EX_OK; i++) {
+                    if (i == 0 && lo_of[0] == 0) {
+                        mpz_swap(res, pp[0]);
+                        continue;
+                    }
+                    mpz_mul_2exp(pp[i], pp[i], (mp_bitcnt_t)lo_of[i]);
+                    mpz_add(res, res, pp[i]);
+                }
+                for (size_t i = 0; i < nf; i++)
+                    mpz_clear(pp[i]);
+                free(pp);
+            }
+        }
+    }
+    uint64_t digits = 0, sum = 0;
+    double secs = 0;
+    if (rc == EX_OK) {
+        mpz_mul_2exp(res, res, (mp_bitcnt_t)mff_fact_twos(n));
+        digits = mff_digits(res);
+        sum = mff_mod_m(res);
+        secs = now() - t0;
+        printf("huge: n=%llu digits=%llu checksum=%llu seconds=%.3f\n",
+               (unsigned long long)n, (unsigned long long)digits,
+               (unsigned long long)sum, secs);
+        fflush(stdout);
+        if (o->check) {
+            double c0 = now();
+            mpz_fac_ui(t, (unsigned long)n);
+            double c1 = now();
+            if (mpz_cmp(t, res) != 0) {
+                fprintf(stderr, "mf-factorial: CHECK FAILED for huge %llu!\n",
+                        (unsigned long long)n);
+                rc = EX_CHECK;
+            } else if (!o->quiet) {
+                printf("check: huge %llu! equals mpz_fac_ui (%.3f s on rank 0, "
+                       "%.2fx the split)\n",
+                       (unsigned long long)n, c1 - c0, (c1 - c0) / secs);
+            }
+        }
+        if (o->print || o->outdir) {
+            char *dec = mpz_get_str(NULL, 10, res);
+            if (o->print)
+                printf("%llu! = %s\n", (unsigned long long)n, dec);
+            if (o->outdir && write_value_file(o->outdir, n, dec) != EX_OK)
+                rc = EX_RUNTIME;
+            free(dec);
+        }
+    }
+    for (unsigned i = 0; i < K; i++)
+        mpz_clear(parts[i]);
+    mpz_clears(res, t, NULL);
+    free(parts);
+    free(futs);
+    return rc;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    int provided = 0;
+    if (mf_init(&argc, &argv, &provided) != MF_OK) {
+        fprintf(stderr, "mf-factorial: MPI initialisation failed\n");
+        return EX_RUNTIME;
+    }
+    int size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    double phys = (double)phys_bytes();
+    g_max_n = max_n_for_bytes(fmin(phys / 4, 1024.0 * 1024 * 1024 - 4096));
+    g_max_huge = max_n_for_bytes(fmin(phys / 10, 400.0 * 1024 * 1024));
+
+    /* Rank 0 decides; everyone learns the verdict before any work. */
+    opts o;
+    memset(&o, 0, sizeof o);
+    int verdict = 0;
+    if (g_rank == 0) {
+        verdict = parse_args(&o, argc, argv);
+        if (verdict == EX_OK && size < 2)
+            verdict = usage_error("needs at least 2 MPI ranks (rank 0 submits, the "
+                                  "others compute): mpirun -n 3 mf-factorial ...");
+        fflush(stdout);
+    }
+    MPI_Bcast(&verdict, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (verdict != EX_OK) {
+        free(o.ns);
+        mf_finalize();
+        return verdict < 0 ? EX_OK : verdict;
+    }
+
+    mf_fn_id fn_chunk, fn_part, fn_mul;
+    if (mf_register("mf-factorial.chunk", task_chunk, NULL, &fn_chunk) != MF_OK ||
+        mf_register("mf-factorial.part", task_part, NULL, &fn_part) != MF_OK ||
+        mf_register("mf-factorial.mul", task_mul, NULL, &fn_mul) != MF_OK) {
+        fprintf(stderr, "mf-factorial: rank %d: register: %s\n", g_rank, mf_last_error());
+        MPI_Abort(MPI_COMM_WORLD, EX_RUNTIME);
+    }
+    mf_executor_opts eo;
+    mf_executor_opts_init(&eo);
+    mf_executor *ex = NULL;
+    int e = mf_executor_open(MPI_COMM_WORLD, 0, &eo, &ex);
+    if (e != MF_OK) {
+        fprintf(stderr, "mf-factorial: rank %d: executor: %s (%s)\n", g_rank,
+                mf_strerror(e), mf_last_error());
+        free(o.ns);
+        mf_finalize();
+        return EX_RUNTIME;
+    }
+    int rc = EX_OK;
+    if (ex != NULL) { /* root */
+        if (o.demo)
+            printf("mf-factorial demo on %d workers: %zu factorials (--range "
+                   "1000:20000:2000 --range 50000:200000:64), then 10000000! split over "
+                   "the workers.\nTry: mf-factorial --help; mf-factorial --ordered 0 1 "
+                   "5 10 100 1000\n",
+                   mf_executor_workers(ex), o.count);
+        double secs = 0;
+        uint64_t digits = 0, sum = 0;
+        if (o.count > 0)
+            rc = run_set(ex, &o, fn_chunk, &secs, &digits, &sum);
+        if (rc != EX_RUNTIME && o.have_huge) {
+            int r2 = run_huge(ex, &o, fn_part, fn_mul);
+            if (r2 != EX_OK && rc != EX_CHECK)
+                rc = r2;
+            if (r2 == EX_CHECK)
+                rc = EX_CHECK;
+        }
+        if (rc != EX_RUNTIME)
+            printf("summary: count=%zu digits=%llu checksum=%llu seconds=%.3f\n", o.count,
+                   (unsigned long long)digits, (unsigned long long)sum, secs);
+        fflush(stdout);
+        if (rc == EX_RUNTIME)
+            mf_executor_shutdown(ex, 0, 1);
+        e = mf_executor_close(ex);
+        if (e != MF_OK && rc == EX_OK) {
+            fprintf(stderr, "mf-factorial: close: %s\n", mf_strerror(e));
+            rc = EX_RUNTIME;
+        }
+    }
+    free(o.ns);
+    mf_finalize();
+    return rc;
+}
