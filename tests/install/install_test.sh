@@ -230,7 +230,7 @@ elif [ "$mode" = consumer ]; then
             -o "$work/consumer_pc" $flags -Wl,-rpath,"$libdir"; then
         good "built consumer_pc"
         check_mpi_linkage "$work/consumer_pc" || true
-        if ldd "$work/consumer_pc" | grep -q "$libdir/libmpifutures.so"; then
+        if grep -qF "$libdir/libmpifutures.so" <<<"$(ldd "$work/consumer_pc")"; then
             good "consumer_pc uses the installed libmpifutures.so"
         else
             bad "consumer_pc does not use $libdir/libmpifutures.so: $(ldd "$work/consumer_pc" | grep mpifutures)"
@@ -277,7 +277,7 @@ elif [ "$mode" = consumer ]; then
                 bad "$exe failed:"; sed 's/^/    /' "$work/run_$exe.log"
             fi
         done
-        if ldd "$work/cmake/consumer_static" | grep -q libmpifutures; then
+        if grep -q libmpifutures <<<"$(ldd "$work/cmake/consumer_static")"; then
             bad "consumer_static is linked with the shared libmpifutures"
         fi
     else
