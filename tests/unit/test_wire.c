@@ -1,0 +1,286 @@
+/* Unit tests: message encoding and decoding, including truncated,
+ * corrupted and random messages (which must be refused, never crash) and
+ * the zero-copy path for large payloads (sent to self through MPI). */
+#include "cu_main.h"
+#include "internal.h"
+#include "wire.h"
+
+#include <mpi.h>
+#include <string.h>
+
+/* Build a TASKS message with three small records. */
+static mf_send build_tasks(void)
+{
+    mf_send s;
+    CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_TASKS), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_task(&s, 11, 101, "abc", 3, 0), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_task(&s, 12, 102, NULL, 0, 0), MF_OK);
+    char *owned = mf__strdup("owned-payload");
+    CU_ASSERT_EQUAL(mf_wire_add_task(&s, 13, 103, owned, 13, 1), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
+    return s;
+}
+
+static void test_tasks_round_trip(void)
+{
+    mf_send s = build_tasks();
+    mf_wire_reader r;
+    mf_wire_rec rec;
+    CU_ASSERT_FALSE(s.has_ext);
+    CU_ASSERT_EQUAL(s.count, 3);
+    CU_ASSERT_EQUAL(s.len, s.total);
+    CU_ASSERT_EQUAL(s.len % 8, 0);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, s.buf, s.len), MF_OK);
+    CU_ASSERT_EQUAL(r.kind, MF_MSG_TASKS);
+    CU_ASSERT_EQUAL(r.count, 3);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_EQUAL(rec.tag, 11);
+    CU_ASSERT_EQUAL(rec.fn, 101);
+    CU_ASSERT_EQUAL(rec.len, 3);
+    CU_ASSERT_EQUAL(memcmp(rec.data, "abc", 3), 0);
+    CU_ASSERT_EQUAL((uintptr_t)rec.data % 8, 0);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_EQUAL(rec.tag, 12);
+    CU_ASSERT_EQUAL(rec.len, 0);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_EQUAL(rec.tag, 13);
+    CU_ASSERT_EQUAL(rec.fn, 103);
+    CU_ASSERT_EQUAL(memcmp(rec.data, "owned-payload", 13), 0);
+    CU_ASSERT_EQUAL(mf_wire_next(&r, &rec), MF_EDONE);
+    CU_ASSERT_EQUAL(mf_wire_next(&r, &rec), MF_EDONE);
+    mf_wire_free(&s);
+}
+
+static void test_results_round_trip(void)
+{
+    mf_send s;
+    mf_wire_reader r;
+    mf_wire_rec rec;
+    CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 7, MF_RS_OK, 1234, "xy", 2, 0),
+                    MF_OK);
+    CU_ASSERT_EQUAL(
+        mf_wire_add_result(&s, 8, MF_RS_FAILED, 5, "boom", 4, 0), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, s.buf, s.len), MF_OK);
+    CU_ASSERT_EQUAL(r.kind, MF_MSG_RESULTS);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_EQUAL(rec.tag, 7);
+    CU_ASSERT_EQUAL(rec.status, MF_RS_OK);
+    CU_ASSERT_EQUAL(rec.ns, 1234);
+    CU_ASSERT_EQUAL(memcmp(rec.data, "xy", 2), 0);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_EQUAL(rec.status, MF_RS_FAILED);
+    CU_ASSERT_EQUAL(memcmp(rec.data, "boom", 4), 0);
+    CU_ASSERT_EQUAL(mf_wire_next(&r, &rec), MF_EDONE);
+    mf_wire_free(&s);
+}
+
+/* Decode a whole message; returns the first non-OK code. */
+static int decode_all(const void *buf, size_t len)
+{
+    mf_wire_reader r;
+    mf_wire_rec rec;
+    int rc = mf_wire_open(&r, buf, len);
+    if (rc != MF_OK)
+        return rc;
+    if (r.kind == MF_MSG_SHUTDOWN)
+        return MF_OK;
+    while ((rc = mf_wire_next(&r, &rec)) == MF_OK) {
+        /* Every payload handed out must lie inside the buffer. */
+        CU_ASSERT((const unsigned char *)rec.data >=
+                  (const unsigned char *)buf);
+        CU_ASSERT((const unsigned char *)rec.data + rec.len <=
+                  (const unsigned char *)buf + len);
+    }
+    return rc == MF_EDONE ? MF_OK : rc;
+}
+
+static void test_truncated(void)
+{
+    mf_send s = build_tasks();
+    CU_ASSERT_EQUAL(decode_all(s.buf, s.len), MF_OK);
+    for (size_t n = 0; n < s.len; n++) {
+        /* A fresh copy of exactly n bytes, so ASan sees any overrun. */
+        unsigned char *cut = mf__malloc(n ? n : 1);
+        memcpy(cut, s.buf, n);
+        CU_ASSERT_EQUAL(decode_all(n ? cut : NULL, n), MF_EPROTO);
+        mf__free(cut);
+    }
+    /* Extra bytes after the last record are an error too. */
+    unsigned char *longer = mf__calloc(s.len + 8, 1);
+    memcpy(longer, s.buf, s.len);
+    CU_ASSERT_EQUAL(decode_all(longer, s.len + 8), MF_EPROTO);
+    mf__free(longer);
+    mf_wire_free(&s);
+}
+
+static void test_corrupted_fields(void)
+{
+    mf_send s = build_tasks();
+    unsigned char *b = mf__malloc(s.len);
+    uint64_t huge = UINT64_MAX - 3;
+    uint32_t count;
+
+    memcpy(b, s.buf, s.len);
+    b[0] ^= 0xff; /* magic */
+    CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
+
+    memcpy(b, s.buf, s.len);
+    uint32_t swapped = 0x4d465554u; /* magic in the other byte order */
+    memcpy(b, &swapped, 4);
+    CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
+    CU_ASSERT(strstr(mf_last_error(), "byte order") != NULL);
+
+    memcpy(b, s.buf, s.len);
+    b[4] = 99; /* version */
+    CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
+
+    memcpy(b, s.buf, s.len);
+    b[5] = 42; /* kind */
+    CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
+
+    memcpy(b, s.buf, s.len);
+    count = 1000000; /* more records than the bytes hold */
+    memcpy(b + 8, &count, 4);
+    CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
+
+    memcpy(b, s.buf, s.len);
+    count = 1; /* fewer records: stray bytes */
+    memcpy(b + 8, &count, 4);
+    CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
+
+    memcpy(b, s.buf, s.len);
+    memcpy(b + MF_WIRE_HDR + 16, &huge, 8); /* first payload length */
+    CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
+
+    memcpy(b, s.buf, s.len);
+    b[5] = MF_MSG_SHUTDOWN; /* shutdown with records */
+    CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
+
+    mf__free(b);
+    mf_wire_free(&s);
+
+    /* A result record with an unknown status. */
+    CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 1, 77, 0, "z", 1, 0), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
+    CU_ASSERT_EQUAL(decode_all(s.buf, s.len), MF_EPROTO);
+    mf_wire_free(&s);
+}
+
+static void test_random_garbage(void)
+{
+    /* Random bytes, and valid messages with random bytes flipped: the
+     * decoder may accept or refuse, but never reads out of bounds (run
+     * under ASan/valgrind to see that). */
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    mf_send s = build_tasks();
+    for (int iter = 0; iter < 20000; iter++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t n = (size_t)(x % 200);
+        unsigned char *b = mf__malloc(n ? n : 1);
+        if (iter % 2 == 0) {
+            for (size_t i = 0; i < n; i++)
+                b[i] = (unsigned char)(x >> (i % 56));
+            if (n >= 6) {
+                uint32_t magic = MF_WIRE_MAGIC;
+                memcpy(b, &magic, 4); /* get past the first check */
+                b[4] = MF_WIRE_VERSION;
+                b[5] = (unsigned char)(1 + x % 3);
+            }
+        } else {
+            n = s.len;
+            mf__free(b);
+            b = mf__malloc(n);
+            memcpy(b, s.buf, n);
+            b[x % n] ^= (unsigned char)(1u << (x % 8));
+        }
+        int rc = decode_all(b, n);
+        CU_ASSERT(rc == MF_OK || rc == MF_EPROTO);
+        mf__free(b);
+    }
+    mf_wire_free(&s);
+}
+
+static void test_large_payload_in_place(void)
+{
+    /* Payloads above MF_WIRE_COPY_MAX are referenced, not copied, and go
+     * out through an MPI datatype; send to self and decode. */
+    enum { BIG = 3 * MF_WIRE_COPY_MAX + 5 };
+    unsigned char *big = mf__malloc(BIG);
+    unsigned char *big2 = mf__malloc(BIG);
+    for (size_t i = 0; i < BIG; i++) {
+        big[i] = (unsigned char)(i * 7);
+        big2[i] = (unsigned char)(i * 13);
+    }
+    mf_send s;
+    CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 1, MF_RS_OK, 0, "hi", 2, 0),
+                    MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 2, MF_RS_OK, 0, big, BIG, 0),
+                    MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 3, MF_RS_OK, 0, big2, BIG, 1),
+                    MF_OK); /* big2 now owned by s */
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 4, MF_RS_OK, 0, "tail", 4, 0),
+                    MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_finish(&s), MF_OK);
+    CU_ASSERT_TRUE(s.has_ext);
+    /* Only headers and small payloads were copied. */
+    CU_ASSERT(s.len < 512);
+
+    MPI_Request req;
+    unsigned char *in = mf__malloc(s.total);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_isend(&s, 0, MPI_COMM_SELF, &req), MF_OK);
+    MPI_Recv(in, (int)s.total, MPI_BYTE, 0, MF_WIRE_TAG, MPI_COMM_SELF,
+             MPI_STATUS_IGNORE);
+    MPI_Wait(&req, MPI_STATUS_IGNORE);
+
+    mf_wire_reader r;
+    mf_wire_rec rec;
+    CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, in, s.total), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_EQUAL(memcmp(rec.data, "hi", 2), 0);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_EQUAL(rec.len, BIG);
+    CU_ASSERT_EQUAL(memcmp(rec.data, big, BIG), 0);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_EQUAL(rec.tag, 3);
+    CU_ASSERT_EQUAL(rec.len, BIG);
+    for (size_t i = 0; i < BIG; i++)
+        if (((const unsigned char *)rec.data)[i] != (unsigned char)(i * 13)) {
+            CU_FAIL("second large payload differs");
+            break;
+        }
+    CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_EQUAL(memcmp(rec.data, "tail", 4), 0);
+    CU_ASSERT_EQUAL(mf_wire_next(&r, &rec), MF_EDONE);
+    mf_wire_free(&s); /* frees big2 */
+    mf__free(in);
+    mf__free(big);
+}
+
+static int add_suites(void)
+{
+    CU_pSuite s = CU_add_suite("wire", NULL, NULL);
+    if (!s)
+        return -1;
+    MF_ADD_TEST(s, test_tasks_round_trip);
+    MF_ADD_TEST(s, test_results_round_trip);
+    MF_ADD_TEST(s, test_truncated);
+    MF_ADD_TEST(s, test_corrupted_fields);
+    MF_ADD_TEST(s, test_random_garbage);
+    MF_ADD_TEST(s, test_large_payload_in_place);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rc;
+    MPI_Init(&argc, &argv);
+    rc = cu_run();
+    MPI_Finalize();
+    return rc;
+}
