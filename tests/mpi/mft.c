@@ -1,0 +1,820 @@
+/*
+ * mft.c — harness of the multi-rank tests: scenarios, checks, standard
+ * task functions and gates. See mft.h.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "mft.h"
+
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Tags on mft_ucomm. */
+#define TAG_STARTED 11
+#define TAG_RELEASE 12
+/* Tag of task traffic on mft_comm (also used before open by user_traffic). */
+#define TAG_USERSEND MFT_TAG_USERSEND
+
+MPI_Comm mft_comm = MPI_COMM_NULL;
+MPI_Comm mft_ucomm = MPI_COMM_NULL;
+int mft_root, mft_rank, mft_size, mft_nw, mft_thread;
+const char *mft_label = "";
+mf_executor *mft_ex;
+int mft_open_rc;
+char mft_open_msg[4096];
+long mft_expect_marks = -1;
+
+mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY, ID_BIG,
+    ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF;
+int mft_echo_ud;
+
+static const mft_scenario *g_scns;
+static size_t g_nscns, g_next_scn;
+static const mft_scenario *g_cur;
+static int g_cunit_active;
+static long g_wfail;       /* failed checks on this rank */
+static long g_marks;       /* "mark" tasks run on this rank (scenario) */
+
+/* ---- Checks --------------------------------------------------------- */
+
+double mft_now(void) { return MPI_Wtime(); }
+
+void mft_check(int ok, const char *expr, const char *file, int line)
+{
+    if (g_cunit_active) {
+        CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, expr,
+                                file, "", CU_FALSE);
+        return;
+    }
+    if (!ok) {
+        g_wfail++;
+        fprintf(stderr, "[%s rank %d] scenario %s: CHECK failed: %s (%s:%d)\n",
+                mft_label, mft_rank, g_cur ? g_cur->name : "?", expr, file,
+                line);
+        fflush(stderr);
+    }
+}
+
+void mft_check_eq(long long a, long long b, const char *expr,
+                  const char *file, int line)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s (got %lld, want %lld)", expr, a, b);
+    mft_check(a == b, buf, file, line);
+}
+
+int mft_assert_rc(int got, int want, const char *expr, const char *file,
+                  int line)
+{
+    char buf[600];
+    if (got == want) {
+        CU_assertImplementation(CU_TRUE, (unsigned)line, expr, file, "",
+                                CU_FALSE);
+        return 1;
+    }
+    snprintf(buf, sizeof buf, "%s returned %s (%d), want %s [%s]", expr,
+             mf_errname(got), got, mf_errname(want), mf_last_error());
+    CU_assertImplementation(CU_FALSE, (unsigned)line, buf, file, "",
+                            CU_FALSE);
+    return 0;
+}
+
+int mft_contains(const char *s, const char *sub)
+{
+    return s && sub && strstr(s, sub) != NULL;
+}
+
+int mft_has_int_token(const char *s, long v)
+{
+    char num[32];
+    size_t n;
+    const char *p;
+    if (!s)
+        return 0;
+    snprintf(num, sizeof num, "%ld", v);
+    n = strlen(num);
+    for (p = strstr(s, num); p; p = strstr(p + 1, num)) {
+        int before = (p == s) || !(p[-1] >= '0' && p[-1] <= '9');
+        int after = !(p[n] >= '0' && p[n] <= '9');
+        if (before && after)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- Standard task functions ---------------------------------------- */
+
+static int my_rank_u(void)
+{
+    int r = -1;
+    MPI_Comm_rank(mft_ucomm, &r);
+    return r;
+}
+
+static int t_echo(mf_task *task, void *ud)
+{
+    size_t len = 12345;
+    const void *arg = mf_task_arg(task, &len);
+    if (ud != &mft_echo_ud)
+        return mf_task_fail(task, "echo: wrong userdata %p", ud);
+    if (mf_task_function(task) != ID_ECHO)
+        return mf_task_fail(task, "echo: wrong mf_task_function");
+    if (!arg)
+        return mf_task_fail(task, "echo: mf_task_arg gave NULL");
+    if (((uintptr_t)arg) % 8 != 0)
+        return mf_task_fail(task, "echo: argument not 8-byte aligned");
+    if (mf_task_arg(task, NULL) != arg)
+        return mf_task_fail(task, "echo: mf_task_arg(NULL len) differs");
+    return mf_task_return(task, arg, len) == MF_OK
+               ? 0
+               : mf_task_fail(task, "echo: mf_task_return failed");
+}
+
+static int t_echo_zc(mf_task *task, void *ud)
+{
+    size_t len = 0;
+    const void *arg = mf_task_arg(task, &len);
+    void *buf = NULL;
+    (void)ud;
+    if (mf_task_function(task) != ID_ECHO_ZC)
+        return mf_task_fail(task, "echo_zc: wrong mf_task_function");
+    if (mf_task_result_buffer(task, len, &buf) != MF_OK)
+        return mf_task_fail(task, "echo_zc: mf_task_result_buffer failed");
+    if (len > 0 && (!buf || ((uintptr_t)buf) % 8 != 0))
+        return mf_task_fail(task, "echo_zc: bad result buffer %p", buf);
+    if (len > 0)
+        memcpy(buf, arg, len);
+    return 0;
+}
+
+static int t_mark(mf_task *task, void *ud)
+{
+    int32_t r = my_rank_u();
+    (void)ud;
+    g_marks++;
+    return mf_task_return(task, &r, sizeof r);
+}
+
+static void host_names(char *h, size_t hn, char *p, size_t pn)
+{
+    char pb[MPI_MAX_PROCESSOR_NAME + 1];
+    int plen = 0;
+    memset(pb, 0, sizeof pb);
+    if (gethostname(h, hn) != 0)
+        snprintf(h, hn, "?");
+    h[hn - 1] = 0;
+    MPI_Get_processor_name(pb, &plen);
+    snprintf(p, pn, "%s", pb);
+}
+
+static int t_fail(mf_task *task, void *ud)
+{
+    int32_t code = 0;
+    size_t len = 0;
+    const void *arg = mf_task_arg(task, &len);
+    char host[256], proc[MPI_MAX_PROCESSOR_NAME + 1];
+    (void)ud;
+    if (len >= sizeof code)
+        memcpy(&code, arg, sizeof code);
+    host_names(host, sizeof host, proc, sizeof proc);
+    return mf_task_fail(task, "fail code=%d rank=%d host=%s proc=%s",
+                        (int)code, my_rank_u(), host, proc);
+}
+
+static int t_retnz(mf_task *task, void *ud)
+{
+    int32_t v = 7;
+    size_t len = 0;
+    const void *arg = mf_task_arg(task, &len);
+    (void)ud;
+    if (len >= sizeof v)
+        memcpy(&v, arg, sizeof v);
+    return (int)v;
+}
+
+static int t_empty(mf_task *task, void *ud)
+{
+    (void)task;
+    (void)ud;
+    return 0;
+}
+
+uint64_t mft_pattern_word(uint64_t seed, uint64_t i)
+{
+    uint64_t x = seed ^ (i * 0x9E3779B97F4A7C15ull);
+    x ^= x >> 31;
+    return x;
+}
+
+static int t_big(mf_task *task, void *ud)
+{
+    uint64_t a[3] = {0, 0, 0};
+    size_t len = 0, i, nw;
+    const void *arg = mf_task_arg(task, &len);
+    uint64_t *buf = NULL;
+    (void)ud;
+    if (len != sizeof a)
+        return mf_task_fail(task, "big: bad argument length %zu", len);
+    memcpy(a, arg, sizeof a);
+    nw = (size_t)(a[0] / 8);
+    if (a[2] == 0) {
+        void *p = NULL;
+        if (mf_task_result_buffer(task, (size_t)a[0], &p) != MF_OK)
+            return mf_task_fail(task, "big: result buffer failed");
+        buf = p;
+        for (i = 0; i < nw; i++)
+            buf[i] = mft_pattern_word(a[1], i);
+        return 0;
+    }
+    buf = malloc((size_t)a[0] ? (size_t)a[0] : 1);
+    if (!buf)
+        return mf_task_fail(task, "big: malloc");
+    for (i = 0; i < nw; i++)
+        buf[i] = mft_pattern_word(a[1], i);
+    if (mf_task_return(task, buf, (size_t)a[0]) != MF_OK) {
+        free(buf);
+        return mf_task_fail(task, "big: mf_task_return failed");
+    }
+    memset(buf, 0xEE, (size_t)a[0]); /* the result must be a copy */
+    free(buf);
+    return 0;
+}
+
+static int t_gate(mf_task *task, void *ud)
+{
+    mft_gate_arg a;
+    mft_gate_res r;
+    size_t len = 0;
+    const void *arg = mf_task_arg(task, &len);
+    int id, v = -1;
+    (void)ud;
+    if (len != sizeof a)
+        return mf_task_fail(task, "gate: bad argument length %zu", len);
+    memcpy(&a, arg, sizeof a);
+    id = a.id;
+    MPI_Send(&id, 1, MPI_INT, mft_root, TAG_STARTED, mft_ucomm);
+    MPI_Recv(&v, 1, MPI_INT, mft_root, TAG_RELEASE, mft_ucomm,
+             MPI_STATUS_IGNORE);
+    if (v == MFT_GATE_FAIL)
+        return mf_task_fail(task, "gate %d failed on request", id);
+    r.id = id;
+    r.rank = my_rank_u();
+    return mf_task_return(task, &r, sizeof r);
+}
+
+static int t_replace(mf_task *task, void *ud)
+{
+    uint8_t mode = 0;
+    size_t len = 0;
+    const void *arg = mf_task_arg(task, &len);
+    void *buf = NULL;
+    (void)ud;
+    if (len >= 1)
+        memcpy(&mode, arg, 1);
+    switch (mode) {
+    case 0: /* return, return: the second wins */
+        mf_task_return(task, "first", 6);
+        return mf_task_return(task, "second", 7);
+    case 1: /* buffer, then return: the return wins */
+        if (mf_task_result_buffer(task, 6, &buf) != MF_OK)
+            return mf_task_fail(task, "replace: buffer");
+        memcpy(buf, "zcbuf", 6);
+        return mf_task_return(task, "second", 7);
+    case 2: /* return, then buffer: the buffer wins */
+        mf_task_return(task, "first", 6);
+        if (mf_task_result_buffer(task, 6, &buf) != MF_OK)
+            return mf_task_fail(task, "replace: buffer");
+        memcpy(buf, "zcbuf", 6);
+        return 0;
+    default: { /* return from a buffer the task scribbles over afterwards */
+        char b[16];
+        memcpy(b, "copied!", 8);
+        if (mf_task_return(task, b, 8) != MF_OK)
+            return mf_task_fail(task, "replace: return");
+        memset(b, 'X', sizeof b);
+        /* keep the scribble observable to the compiler */
+        return b[3] == 'X' ? 0 : 1;
+    }
+    }
+}
+
+uint64_t mft_fnv(const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    uint64_t h = 1469598103934665603ull;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        h ^= c[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static int t_sum(mf_task *task, void *ud)
+{
+    size_t len = 0;
+    const void *arg = mf_task_arg(task, &len);
+    uint64_t r[2];
+    (void)ud;
+    r[0] = mft_fnv(arg, len);
+    r[1] = (uint64_t)len;
+    return mf_task_return(task, r, sizeof r);
+}
+
+static int t_longfail(mf_task *task, void *ud)
+{
+    static char big[10001];
+    (void)ud;
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    return mf_task_fail(task, "LONG:%s:END", big);
+}
+
+static int t_usersend(mf_task *task, void *ud)
+{
+    int32_t v = 0;
+    int msg[2];
+    size_t len = 0;
+    const void *arg = mf_task_arg(task, &len);
+    (void)ud;
+    if (len >= sizeof v)
+        memcpy(&v, arg, sizeof v);
+    msg[0] = mft_rank;
+    msg[1] = 1000 + (int)v;
+    /* User traffic on the very communicator the executor was opened on. */
+    MPI_Send(msg, 2, MPI_INT, mft_root, TAG_USERSEND, mft_comm);
+    return mf_task_return(task, &msg[0], sizeof msg[0]);
+}
+
+static int t_failif(mf_task *task, void *ud)
+{
+    int32_t v = 0;
+    size_t len = 0;
+    const void *arg = mf_task_arg(task, &len);
+    (void)ud;
+    if (len >= sizeof v)
+        memcpy(&v, arg, sizeof v);
+    if (v < 0)
+        return mf_task_fail(task, "item failed v=%d", (int)v);
+    return mf_task_return(task, &v, sizeof v);
+}
+
+static int t_who(mf_task *task, void *ud)
+{
+    int32_t r = my_rank_u();
+    (void)ud;
+    return mf_task_return(task, &r, sizeof r);
+}
+
+void mft_register_std(void)
+{
+    struct {
+        const char *name;
+        mf_task_fn fn;
+        void *ud;
+        mf_fn_id *id;
+    } t[] = {
+        {"echo", t_echo, &mft_echo_ud, &ID_ECHO},
+        {"echo_zc", t_echo_zc, NULL, &ID_ECHO_ZC},
+        {"mark", t_mark, NULL, &ID_MARK},
+        {"fail", t_fail, NULL, &ID_FAIL},
+        {"retnz", t_retnz, NULL, &ID_RETNZ},
+        {"empty", t_empty, NULL, &ID_EMPTY},
+        {"big", t_big, NULL, &ID_BIG},
+        {"gate", t_gate, NULL, &ID_GATE},
+        {"replace", t_replace, NULL, &ID_REPLACE},
+        {"sum", t_sum, NULL, &ID_SUM},
+        {"longfail", t_longfail, NULL, &ID_LONGFAIL},
+        {"usersend", t_usersend, NULL, &ID_USERSEND},
+        {"who", t_who, NULL, &ID_WHO},
+        {"failif", t_failif, NULL, &ID_FAILIF},
+    };
+    size_t i;
+    for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+        mf_fn_id id = 0;
+        int rc = mf_register(t[i].name, t[i].fn, t[i].ud, &id);
+        MFT_CHECK_EQ(rc, MF_OK);
+        MFT_CHECK(id == mf_fn_id_of(t[i].name));
+        *t[i].id = mf_fn_id_of(t[i].name);
+    }
+}
+
+/* ---- Gates ---------------------------------------------------------- */
+
+#define POOL 256
+static mft_gate g_pool[POOL];
+static size_t g_pool_used;
+static int32_t g_next_gate_id = 1;
+
+mft_gate *mft_gate_new(mft_gate_arg *arg)
+{
+    mft_gate *g;
+    if (g_pool_used >= POOL) {
+        CU_FAIL_FATAL("gate pool exhausted");
+        return NULL;
+    }
+    g = &g_pool[g_pool_used++];
+    memset(g, 0, sizeof *g);
+    g->id = g_next_gate_id++;
+    g->rank = -1;
+    g->in_use = 1;
+    if (arg) {
+        arg->id = g->id;
+        arg->pad = 0;
+    }
+    return g;
+}
+
+int mft_gate_submit(mft_gate **out)
+{
+    mft_gate_arg a;
+    mft_gate *g = mft_gate_new(&a);
+    int rc = mf_submit(mft_ex, ID_GATE, &a, sizeof a, &g->f);
+    *out = rc == MF_OK ? g : NULL;
+    if (rc != MF_OK)
+        g->in_use = 0;
+    return rc;
+}
+
+void mft_gates_poll(void)
+{
+    for (;;) {
+        int flag = 0, id = -1;
+        size_t i;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, TAG_STARTED, mft_ucomm, &flag, &st);
+        if (!flag)
+            return;
+        MPI_Recv(&id, 1, MPI_INT, st.MPI_SOURCE, TAG_STARTED, mft_ucomm,
+                 MPI_STATUS_IGNORE);
+        for (i = 0; i < g_pool_used; i++)
+            if (g_pool[i].in_use && g_pool[i].id == id)
+                break;
+        if (i == g_pool_used) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unknown gate %d started on rank %d",
+                     id, st.MPI_SOURCE);
+            mft_check(0, msg, __FILE__, __LINE__);
+            continue;
+        }
+        if (g_pool[i].started)
+            mft_check(0, "gate started twice", __FILE__, __LINE__);
+        g_pool[i].started = 1;
+        g_pool[i].rank = st.MPI_SOURCE;
+    }
+}
+
+/* A pending future to make progress with when a test has none: an empty
+ * task, resubmitted when it finishes. Owned by the harness. */
+static mf_future g_drv;
+
+static void lazy_progress(void)
+{
+    if (!mft_ex)
+        return;
+    if (g_drv.h && mf_future_done(g_drv)) {
+        (void)mf_future_release(g_drv);
+        g_drv.h = 0;
+    }
+    if (!g_drv.h && mf_submit(mft_ex, ID_EMPTY, NULL, 0, &g_drv) != MF_OK)
+        g_drv.h = 0;
+    if (g_drv.h)
+        (void)mf_wait(&g_drv, 1, 0.002, MF_ALL_COMPLETED, NULL, NULL);
+}
+
+int mft_gates_started(mft_gate *const *gs, size_t n, const mf_future *drv,
+                      size_t n_drv)
+{
+    mf_future futs[POOL + 64];
+    size_t nf = 0, i;
+    double deadline = mft_now() + 30.0;
+    for (i = 0; i < n_drv && nf < POOL; i++)
+        futs[nf++] = drv[i];
+    for (i = 0; i < n && nf < POOL + 64; i++)
+        if (gs[i] && gs[i]->f.h)
+            futs[nf++] = gs[i]->f;
+    for (;;) {
+        size_t ok = 0;
+        mft_gates_poll();
+        for (i = 0; i < n; i++)
+            if (gs[i] && gs[i]->started)
+                ok++;
+        if (ok == n)
+            return 1;
+        if (mft_now() > deadline) {
+            fprintf(stderr, "[%s] gates: only %zu of %zu started in 30 s\n",
+                    mft_label, ok, n);
+            return 0;
+        }
+        if (nf > 0 && mf_wait(futs, nf, 0.002, MF_FIRST_COMPLETED, NULL,
+                              NULL) == MF_ETIMEDOUT)
+            continue;
+        lazy_progress();
+    }
+}
+
+void mft_gate_release(mft_gate *g, int32_t value)
+{
+    int v = value;
+    if (!g || !g->started || g->released) {
+        mft_check(0, "release of a gate that is not started/held", __FILE__,
+                  __LINE__);
+        return;
+    }
+    MPI_Send(&v, 1, MPI_INT, g->rank, TAG_RELEASE, mft_ucomm);
+    g->released = 1;
+}
+
+void mft_gates_cleanup(void)
+{
+    double deadline = mft_now() + 30.0;
+    for (;;) {
+        mf_future futs[POOL];
+        size_t nf = 0, i;
+        mft_gates_poll();
+        for (i = 0; i < g_pool_used; i++) {
+            mft_gate *g = &g_pool[i];
+            if (!g->in_use || g->released)
+                continue;
+            if (g->started) {
+                mft_gate_release(g, MFT_GATE_OK);
+            } else if (g->f.h) {
+                if (mf_future_cancel(g->f) == MF_OK || mf_future_done(g->f))
+                    g->released = 1;
+                else
+                    futs[nf++] = g->f;
+            }
+            /* map gates that never started: the test owns them */
+        }
+        if (nf == 0 || mft_now() > deadline)
+            return;
+        if (mf_wait(futs, nf, 0.002, MF_FIRST_COMPLETED, NULL, NULL) !=
+            MF_ETIMEDOUT)
+            lazy_progress();
+    }
+}
+
+static void gates_reset(void)
+{
+    size_t i;
+    if (g_drv.h)
+        (void)mf_future_release(g_drv);
+    g_drv.h = 0;
+    for (i = 0; i < g_pool_used; i++) {
+        if (g_pool[i].f.h)
+            (void)mf_future_release(g_pool[i].f);
+        memset(&g_pool[i], 0, sizeof g_pool[i]);
+    }
+    g_pool_used = 0;
+}
+
+int mft_occupy_all(mft_gate **gs)
+{
+    int i;
+    for (i = 0; i < mft_nw; i++) {
+        int rc = mft_gate_submit(&gs[i]);
+        if (rc != MF_OK) {
+            ASSERT_RC(rc, MF_OK);
+            return 0;
+        }
+    }
+    return mft_gates_started(gs, (size_t)mft_nw, NULL, 0);
+}
+
+int mft_progress_until(atomic_int *v, int at_least, const mf_future *drv,
+                       size_t n)
+{
+    double deadline = mft_now() + 30.0;
+    while (atomic_load(v) < at_least) {
+        if (mft_now() > deadline)
+            return 0;
+        if (n == 0 || mf_wait(drv, n, 0.002, MF_FIRST_COMPLETED, NULL,
+                              NULL) != MF_ETIMEDOUT)
+            lazy_progress();
+        mft_gates_poll();
+    }
+    return 1;
+}
+
+int mft_release_as_started(mft_gate *const *gs, size_t n)
+{
+    double deadline = mft_now() + 30.0;
+    for (;;) {
+        mf_future futs[POOL];
+        size_t i, left = 0, nf = 0;
+        mft_gates_poll();
+        for (i = 0; i < n; i++) {
+            if (gs[i]->released)
+                continue;
+            if (gs[i]->started)
+                mft_gate_release(gs[i], MFT_GATE_OK);
+            else {
+                left++;
+                if (gs[i]->f.h && nf < POOL)
+                    futs[nf++] = gs[i]->f;
+            }
+        }
+        if (left == 0)
+            return 1;
+        if (mft_now() > deadline) {
+            fprintf(stderr, "[%s] gates: %zu never started\n", mft_label,
+                    left);
+            return 0;
+        }
+        if (nf == 0 || mf_wait(futs, nf, 0.002, MF_FIRST_COMPLETED, NULL,
+                               NULL) != MF_ETIMEDOUT)
+            lazy_progress();
+    }
+}
+
+/* ---- Scenario driver ------------------------------------------------ */
+
+static void scenario_begin(const mft_scenario *s)
+{
+    g_cur = s;
+    g_marks = 0;
+    mf_registry_clear();
+    mft_register_std();
+    if (s->setup)
+        s->setup();
+}
+
+static void save_open(int rc)
+{
+    mft_open_rc = rc;
+    snprintf(mft_open_msg, sizeof mft_open_msg, "%s", mf_last_error());
+}
+
+static void t_open(void)
+{
+    const mft_scenario *s;
+    mf_executor_opts o;
+    mf_executor *ex = NULL;
+    int rc;
+    if (g_next_scn >= g_nscns) {
+        CU_FAIL_FATAL("scenario bookkeeping");
+        return;
+    }
+    s = &g_scns[g_next_scn++];
+    scenario_begin(s);
+    mft_expect_marks = -1;
+    mft_ex = NULL;
+    if (s->pre_open)
+        s->pre_open();
+    if (s->all_ranks) {
+        s->all_ranks();
+        return;
+    }
+    mf_executor_opts_init(&o);
+    if (s->opts)
+        s->opts(&o);
+    rc = mf_executor_open(mft_comm, mft_root, &o, &ex);
+    save_open(rc);
+    if (rc != s->expect_open) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "open returned %s, want %s [%.400s]",
+                 mf_errname(rc), mf_errname(s->expect_open), mft_open_msg);
+        CU_assertImplementation(CU_FALSE, __LINE__, buf, __FILE__, "",
+                                CU_FALSE);
+    }
+    if (s->expect_open == MF_OK) {
+        CU_ASSERT_PTR_NOT_NULL(ex);
+    } else {
+        CU_ASSERT_PTR_NULL(ex);
+    }
+    if (rc == MF_OK && ex)
+        CU_ASSERT_EQUAL(mf_executor_workers(ex), mft_nw);
+    mft_ex = ex; /* closed by t_close whatever happened */
+    if (s->after_open)
+        s->after_open();
+}
+
+static void t_close(void)
+{
+    const mft_scenario *s = g_cur;
+    long mine[2] = {0, 0}, sum[2] = {0, 0};
+    if (mft_ex) {
+        int rc;
+        mft_gates_cleanup();
+        rc = mf_executor_close(mft_ex);
+        ASSERT_RC(rc, MF_OK);
+        mft_ex = NULL;
+    }
+    gates_reset();
+    if (s && s->post_close)
+        s->post_close();
+    MPI_Reduce(mine, sum, 2, MPI_LONG, MPI_SUM, mft_root, mft_comm);
+    if (sum[0] != 0) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%ld failed checks on worker ranks", sum[0]);
+        CU_assertImplementation(CU_FALSE, __LINE__, buf, __FILE__, "",
+                                CU_FALSE);
+    }
+    if (mft_expect_marks >= 0) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "mark tasks run: %ld, want %ld", sum[1],
+                 mft_expect_marks);
+        CU_assertImplementation(sum[1] == mft_expect_marks, __LINE__, buf,
+                                __FILE__, "", CU_FALSE);
+    }
+}
+
+static void worker_scenario(const mft_scenario *s)
+{
+    long before = g_wfail;
+    long mine[2], sum[2];
+    scenario_begin(s);
+    if (s->pre_open)
+        s->pre_open();
+    if (s->all_ranks) {
+        s->all_ranks();
+    } else {
+        mf_executor_opts o;
+        mf_executor *ex = (mf_executor *)&o; /* must be set to NULL */
+        int rc;
+        mf_executor_opts_init(&o);
+        if (s->opts)
+            s->opts(&o);
+        rc = mf_executor_open(mft_comm, mft_root, &o, &ex);
+        save_open(rc);
+        if (rc != s->expect_open) {
+            char buf[600];
+            snprintf(buf, sizeof buf, "worker open returned %s, want %s [%.400s]",
+                     mf_errname(rc), mf_errname(s->expect_open), mft_open_msg);
+            mft_check(0, buf, __FILE__, __LINE__);
+        }
+        MFT_CHECK(ex == NULL);
+        if (s->after_open)
+            s->after_open();
+    }
+    if (s->post_close)
+        s->post_close();
+    mine[0] = g_wfail - before;
+    mine[1] = g_marks;
+    MPI_Reduce(mine, sum, 2, MPI_LONG, MPI_SUM, mft_root, mft_comm);
+}
+
+int mft_run(MPI_Comm comm, int root, const mft_scenario *scns, size_t n,
+            const char *label)
+{
+    int fails = 0;
+    mft_comm = comm;
+    mft_root = root;
+    mft_label = label;
+    MPI_Comm_rank(comm, &mft_rank);
+    MPI_Comm_size(comm, &mft_size);
+    MPI_Query_thread(&mft_thread);
+    mft_nw = mft_size - 1;
+    MPI_Comm_dup(comm, &mft_ucomm);
+    g_scns = scns;
+    g_nscns = n;
+    g_next_scn = 0;
+    g_wfail = 0;
+    if (mft_rank == root) {
+        size_t i;
+        if (CU_initialize_registry() != CUE_SUCCESS) {
+            fprintf(stderr, "CUnit registry\n");
+            MPI_Abort(MPI_COMM_WORLD, 2);
+        }
+        for (i = 0; i < n; i++) {
+            char name[160];
+            CU_pSuite su;
+            const mft_test *t;
+            snprintf(name, sizeof name, "%s:%s", label, scns[i].name);
+            su = CU_add_suite(name, NULL, NULL);
+            CU_add_test(su, "open", t_open);
+            for (t = scns[i].tests; t && t->name; t++)
+                CU_add_test(su, t->name, t->fn);
+            CU_add_test(su, "close", t_close);
+        }
+        g_cunit_active = 1;
+        CU_basic_set_mode(CU_BRM_VERBOSE);
+        CU_basic_run_tests();
+        g_cunit_active = 0;
+        fails = (int)(CU_get_number_of_failures() +
+                      CU_get_number_of_tests_failed() +
+                      CU_get_number_of_suites_failed());
+        printf("\n[%s] root %d of %d ranks: %u asserts, %u failures, "
+               "%u tests failed\n",
+               label, root, mft_size, CU_get_number_of_asserts(),
+               CU_get_number_of_failures(), CU_get_number_of_tests_failed());
+        fflush(stdout);
+        if (g_next_scn != n) {
+            fprintf(stderr, "[%s] only %zu of %zu scenarios ran\n", label,
+                    g_next_scn, n);
+            fails++;
+        }
+        CU_cleanup_registry();
+    } else {
+        size_t i;
+        for (i = 0; i < n; i++)
+            worker_scenario(&scns[i]);
+        fails = (int)g_wfail;
+    }
+    g_cur = NULL;
+    MPI_Comm_free(&mft_ucomm);
+    return fails;
+}

@@ -1,0 +1,189 @@
+/*
+ * mft.h — harness of the multi-rank tests (tests/mpi).
+ *
+ * A test program is a list of *scenarios*. Every rank walks the same list,
+ * so every rank calls mf_executor_open() the same number of times:
+ *
+ *   - on the root, each scenario is one CUnit suite: its first test opens
+ *     the executor ("open"), the scenario's own tests run while it is open,
+ *     its last test ("close") closes it and collects the workers' verdicts;
+ *   - on a worker, the harness calls mf_executor_open() (which serves until
+ *     the root closes), checks what it returned and reports to the root.
+ *
+ * Checks that run on every rank use MFT_CHECK (a CUnit assert on the root,
+ * a counted, printed failure on a worker). Root-only tests use CU_ASSERT.
+ *
+ * Gates make "running" and "queued" deterministic without any sleep: a gate
+ * task tells the root it started (a message on a private duplicate of the
+ * communicator) and blocks in MPI_Recv until the root releases it.
+ */
+#ifndef MFT_H
+#define MFT_H
+
+#include <mpifutures.h>
+
+#include <CUnit/CUnit.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- World of the current run --------------------------------------- */
+
+extern MPI_Comm mft_comm;  /* the communicator executors open on */
+extern MPI_Comm mft_ucomm; /* user duplicate of mft_comm (gates, handshakes) */
+extern int mft_root;       /* root rank in mft_comm */
+extern int mft_rank;       /* this process's rank in mft_comm */
+extern int mft_size;       /* size of mft_comm */
+extern int mft_nw;         /* number of workers (size - 1) */
+extern int mft_thread;     /* MPI thread level provided */
+extern const char *mft_label; /* printed in messages ("world", "half-B") */
+extern mf_executor *mft_ex;   /* the open executor (root), or NULL */
+extern int mft_open_rc;       /* what the last open returned here */
+extern char mft_open_msg[4096]; /* mf_last_error() right after that open */
+extern long mft_expect_marks;   /* root: expected "mark" runs, -1 = any */
+
+/* Ids of the standard task functions (registered on every rank). */
+extern mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY,
+    ID_BIG, ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF;
+
+/* Tag used by the "usersend" task on mft_comm. */
+#define MFT_TAG_USERSEND 3
+
+/* Word i of the pattern the "big" task writes. */
+uint64_t mft_pattern_word(uint64_t seed, uint64_t i);
+/* FNV-1a 64 of n bytes (the "sum" task returns {fnv, len}). */
+uint64_t mft_fnv(const void *p, size_t n);
+
+/* Standard task userdata: echo is registered with &mft_echo_ud. */
+extern int mft_echo_ud;
+
+/* ---- Scenarios ------------------------------------------------------ */
+
+typedef struct mft_test {
+    const char *name;
+    void (*fn)(void);
+} mft_test;
+
+typedef struct mft_scenario {
+    const char *name;
+    /* Every rank, after the standard registrations (may add or omit). */
+    void (*setup)(void);
+    /* Every rank: executor options (NULL: defaults). */
+    void (*opts)(mf_executor_opts *o);
+    /* What mf_executor_open() must return on every rank. */
+    int expect_open;
+    /* Every rank, after open returned (root: in the "open" test; a worker:
+     * after serving). Checks mft_open_rc / mft_open_msg. May be NULL. */
+    void (*after_open)(void);
+    /* Every rank, right before open / right after close (root: inside the
+     * "close" test, after mf_executor_close()). May be NULL. */
+    void (*pre_open)(void);
+    void (*post_close)(void);
+    /* Instead of an executor: a function every rank runs (in lockstep). */
+    void (*all_ranks)(void);
+    /* Root-side tests run while the executor is open, NULL-terminated. */
+    const mft_test *tests;
+} mft_scenario;
+
+/* Run the scenarios on `comm` with `root`. Returns this process's number
+ * of failures (root: CUnit failures; worker: failed checks). Collective. */
+int mft_run(MPI_Comm comm, int root, const mft_scenario *scns, size_t n,
+            const char *label);
+
+/* Register the standard task functions (after mf_registry_clear()). */
+void mft_register_std(void);
+
+/* ---- Checks --------------------------------------------------------- */
+
+void mft_check(int ok, const char *expr, const char *file, int line);
+#define MFT_CHECK(c) mft_check(!!(c), #c, __FILE__, __LINE__)
+#define MFT_CHECK_EQ(a, b)                                                   \
+    mft_check_eq((long long)(a), (long long)(b), #a " == " #b, __FILE__,     \
+                 __LINE__)
+void mft_check_eq(long long a, long long b, const char *expr,
+                  const char *file, int line);
+
+/* Root test helpers. */
+#define NEED_EX()                                                            \
+    do {                                                                     \
+        if (!mft_ex) {                                                       \
+            CU_FAIL("no executor (open failed)");                            \
+            return;                                                          \
+        }                                                                    \
+    } while (0)
+#define ASSERT_RC(call, want)                                                \
+    mft_assert_rc((call), (want), #call, __FILE__, __LINE__)
+int mft_assert_rc(int got, int want, const char *expr, const char *file,
+                  int line);
+
+/* 1 if `s` contains the decimal number `v` as a whole token. */
+int mft_has_int_token(const char *s, long v);
+/* Safe strstr (NULL -> 0). */
+int mft_contains(const char *s, const char *sub);
+
+/* Seconds since an arbitrary origin. */
+double mft_now(void);
+
+/* ---- Gates ---------------------------------------------------------- */
+
+typedef struct mft_gate {
+    int32_t id;     /* unique over the run */
+    int rank;       /* worker that runs it (in mft_ucomm), once started */
+    int started;
+    int released;
+    int in_use;
+    mf_future f;    /* when submitted with mft_gate_submit */
+} mft_gate;
+
+/* Gate argument and result records (8 bytes each). */
+typedef struct mft_gate_arg {
+    int32_t id;
+    int32_t pad;
+} mft_gate_arg;
+typedef struct mft_gate_res {
+    int32_t id;
+    int32_t rank;
+} mft_gate_res;
+
+/* Release values. */
+#define MFT_GATE_OK 0
+#define MFT_GATE_FAIL 1
+
+/* A fresh gate from the scenario's pool (never NULL; fails the test on
+ * exhaustion). `arg` receives its argument (for use in mf_map). */
+mft_gate *mft_gate_new(mft_gate_arg *arg);
+/* New gate submitted with mf_submit() on mft_ex; `*g` receives it (NULL
+ * on failure). Returns the submit code. */
+int mft_gate_submit(mft_gate **g);
+/* Wait (bounded: 30 s) until every gate of `gs` has started, making
+ * progress with mf_wait() on `drv` (n_drv pending futures; the gates' own
+ * futures are used as well). Also records any other gate that starts.
+ * Returns 1 if all started. */
+int mft_gates_started(mft_gate *const *gs, size_t n, const mf_future *drv,
+                      size_t n_drv);
+/* Release a started gate: it returns (MFT_GATE_OK) or fails
+ * (MFT_GATE_FAIL). */
+void mft_gate_release(mft_gate *g, int32_t value);
+/* Poll once for gate start messages (non-blocking). */
+void mft_gates_poll(void);
+/* Release every gate of the scenario that is still held, cancel those not
+ * started (bounded). Called by the harness before close, so that a failed
+ * test does not leave workers blocked. */
+void mft_gates_cleanup(void);
+/* Submit one gate per worker and wait until all run: every worker is then
+ * busy (with window 1, later submits stay queued). `gs` receives mft_nw
+ * gates. Returns 1 on success. */
+int mft_occupy_all(mft_gate **gs);
+
+/* Make progress until *v >= at_least (bounded: 30 s), with mf_wait() on
+ * the pending futures `drv` (or, without any, on a harness-owned empty
+ * task). Returns 1 if reached. */
+int mft_progress_until(atomic_int *v, int at_least, const mf_future *drv,
+                       size_t n);
+
+/* Release each gate of `gs` (MFT_GATE_OK) as soon as it starts, in
+ * whatever order they start, making progress meanwhile (bounded: 30 s).
+ * Returns 1 if all were released. */
+int mft_release_as_started(mft_gate *const *gs, size_t n);
+
+#endif /* MFT_H */
