@@ -98,18 +98,24 @@ static const char usage_text[] =
     "ranks (rank 0 submits and collects), and one huge factorial split over\n"
     "all workers. Needs at least 2 ranks.\n"
     "\n"
-    "  N...                 the integers (any order, repeats allowed, N >= 0)\n"
+    "  N...                 the integers (any order, repeats allowed, N >= "
+    "0)\n"
     "  --range LO:HI:COUNT  COUNT integers spread evenly over [LO, HI]:\n"
-    "                       n_i = LO + (i*(HI-LO))/(COUNT-1), i = 0..COUNT-1\n"
+    "                       n_i = LO + (i*(HI-LO))/(COUNT-1), i = "
+    "0..COUNT-1\n"
     "                       (may be repeated)\n"
-    "  --from FILE          one integer per line ('-' = standard input); blank\n"
-    "                       lines are skipped, any other bad line is an error\n"
+    "  --from FILE          one integer per line ('-' = standard input); "
+    "blank\n"
+    "                       lines are skipped, any other bad line is an "
+    "error\n"
     "  --huge N             one N! split over all workers; prints\n"
     "                       'huge: n=N digits=D checksum=X seconds=S'\n"
-    "  --ordered            print results in input order (default: as completed)\n"
+    "  --ordered            print results in input order (default: as "
+    "completed)\n"
     "  --print              also print each full decimal value\n"
     "  --out DIR            write each n! in decimal to DIR/<n>.txt\n"
-    "  --check              verify every result against mpz_fac_ui on rank 0\n"
+    "  --check              verify every result against mpz_fac_ui on rank "
+    "0\n"
     "  --quiet              only the summary (and huge) lines\n"
     "  --chunk K            integers per task (default: automatic, by size)\n"
     "  --help, --version\n"
@@ -118,14 +124,16 @@ static const char usage_text[] =
     "\n"
     "For each integer one line, as results complete:\n"
     "  n=N digits=D lead=FIRST10 tail=LAST9 zeros=Z rank=R ms=T\n"
-    "(tail: the 9 digits before the Z trailing zeros of N!). The last line is\n"
+    "(tail: the 9 digits before the Z trailing zeros of N!). The last line "
+    "is\n"
     "always\n"
     "  summary: count=C digits=D checksum=X seconds=S\n"
     "D: sum of the exact decimal digit counts of the N!; X: sum of\n"
     "(N! mod M) mod M, M = 2^61-1; S: wall time from first submit to last\n"
     "result.\n"
     "\n"
-    "Exit status: 0 success; 2 bad command line or input (nothing computed);\n"
+    "Exit status: 0 success; 2 bad command line or input (nothing "
+    "computed);\n"
     "3 runtime failure (MPI, executor, a failed task, output I/O);\n"
     "4 --check found a wrong result.\n";
 
@@ -190,8 +198,10 @@ static int add_n(opts *o, uint64_t n, const char *where)
 static int bad_number(const char *what, const char *s)
 {
     if (s[0] == '-' && s[1] >= '0' && s[1] <= '9')
-        return usage_error("%s: negative integer '%s' (n! needs n >= 0)", what, s);
-    return usage_error("%s: '%s' is not a non-negative decimal integer", what, s);
+        return usage_error("%s: negative integer '%s' (n! needs n >= 0)",
+                           what, s);
+    return usage_error("%s: '%s' is not a non-negative decimal integer", what,
+                       s);
 }
 
 static int parse_range(opts *o, const char *s)
@@ -222,10 +232,9 @@ static int parse_range(opts *o, const char *s)
     if (hi > g_max_n)
         return add_n(o, hi, "--range"); /* reports the limit */
     for (uint64_t i = 0; i < cnt; i++) {
-        uint64_t n = cnt == 1 ? lo
-                              : lo + (uint64_t)(((u128)i *
-                                                 (hi - lo)) /
-                                                (cnt - 1));
+        uint64_t n = cnt == 1
+                         ? lo
+                         : lo + (uint64_t)(((u128)i * (hi - lo)) / (cnt - 1));
         int rc = add_n(o, n, "--range");
         if (rc)
             return rc;
@@ -257,8 +266,9 @@ static int parse_file(opts *o, const char *path)
         uint64_t n;
         if (mff_parse_u64(line, &n) != 0) {
             line[strcspn(line, "\r\n")] = '\0';
-            rc = usage_error("%s:%lu: '%.60s' is not a non-negative decimal integer",
-                             path, lineno, line);
+            rc = usage_error(
+                "%s:%lu: '%.60s' is not a non-negative decimal integer", path,
+                lineno, line);
             break;
         }
         char where[300];
@@ -301,7 +311,8 @@ static int parse_args(opts *o, int argc, char **argv)
             fputs(usage_text, stdout);
             return -1;
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
-            printf("mf-factorial (mpifutures) %s, GMP %s\n", mf_version(), gmp_version);
+            printf("mf-factorial (mpifutures) %s, GMP %s\n", mf_version(),
+                   gmp_version);
             return -1;
         } else if (strcmp(a, "--range") == 0) {
             NEEDS_VALUE("--range");
@@ -319,10 +330,11 @@ static int parse_args(opts *o, int argc, char **argv)
             if (mff_parse_u64(val, &n) != 0)
                 return bad_number("--huge", val);
             if (n > g_max_huge)
-                return usage_error("--huge %llu: the result would not fit in memory "
-                                   "(%.3g bytes; the limit here is N <= %llu)",
-                                   (unsigned long long)n, mff_fact_bits(n) / 8,
-                                   (unsigned long long)g_max_huge);
+                return usage_error(
+                    "--huge %llu: the result would not fit in memory "
+                    "(%.3g bytes; the limit here is N <= %llu)",
+                    (unsigned long long)n, mff_fact_bits(n) / 8,
+                    (unsigned long long)g_max_huge);
             if (o->have_huge)
                 return usage_error("--huge given twice");
             o->have_huge = 1;
@@ -331,8 +343,8 @@ static int parse_args(opts *o, int argc, char **argv)
             NEEDS_VALUE("--chunk");
             uint64_t k;
             if (mff_parse_u64(val, &k) != 0 || k == 0 || k > 1000000)
-                return usage_error("--chunk '%s': expected an integer in 1..1000000",
-                                   val);
+                return usage_error(
+                    "--chunk '%s': expected an integer in 1..1000000", val);
             o->chunk = (size_t)k;
         } else if (strcmp(a, "--out") == 0) {
             NEEDS_VALUE("--out");
@@ -367,7 +379,8 @@ static int parse_args(opts *o, int argc, char **argv)
 #undef NEEDS_VALUE
     }
     if (o->count == 0 && !o->have_huge)
-        return usage_error("no integers given (N..., --range, --from or --huge)");
+        return usage_error(
+            "no integers given (N..., --range, --from or --huge)");
     return EX_OK;
 }
 
@@ -379,12 +392,14 @@ static int task_chunk(mf_task *task, void *ud)
     size_t len = 0;
     const unsigned char *a = mf_task_arg(task, &len);
     if (len < 16 || get64(a) >> 32 != CHUNK_MAGIC)
-        return mf_task_fail(task, "chunk: malformed argument (%zu bytes)", len);
+        return mf_task_fail(task, "chunk: malformed argument (%zu bytes)",
+                            len);
     uint32_t flags = (uint32_t)get64(a);
     uint64_t cnt = get64(a + 8);
     if (cnt == 0 || cnt > (len - 16) / 8 || len != 16 + cnt * 8)
-        return mf_task_fail(task, "chunk: malformed argument (count %llu, %zu bytes)",
-                            (unsigned long long)cnt, len);
+        return mf_task_fail(
+            task, "chunk: malformed argument (count %llu, %zu bytes)",
+            (unsigned long long)cnt, len);
     int full = (flags & FLAG_FULL) != 0;
     unsigned char *recs = malloc((size_t)cnt * REC_BYTES);
     mpz_t *vals = full ? malloc((size_t)cnt * sizeof *vals) : NULL;
@@ -427,7 +442,8 @@ static int task_chunk(mf_task *task, void *ud)
         p += cnt * REC_BYTES;
         for (uint64_t i = 0; full && i < cnt; i++) {
             size_t w = 0;
-            mf_mpz_pack(vals[i], p, total - (size_t)(p - (unsigned char *)out), &w);
+            mf_mpz_pack(vals[i], p,
+                        total - (size_t)(p - (unsigned char *)out), &w);
             p += w;
         }
     }
@@ -437,7 +453,8 @@ static int task_chunk(mf_task *task, void *ud)
     free(vals);
     free(recs);
     if (rc != MF_OK)
-        return mf_task_fail(task, "chunk: result buffer: %s", mf_strerror(rc));
+        return mf_task_fail(task, "chunk: result buffer: %s",
+                            mf_strerror(rc));
     return 0;
 }
 
@@ -447,16 +464,24 @@ static int task_part(mf_task *task, void *ud)
     size_t len = 0;
     const unsigned char *a = mf_task_arg(task, &len);
     if (len != 16)
-        return mf_task_fail(task, "part: malformed argument (%zu bytes)", len);
+        return mf_task_fail(task, "part: malformed argument (%zu bytes)",
+                            len);
     uint64_t n = get64(a), kk = get64(a + 8);
     unsigned k = (unsigned)(kk & 0xFFFFFFFFu), K = (unsigned)(kk >> 32);
     if (K == 0 || k >= K)
         return mf_task_fail(task, "part: bad part %u of %u", k, K);
     mpz_t p;
     mpz_init(p);
-    if (mff_huge_part(p, n, k, K) != 0) {
+    double t0 = now();
+    int prc = mff_huge_part(p, n, k, K);
+    if (getenv("MF_FACTORIAL_TRACE"))
+        fprintf(stderr, "rank %d: part %u/%u in %.3f s (%.3f..%.3f)\n",
+                g_rank, k, K, now() - t0, fmod(t0, 100.0),
+                fmod(now(), 100.0));
+    if (prc != 0) {
         mpz_clear(p);
-        return mf_task_fail(task, "part: out of memory (n=%llu)", (unsigned long long)n);
+        return mf_task_fail(task, "part: out of memory (n=%llu)",
+                            (unsigned long long)n);
     }
     int rc = mf_mpz_task_return(task, p);
     mpz_clear(p);
@@ -477,10 +502,15 @@ static int task_mul(mf_task *task, void *ud)
         rc = mf_mpz_unpack(y, a + used, len - used, NULL);
     if (rc != MF_OK) {
         mpz_clears(x, y, NULL);
-        return mf_task_fail(task, "mul: malformed argument: %s", mf_strerror(rc));
+        return mf_task_fail(task, "mul: malformed argument: %s",
+                            mf_strerror(rc));
     }
+    double t0 = now();
     mpz_mul(x, x, y);
     mpz_clear(y);
+    if (getenv("MF_FACTORIAL_TRACE"))
+        fprintf(stderr, "rank %d: mul %zu bytes in %.3f s (%.3f..%.3f)\n",
+                g_rank, len, now() - t0, fmod(t0, 100.0), fmod(now(), 100.0));
     rc = mf_mpz_task_return(task, x);
     mpz_clear(x);
     if (rc != MF_OK)
@@ -488,7 +518,8 @@ static int task_mul(mf_task *task, void *ud)
     return 0;
 }
 
-/* ---- root side ---------------------------------------------------------- */
+/* ---- root side ----------------------------------------------------------
+ */
 
 typedef struct progress {
     int on;
@@ -511,8 +542,8 @@ static void progress_draw(progress *pg, size_t done, int final)
     for (size_t i = 0; i < 30; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[30] = '\0';
-    fprintf(stderr, "\r[%s] %zu/%zu  %.1f/s  ETA %.1fs \033[K", bar, done, pg->total,
-            rate, eta);
+    fprintf(stderr, "\r[%s] %zu/%zu  %.1f/s  ETA %.1fs \033[K", bar, done,
+            pg->total, rate, eta);
     if (final)
         fputs("\r\033[K", stderr);
     fflush(stderr);
@@ -581,7 +612,8 @@ static void emit(set_state *st, size_t idx, char *line, char *value)
         item_out *it = &st->outs[st->next_print];
         fputs(it->line, stdout);
         if (it->value)
-            printf("%llu! = %s\n", (unsigned long long)o->ns[st->next_print], it->value);
+            printf("%llu! = %s\n", (unsigned long long)o->ns[st->next_print],
+                   it->value);
         free(it->line);
         free(it->value);
         it->line = it->value = NULL;
@@ -590,12 +622,13 @@ static void emit(set_state *st, size_t idx, char *line, char *value)
 }
 
 /* Handle one chunk result: `idx` are the item indices of the chunk. */
-static int take_chunk(set_state *st, const size_t *idx, size_t cnt, const unsigned char *data,
-                      size_t len, int full)
+static int take_chunk(set_state *st, const size_t *idx, size_t cnt,
+                      const unsigned char *data, size_t len, int full)
 {
     const opts *o = st->o;
     if (len < cnt * REC_BYTES) {
-        fprintf(stderr, "mf-factorial: malformed chunk result (%zu bytes)\n", len);
+        fprintf(stderr, "mf-factorial: malformed chunk result (%zu bytes)\n",
+                len);
         return EX_RUNTIME;
     }
     size_t off = cnt * REC_BYTES;
@@ -606,7 +639,8 @@ static int take_chunk(set_state *st, const size_t *idx, size_t cnt, const unsign
             w[k] = get64(r + 8 * k);
         uint64_t n = o->ns[idx[i]];
         if (w[0] != n || w[2] >= MFF_MOD) {
-            fprintf(stderr, "mf-factorial: result record for %llu! is malformed\n",
+            fprintf(stderr,
+                    "mf-factorial: result record for %llu! is malformed\n",
                     (unsigned long long)n);
             return EX_RUNTIME;
         }
@@ -619,7 +653,8 @@ static int take_chunk(set_state *st, const size_t *idx, size_t cnt, const unsign
             size_t used = 0;
             int rc = mf_mpz_unpack(st->v, data + off, len - off, &used);
             if (rc != MF_OK) {
-                fprintf(stderr, "mf-factorial: value of %llu! is malformed: %s\n",
+                fprintf(stderr,
+                        "mf-factorial: value of %llu! is malformed: %s\n",
                         (unsigned long long)n, mf_strerror(rc));
                 return EX_RUNTIME;
             }
@@ -629,18 +664,22 @@ static int take_chunk(set_state *st, const size_t *idx, size_t cnt, const unsign
                 int same = mpz_cmp(st->ref, st->v) == 0;
                 uint64_t d = mff_digits(st->ref);
                 same = same && d == w[1] && mff_mod_m(st->ref) == w[2] &&
-                       mff_fact_mod_m(n) == w[2] && mff_leading(st->ref, d, LEAD_DIGITS) == w[3] &&
-                       mff_fact_tail9(n, st->ref) == w[4] && mff_fact_zeros(n) == w[5];
+                       mff_fact_mod_m(n) == w[2] &&
+                       mff_leading(st->ref, d, LEAD_DIGITS) == w[3] &&
+                       mff_fact_tail9(n, st->ref) == w[4] &&
+                       mff_fact_zeros(n) == w[5];
                 if (!same) {
                     fprintf(stderr,
-                            "mf-factorial: CHECK FAILED for %llu! (from rank %llu)\n",
+                            "mf-factorial: CHECK FAILED for %llu! (from rank "
+                            "%llu)\n",
                             (unsigned long long)n, (unsigned long long)w[7]);
                     st->rc = EX_CHECK;
                 }
             }
             if (o->print || o->outdir) {
                 dec = mpz_get_str(NULL, 10, st->v);
-                if (o->outdir && write_value_file(o->outdir, n, dec) != EX_OK) {
+                if (o->outdir &&
+                    write_value_file(o->outdir, n, dec) != EX_OK) {
                     free(dec);
                     return EX_RUNTIME;
                 }
@@ -654,7 +693,8 @@ static int take_chunk(set_state *st, const size_t *idx, size_t cnt, const unsign
         if (!o->quiet) {
             char tail[32];
             if (w[1] - w[5] > 9)
-                snprintf(tail, sizeof tail, "%09llu", (unsigned long long)w[4]);
+                snprintf(tail, sizeof tail, "%09llu",
+                         (unsigned long long)w[4]);
             else
                 snprintf(tail, sizeof tail, "%llu", (unsigned long long)w[4]);
             size_t cap = 256;
@@ -662,7 +702,8 @@ static int take_chunk(set_state *st, const size_t *idx, size_t cnt, const unsign
             if (line == NULL)
                 return EX_RUNTIME;
             snprintf(line, cap,
-                     "n=%llu digits=%llu lead=%llu tail=%s zeros=%llu rank=%llu ms=%.3f\n",
+                     "n=%llu digits=%llu lead=%llu tail=%s zeros=%llu "
+                     "rank=%llu ms=%.3f\n",
                      (unsigned long long)n, (unsigned long long)w[1],
                      (unsigned long long)w[3], tail, (unsigned long long)w[5],
                      (unsigned long long)w[7], (double)w[6] * 1e-6);
@@ -671,7 +712,8 @@ static int take_chunk(set_state *st, const size_t *idx, size_t cnt, const unsign
         st->done++;
     }
     if (full && off != len) {
-        fprintf(stderr, "mf-factorial: chunk result has %zu trailing bytes\n", len - off);
+        fprintf(stderr, "mf-factorial: chunk result has %zu trailing bytes\n",
+                len - off);
         return EX_RUNTIME;
     }
     return EX_OK;
@@ -680,7 +722,8 @@ static int take_chunk(set_state *st, const size_t *idx, size_t cnt, const unsign
 static const uint64_t *g_sort_ns;
 static int cmp_idx_desc(const void *pa, const void *pb)
 {
-    uint64_t a = g_sort_ns[*(const size_t *)pa], b = g_sort_ns[*(const size_t *)pb];
+    uint64_t a = g_sort_ns[*(const size_t *)pa],
+             b = g_sort_ns[*(const size_t *)pb];
     return a < b ? 1 : a > b ? -1 : 0;
 }
 
@@ -713,16 +756,17 @@ static int report_future_error(mf_future f, int rc, const char *what)
 {
     const mf_task_error *e = NULL;
     if (rc == MF_ETASK && mf_future_error(f, 0, &e) == MF_OK && e)
-        fprintf(stderr, "mf-factorial: %s failed on rank %d (%s): %s\n", what, e->rank,
-                e->host ? e->host : "?", e->message ? e->message : "");
+        fprintf(stderr, "mf-factorial: %s failed on rank %d (%s): %s\n", what,
+                e->rank, e->host ? e->host : "?",
+                e->message ? e->message : "");
     else
         fprintf(stderr, "mf-factorial: %s: %s (%s)\n", what, mf_strerror(rc),
                 mf_last_error());
     return EX_RUNTIME;
 }
 
-static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk, double *seconds,
-                   uint64_t *digits, uint64_t *checksum)
+static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk,
+                   double *seconds, uint64_t *digits, uint64_t *checksum)
 {
     int full = o->print || o->outdir || o->check;
     size_t n = o->count;
@@ -780,8 +824,8 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk, double *se
             put64(arg + 16 + 8 * k, o->ns[order[start[c] + k]]);
         int e = mf_submit(ex, fn_chunk, arg, 16 + 8 * cnt, &futs[c]);
         if (e != MF_OK) {
-            fprintf(stderr, "mf-factorial: submit failed: %s (%s)\n", mf_strerror(e),
-                    mf_last_error());
+            fprintf(stderr, "mf-factorial: submit failed: %s (%s)\n",
+                    mf_strerror(e), mf_last_error());
             rc = EX_RUNTIME;
             break;
         }
@@ -799,7 +843,8 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk, double *se
         mf_as_completed_iter *it = NULL;
         int e = mf_as_completed(futs, nchunks, MF_FOREVER, &it);
         if (e != MF_OK) {
-            fprintf(stderr, "mf-factorial: as_completed: %s\n", mf_strerror(e));
+            fprintf(stderr, "mf-factorial: as_completed: %s\n",
+                    mf_strerror(e));
             rc = EX_RUNTIME;
         }
         mf_future f;
@@ -813,16 +858,19 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk, double *se
             }
             size_t c = find_chunk(byh, nchunks, f.h);
             if (c == nchunks) {
-                fprintf(stderr, "mf-factorial: unknown future from as_completed\n");
+                fprintf(stderr,
+                        "mf-factorial: unknown future from as_completed\n");
                 rc = EX_RUNTIME;
                 break;
             }
             progress_clear(&pg);
-            rc = take_chunk(&st, order + start[c], start[c + 1] - start[c], data, len, full);
+            rc = take_chunk(&st, order + start[c], start[c + 1] - start[c],
+                            data, len, full);
             progress_draw(&pg, st.done, 0);
         }
         if (rc == EX_OK && e != MF_EDONE) {
-            fprintf(stderr, "mf-factorial: as_completed_next: %s\n", mf_strerror(e));
+            fprintf(stderr, "mf-factorial: as_completed_next: %s\n",
+                    mf_strerror(e));
             rc = EX_RUNTIME;
         }
         mf_as_completed_free(it);
@@ -855,7 +903,8 @@ out:
 }
 
 /* Wait for every future; unpack each result into vals[i]. */
-static int collect_mpz(mf_future *futs, size_t n, mpz_t *vals, const char *what)
+static int collect_mpz(mf_future *futs, size_t n, mpz_t *vals,
+                       const char *what)
 {
     int rc = EX_OK;
     for (size_t i = 0; i < n; i++) {
@@ -865,7 +914,8 @@ static int collect_mpz(mf_future *futs, size_t n, mpz_t *vals, const char *what)
         if (e != MF_OK) {
             if (rc == EX_OK)
                 rc = report_future_error(futs[i], e, what);
-        } else if (rc == EX_OK && (e = mf_mpz_unpack(vals[i], data, len, NULL)) != MF_OK) {
+        } else if (rc == EX_OK &&
+                   (e = mf_mpz_unpack(vals[i], data, len, NULL)) != MF_OK) {
             fprintf(stderr, "mf-factorial: %s: malformed result: %s\n", what,
                     mf_strerror(e));
             rc = EX_RUNTIME;
@@ -875,8 +925,8 @@ static int collect_mpz(mf_future *futs, size_t n, mpz_t *vals, const char *what)
     return rc;
 }
 
-static int submit_mul(mf_executor *ex, mf_fn_id fn_mul, const mpz_t a, const mpz_t b,
-                      mf_future *f)
+static int submit_mul(mf_executor *ex, mf_fn_id fn_mul, const mpz_t a,
+                      const mpz_t b, mf_future *f)
 {
     size_t la = mf_mpz_packed_size(a), lb = mf_mpz_packed_size(b);
     unsigned char *buf = malloc(la + lb);
@@ -895,7 +945,8 @@ static int submit_mul(mf_executor *ex, mf_fn_id fn_mul, const mpz_t a, const mpz
  * are left; then A*B as W tasks A*B_i over limb-aligned slices B_i of B,
  * which the root adds up with shifts; finally the power of two.
  */
-static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part, mf_fn_id fn_mul)
+static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part,
+                    mf_fn_id fn_mul)
 {
     uint64_t n = o->huge;
     unsigned W = (unsigned)mf_executor_workers(ex);
@@ -931,6 +982,9 @@ static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part, mf_fn_id f
     }
     if (rc == EX_OK)
         rc = collect_mpz(futs, nf, parts, "a huge part");
+    int trace = getenv("MF_FACTORIAL_TRACE") != NULL;
+    if (trace)
+        fprintf(stderr, "huge: %u parts done at %.3f s\n", K, now() - t0);
     else
         for (size_t i = 0; i < nf; i++)
             mf_future_release(futs[i]);
@@ -939,7 +993,8 @@ static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part, mf_fn_id f
         unsigned pairs = cnt / 2;
         nf = 0;
         for (unsigned i = 0; i < pairs && rc == EX_OK; i++) {
-            int e = submit_mul(ex, fn_mul, parts[2 * i], parts[2 * i + 1], &futs[nf]);
+            int e = submit_mul(ex, fn_mul, parts[2 * i], parts[2 * i + 1],
+                               &futs[nf]);
             if (e != MF_OK) {
                 fprintf(stderr, "mf-factorial: submit: %s\n", mf_strerror(e));
                 rc = EX_RUNTIME;
@@ -987,13 +1042,15 @@ static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part, mf_fn_id f
             if (S > 64)
                 S = 64;
             for (unsigned i = 0; i < S && rc == EX_OK; i++) {
-                uint64_t lo = mff_slice_bit(bbits, S, i), hi = mff_slice_bit(bbits, S, i + 1);
+                uint64_t lo = mff_slice_bit(bbits, S, i),
+                         hi = mff_slice_bit(bbits, S, i + 1);
                 if (hi <= lo)
                     continue;
                 mff_slice(t, B, lo, hi);
                 int e = submit_mul(ex, fn_mul, A, t, &futs[nf]);
                 if (e != MF_OK) {
-                    fprintf(stderr, "mf-factorial: submit: %s\n", mf_strerror(e));
+                    fprintf(stderr, "mf-factorial: submit: %s\n",
+                            mf_strerror(e));
                     rc = EX_RUNTIME;
                 } else {
                     lo_of[nf++] = lo;
@@ -1007,7 +1064,13 @@ static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part, mf_fn_id f
             } else {
                 for (size_t i = 0; i < nf; i++)
                     mpz_init(pp[i]);
+                if (trace)
+                    fprintf(stderr, "huge: %zu slices submitted at %.3f s\n",
+                            nf, now() - t0);
                 int r2 = collect_mpz(futs, nf, pp, "a huge product slice");
+                if (trace)
+                    fprintf(stderr, "huge: slices done at %.3f s\n",
+                            now() - t0);
                 if (rc == EX_OK)
                     rc = r2;
                 mpz_set_ui(res, 0);
@@ -1045,9 +1108,10 @@ static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part, mf_fn_id f
                         (unsigned long long)n);
                 rc = EX_CHECK;
             } else if (!o->quiet) {
-                printf("check: huge %llu! equals mpz_fac_ui (%.3f s on rank 0, "
-                       "%.2fx the split)\n",
-                       (unsigned long long)n, c1 - c0, (c1 - c0) / secs);
+                printf(
+                    "check: huge %llu! equals mpz_fac_ui (%.3f s on rank 0, "
+                    "%.2fx the split)\n",
+                    (unsigned long long)n, c1 - c0, (c1 - c0) / secs);
             }
         }
         if (o->print || o->outdir) {
@@ -1067,7 +1131,8 @@ static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part, mf_fn_id f
     return rc;
 }
 
-/* ---- main --------------------------------------------------------------- */
+/* ---- main ---------------------------------------------------------------
+ */
 
 int main(int argc, char **argv)
 {
@@ -1086,69 +1151,101 @@ int main(int argc, char **argv)
     /* Rank 0 decides; everyone learns the verdict before any work. */
     opts o;
     memset(&o, 0, sizeof o);
-    int verdict = 0;
+    int plan[3] = {0, 0, 0}; /* verdict, have a set, have a huge N */
     if (g_rank == 0) {
-        verdict = parse_args(&o, argc, argv);
-        if (verdict == EX_OK && size < 2)
-            verdict = usage_error("needs at least 2 MPI ranks (rank 0 submits, the "
-                                  "others compute): mpirun -n 3 mf-factorial ...");
+        plan[0] = parse_args(&o, argc, argv);
+        if (plan[0] == EX_OK && size < 2)
+            plan[0] =
+                usage_error("needs at least 2 MPI ranks (rank 0 submits, the "
+                            "others compute): mpirun -n 3 mf-factorial ...");
+        plan[1] = o.count > 0;
+        plan[2] = o.have_huge;
         fflush(stdout);
     }
-    MPI_Bcast(&verdict, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (verdict != EX_OK) {
+    MPI_Bcast(plan, 3, MPI_INT, 0, MPI_COMM_WORLD);
+    if (plan[0] != EX_OK) {
         free(o.ns);
         mf_finalize();
-        return verdict < 0 ? EX_OK : verdict;
+        return plan[0] < 0 ? EX_OK : plan[0];
     }
 
     mf_fn_id fn_chunk, fn_part, fn_mul;
-    if (mf_register("mf-factorial.chunk", task_chunk, NULL, &fn_chunk) != MF_OK ||
-        mf_register("mf-factorial.part", task_part, NULL, &fn_part) != MF_OK ||
+    if (mf_register("mf-factorial.chunk", task_chunk, NULL, &fn_chunk) !=
+            MF_OK ||
+        mf_register("mf-factorial.part", task_part, NULL, &fn_part) !=
+            MF_OK ||
         mf_register("mf-factorial.mul", task_mul, NULL, &fn_mul) != MF_OK) {
-        fprintf(stderr, "mf-factorial: rank %d: register: %s\n", g_rank, mf_last_error());
+        fprintf(stderr, "mf-factorial: rank %d: register: %s\n", g_rank,
+                mf_last_error());
         MPI_Abort(MPI_COMM_WORLD, EX_RUNTIME);
     }
-    mf_executor_opts eo;
-    mf_executor_opts_init(&eo);
-    mf_executor *ex = NULL;
-    int e = mf_executor_open(MPI_COMM_WORLD, 0, &eo, &ex);
-    if (e != MF_OK) {
-        fprintf(stderr, "mf-factorial: rank %d: executor: %s (%s)\n", g_rank,
-                mf_strerror(e), mf_last_error());
-        free(o.ns);
-        mf_finalize();
-        return EX_RUNTIME;
+    if (g_rank != 0 && plan[1]) {
+        /* Build the trailing-digit table before the clock starts. */
+        mpz_t z;
+        mpz_init_set_ui(z, 1);
+        (void)mff_fact_tail9(1, z);
+        mpz_clear(z);
     }
     int rc = EX_OK;
-    if (ex != NULL) { /* root */
-        if (o.demo)
-            printf("mf-factorial demo on %d workers: %zu factorials (--range "
-                   "1000:20000:2000 --range 50000:200000:64), then 10000000! split over "
-                   "the workers.\nTry: mf-factorial --help; mf-factorial --ordered 0 1 "
-                   "5 10 100 1000\n",
-                   mf_executor_workers(ex), o.count);
-        double secs = 0;
-        uint64_t digits = 0, sum = 0;
-        if (o.count > 0)
-            rc = run_set(ex, &o, fn_chunk, &secs, &digits, &sum);
-        if (rc != EX_RUNTIME && o.have_huge) {
-            int r2 = run_huge(ex, &o, fn_part, fn_mul);
-            if (r2 != EX_OK && rc != EX_CHECK)
-                rc = r2;
-            if (r2 == EX_CHECK)
-                rc = EX_CHECK;
-        }
-        if (rc != EX_RUNTIME)
-            printf("summary: count=%zu digits=%llu checksum=%llu seconds=%.3f\n", o.count,
-                   (unsigned long long)digits, (unsigned long long)sum, secs);
-        fflush(stdout);
-        if (rc == EX_RUNTIME)
-            mf_executor_shutdown(ex, 0, 1);
-        e = mf_executor_close(ex);
-        if (e != MF_OK && rc == EX_OK) {
-            fprintf(stderr, "mf-factorial: close: %s\n", mf_strerror(e));
+    uint64_t digits = 0, sum = 0;
+    double secs = 0;
+    /*
+     * Two executors, one after the other (every rank opens both):
+     *  - the set: the default window keeps workers fed with small tasks;
+     *  - the huge N!: window 1, so the few big tasks of each phase land on
+     *    different workers instead of queueing behind each other.
+     */
+    for (int phase = 1; phase <= 2; phase++) {
+        if (!plan[phase])
+            continue;
+        mf_executor_opts eo;
+        mf_executor_opts_init(&eo);
+        if (phase == 2)
+            eo.window = 1;
+        const char *ws = getenv("MF_FACTORIAL_WINDOW"); /* for experiments */
+        if (phase == 1 && ws && atoi(ws) > 0)
+            eo.window = (unsigned)atoi(ws);
+        mf_executor *ex = NULL;
+        int e = mf_executor_open(MPI_COMM_WORLD, 0, &eo, &ex);
+        if (e != MF_OK) {
+            fprintf(stderr, "mf-factorial: rank %d: executor: %s (%s)\n",
+                    g_rank, mf_strerror(e), mf_last_error());
             rc = EX_RUNTIME;
+            break;
         }
+        if (ex != NULL) { /* root; a worker has served this phase */
+            if (phase == 1 && o.demo)
+                printf("mf-factorial demo on %d workers: %zu factorials "
+                       "(--range "
+                       "1000:20000:2000 --range 50000:200000:64), then "
+                       "10000000! split over "
+                       "the workers.\nTry: mf-factorial --help; mf-factorial "
+                       "--ordered 0 1 "
+                       "5 10 100 1000\n",
+                       mf_executor_workers(ex), o.count);
+            int r = phase == 1
+                        ? run_set(ex, &o, fn_chunk, &secs, &digits, &sum)
+                        : run_huge(ex, &o, fn_part, fn_mul);
+            if (r == EX_RUNTIME)
+                mf_executor_shutdown(ex, 0, 1);
+            e = mf_executor_close(ex);
+            if (e != MF_OK && r == EX_OK) {
+                fprintf(stderr, "mf-factorial: close: %s\n", mf_strerror(e));
+                r = EX_RUNTIME;
+            }
+            if (r != EX_OK && rc != EX_RUNTIME)
+                rc = r;
+        }
+        if (rc == EX_RUNTIME)
+            plan[2] = 0; /* workers learn it from the root: see below */
+        /* Every rank must agree whether the next phase runs. */
+        MPI_Bcast(&plan[2], 1, MPI_INT, 0, MPI_COMM_WORLD);
+    }
+    if (g_rank == 0 && rc != EX_RUNTIME) {
+        printf("summary: count=%zu digits=%llu checksum=%llu seconds=%.3f\n",
+               o.count, (unsigned long long)digits, (unsigned long long)sum,
+               secs);
+        fflush(stdout);
     }
     free(o.ns);
     mf_finalize();

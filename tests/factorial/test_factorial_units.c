@@ -49,8 +49,19 @@ static void test_roundtrip_small(void)
 {
     mpz_t z;
     mpz_init(z);
-    long vals[] = {0, 1, -1, 2, -2, 255, 256, -256, 65535, 65536,
-                   2147483647L, -2147483647L - 1, 9223372036854775807L};
+    long vals[] = {0,
+                   1,
+                   -1,
+                   2,
+                   -2,
+                   255,
+                   256,
+                   -256,
+                   65535,
+                   65536,
+                   2147483647L,
+                   -2147483647L - 1,
+                   9223372036854775807L};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         mpz_set_si(z, vals[i]);
         roundtrip(z);
@@ -171,7 +182,8 @@ static void test_reject_corrupted(void)
     c[7] = (unsigned char)(c[7] ^ ('X' ^ 'M')); /* not a valid repair */
     CU_ASSERT_EQUAL(mf_mpz_unpack(r, c, len, NULL), MF_EPROTO);
     /* Non-canonical: high zero byte in the magnitude, "-0". */
-    unsigned char nz[18] = {'M', 'F', 'Z', 'N', 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 5, 0};
+    unsigned char nz[18] = {'M', 'F', 'Z', 'N', 1, 0, 0, 0, 2,
+                            0,   0,   0,   0,   0, 0, 0, 5, 0};
     unsigned s = 0;
     for (int i = 0; i < 16; i++)
         if (i != 7)
@@ -181,7 +193,8 @@ static void test_reject_corrupted(void)
     nz[17] = 1; /* now canonical: 0x0105 */
     CU_ASSERT_EQUAL(mf_mpz_unpack(r, nz, 18, NULL), MF_OK);
     CU_ASSERT_EQUAL(mpz_cmp_ui(r, 0x105), 0);
-    unsigned char m0[16] = {'M', 'F', 'Z', 'N', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    unsigned char m0[16] = {'M', 'F', 'Z', 'N', 1, 1, 0, 0,
+                            0,   0,   0,   0,   0, 0, 0, 0};
     s = 0;
     for (int i = 0; i < 16; i++)
         if (i != 7)
@@ -292,7 +305,8 @@ static void test_leading_trailing(void)
         CU_ASSERT_TRUE(mpz_divisible_p(z, p));
         mpz_divexact(p, z, p);
         CU_ASSERT_FALSE(mpz_divisible_ui_p(p, 10));
-        CU_ASSERT_EQUAL(mff_fact_tail9(ns[i], z), mpz_fdiv_ui(p, 1000000000ul));
+        CU_ASSERT_EQUAL(mff_fact_tail9(ns[i], z),
+                        mpz_fdiv_ui(p, 1000000000ul));
         mpz_clear(p);
     }
     /* Leading digits of numbers that sit just below a digit boundary. */
@@ -346,8 +360,8 @@ static void test_mod_m(void)
 
 /* The seed workload of perf-baseline.md section 3 (expected values from
  * its table, which an independent checker produced). */
-static void workload_sums(uint64_t lo, uint64_t hi, uint64_t count, uint64_t *digits,
-                          uint64_t *sum)
+static void workload_sums(uint64_t lo, uint64_t hi, uint64_t count,
+                          uint64_t *digits, uint64_t *sum)
 {
     mpz_t z;
     mpz_init(z);
@@ -381,7 +395,8 @@ static void test_huge_split(void)
 {
     mpz_t a, b;
     mpz_inits(a, b, NULL);
-    unsigned long ns[] = {0, 1, 2, 3, 4, 5, 6, 7, 10, 97, 100, 1000, 4099, 12345, 100000};
+    unsigned long ns[] = {0,  1,  2,   3,    4,    5,     6,     7,
+                          10, 97, 100, 1000, 4099, 12345, 100000};
     unsigned Ks[] = {1, 2, 3, 5};
     unsigned Ss[] = {1, 2, 3, 7};
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
@@ -390,8 +405,8 @@ static void test_huge_split(void)
             for (size_t s = 0; s < 4; s++) {
                 CU_ASSERT_EQUAL(mff_huge_local(b, ns[i], Ks[k], Ss[s]), 0);
                 if (mpz_cmp(a, b) != 0)
-                    fprintf(stderr, "huge split wrong: n=%lu K=%u S=%u\n", ns[i], Ks[k],
-                            Ss[s]);
+                    fprintf(stderr, "huge split wrong: n=%lu K=%u S=%u\n",
+                            ns[i], Ks[k], Ss[s]);
                 CU_ASSERT_EQUAL(mpz_cmp(a, b), 0);
             }
     }
@@ -437,21 +452,26 @@ int main(void)
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     CU_pSuite g = CU_add_suite("gmp_helpers", NULL, NULL);
-    CU_add_test(g, "roundtrip_small_and_limb_boundaries", test_roundtrip_small);
+    CU_add_test(g, "roundtrip_small_and_limb_boundaries",
+                test_roundtrip_small);
     CU_add_test(g, "roundtrip_huge_and_random", test_roundtrip_huge);
     CU_add_test(g, "format_fixed_bytes", test_format_fixed);
     CU_add_test(g, "reject_truncated", test_reject_truncated);
-    CU_add_test(g, "reject_corrupted_and_noncanonical", test_reject_corrupted);
+    CU_add_test(g, "reject_corrupted_and_noncanonical",
+                test_reject_corrupted);
     CU_pSuite m = CU_add_suite("factorial_math", NULL, NULL);
-    CU_add_test(m, "digits_exact_at_power_of_ten_boundaries", test_digits_boundaries);
-    CU_add_test(m, "leading_and_trailing_digits_vs_get_str", test_leading_trailing);
+    CU_add_test(m, "digits_exact_at_power_of_ten_boundaries",
+                test_digits_boundaries);
+    CU_add_test(m, "leading_and_trailing_digits_vs_get_str",
+                test_leading_trailing);
     CU_add_test(m, "mod_2_61_minus_1_vs_mpz_mod", test_mod_m);
     CU_add_test(m, "seed_workload_matches_perf_baseline", test_seed_workload);
     CU_add_test(m, "huge_split_equals_mpz_fac_ui", test_huge_split);
     CU_add_test(m, "parse_u64_strict", test_parse);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned failed =
+        CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     CU_cleanup_registry();
     gmp_randclear(rs);
     return failed ? 1 : 0;

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# check_run.sh — run mf-factorial under the MPI launcher and check it.
+#
+#   check_run.sh [checks...] -- LAUNCHER ARGS... mf-factorial ARGS...
+#
+# checks (any number, in any order):
+#   --exit N            expected exit status (default 0)
+#   --grep RE           the output (stdout+stderr) must match RE (grep -E)
+#   --no-grep RE        the output must not match RE
+#   --line TEXT         some stdout line must start with exactly TEXT
+#   --expect CMD        run CMD (a shell command, e.g. the fact_expect
+#                       oracle); each line it prints must start some stdout
+#                       line of the program (so the summary line's
+#                       "seconds=" suffix is ignored)
+#   --last-prefix TEXT  the last stdout line must start with TEXT
+#   --stdin FILE        feed FILE to the launcher's standard input
+#   --out-dir DIR       removed before the run; use with --out-check
+#   --out-check "N CMD" DIR/N.txt must equal the output of CMD
+#   --count-lines RE N  exactly N stdout lines match RE
+# The test fails (exit 1) with the reason and the program's output.
+set -u
+expect_exit=0
+greps=() nogreps=() lines=() expects=() outchecks=() counts=()
+last_prefix="" stdin_file=/dev/null out_dir=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --exit) expect_exit=$2; shift 2 ;;
+    --grep) greps+=("$2"); shift 2 ;;
+    --no-grep) nogreps+=("$2"); shift 2 ;;
+    --line) lines+=("$2"); shift 2 ;;
+    --expect) expects+=("$2"); shift 2 ;;
+    --last-prefix) last_prefix=$2; shift 2 ;;
+    --stdin) stdin_file=$2; shift 2 ;;
+    --out-dir) out_dir=$2; shift 2 ;;
+    --out-check) outchecks+=("$2"); shift 2 ;;
+    --count-lines) counts+=("$2"$'\t'"$3"); shift 3 ;;
+    --) shift; break ;;
+    *) echo "check_run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+[ $# -gt 0 ] || { echo "check_run.sh: no command" >&2; exit 2; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if [ -n "$out_dir" ]; then rm -rf "$out_dir"; fi
+
+"$@" <"$stdin_file" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+cat "$tmp/out" "$tmp/err" >"$tmp/all"
+
+fail() {
+    echo "FAIL: $*"
+    echo "---- command: $*"
+    echo "---- exit status: $rc"
+    echo "---- stdout (last 40 lines):"; tail -n 40 "$tmp/out"
+    echo "---- stderr:"; tail -n 40 "$tmp/err"
+    exit 1
+}
+
+[ "$rc" -eq "$expect_exit" ] || fail "exit status $rc, expected $expect_exit"
+for re in "${greps[@]+"${greps[@]}"}"; do
+    grep -Eq -- "$re" "$tmp/all" || fail "output does not match /$re/"
+done
+for re in "${nogreps[@]+"${nogreps[@]}"}"; do
+    if grep -Eq -- "$re" "$tmp/all"; then fail "output matches /$re/"; fi
+done
+has_prefix() { # TEXT: some stdout line starts with TEXT
+    awk -v p="$1" 'index($0, p) == 1 { f = 1 } END { exit !f }' "$tmp/out"
+}
+for l in "${lines[@]+"${lines[@]}"}"; do
+    has_prefix "$l" || fail "no stdout line starts with '$l'"
+done
+for cmd in "${expects[@]+"${expects[@]}"}"; do
+    eval "$cmd" >"$tmp/expect" || fail "oracle failed: $cmd"
+    [ -s "$tmp/expect" ] || fail "oracle printed nothing: $cmd"
+    while IFS= read -r l; do
+        has_prefix "$l" || fail "expected a line starting with '$l' (from: $cmd)"
+    done <"$tmp/expect"
+done
+if [ -n "$last_prefix" ]; then
+    last=$(tail -n 1 "$tmp/out")
+    case "$last" in
+    "$last_prefix"*) ;;
+    *) fail "last line is '$last', expected it to start with '$last_prefix'" ;;
+    esac
+fi
+for oc in "${outchecks[@]+"${outchecks[@]}"}"; do
+    n=${oc%% *} cmd=${oc#* }
+    f="$out_dir/$n.txt"
+    [ -f "$f" ] || fail "missing $f"
+    eval "$cmd" >"$tmp/dec" || fail "oracle failed: $cmd"
+    cmp -s "$f" "$tmp/dec" || fail "$f differs from the output of $cmd"
+done
+for c in "${counts[@]+"${counts[@]}"}"; do
+    re=${c%%$'\t'*} want=${c#*$'\t'}
+    got=$(grep -Ec -- "$re" "$tmp/out")
+    [ "$got" -eq "$want" ] || fail "$got stdout lines match /$re/, expected $want"
+done
+if [ -n "$out_dir" ]; then rm -rf "$out_dir"; fi
+echo "ok: exit $rc, $(wc -l <"$tmp/out") lines of output"
+exit 0
