@@ -36,6 +36,13 @@ static unsigned long long digits_of(const mpz_t z)
     return (unsigned long long)d;
 }
 
+static void print_dec(const mpz_t z)
+{
+    char *s = mpz_get_str(NULL, 10, z);
+    fputs(s, stdout);
+    free(s);
+}
+
 static unsigned long parse(const char *s)
 {
     char *end;
@@ -67,11 +74,11 @@ int main(int argc, char **argv)
             unsigned long n = parse(a + 5);
             mpz_fac_ui(z, n);
             printf("%lu! = ", n);
-            mpz_out_str(stdout, 10, z);
+            print_dec(z);
             putchar('\n');
         } else if (strncmp(a, "dec:", 4) == 0) {
             mpz_fac_ui(z, parse(a + 4));
-            mpz_out_str(stdout, 10, z);
+            print_dec(z);
             putchar('\n');
         } else if (strncmp(a, "huge:", 5) == 0) {
             unsigned long n = parse(a + 5);
