@@ -34,7 +34,7 @@ double mf__deadline(double timeout)
 
 void mf__backoff_init(mf_backoff *b, unsigned max_us)
 {
-    b->max_us = max_us ? max_us : 1;
+    b->max_us = max_us;
     mf__backoff_reset(b);
 }
 
@@ -63,7 +63,7 @@ void mf__backoff_idle(mf_backoff *b, double deadline)
         b->phase = 2;
     if (b->phase == 0)
         return;
-    if (b->phase == 1) {
+    if (b->phase == 1 || b->max_us == 0) {
         sched_yield();
         return;
     }

@@ -151,7 +151,6 @@ static void mf_executor_free(mf_executor *ex)
     mf__free(ex->workers);
     mf__free(ex->inflight);
     mf__free(ex->sends);
-    mf__free(ex->sreqs);
     mf__registry_snap_free(&ex->reg);
     mf__free(ex);
 }
@@ -415,14 +414,29 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
             ex->task_ns_avg = (double)rec.ns;
         else
             ex->task_ns_avg = 0.9 * ex->task_ns_avg + 0.1 * (double)rec.ns;
-        if (rec.status == MF_RS_OK) {
+        mf_rbuf *own = rb;
+        if (rec.ool) {
+            /* The payload is the next data message from src. */
+            int r2 = mf__wire_recv_ool(ex->comm, src, rec.len, &own);
+            if (r2 != MF_OK) {
+                static const char m[] = "the root could not receive the "
+                                        "result";
+                mf_fail_future(ex, f, src, m, sizeof m - 1);
+                rc = r2;
+                continue;
+            }
+            rec.data = own->data;
+        } else {
             rb->refs++;
-            f->rbuf = rb;
+        }
+        if (rec.status == MF_RS_OK) {
+            f->rbuf = own;
             f->res = rec.data;
             f->res_len = rec.len;
             mf__fut_finish(f, MF_FS_OK);
         } else {
             mf_fail_future(ex, f, src, rec.data, rec.len);
+            mf__rbuf_unref(own);
         }
     }
     return rc == MF_EDONE ? MF_OK : rc;
@@ -464,31 +478,16 @@ static int mf_recv_results(mf_executor *ex, bool *act)
 
 static void mf_reap_sends(mf_executor *ex)
 {
-    if (!ex->nsends)
-        return;
-    int outcount = 0;
-    int *idx = malloc(ex->nsends * sizeof *idx);
-    if (!idx)
-        return;
-    MPI_Testsome((int)ex->nsends, ex->sreqs, &outcount, idx,
-                 MPI_STATUSES_IGNORE);
-    if (outcount > 0 && outcount != MPI_UNDEFINED) {
-        for (int i = 0; i < outcount; i++) {
-            mf_wire_free(ex->sends[idx[i]]);
-            mf__free(ex->sends[idx[i]]);
-            ex->sends[idx[i]] = NULL;
+    size_t w = 0;
+    for (size_t i = 0; i < ex->nsends; i++) {
+        if (mf_wire_test(ex->sends[i])) {
+            mf_wire_free(ex->sends[i]);
+            mf__free(ex->sends[i]);
+        } else {
+            ex->sends[w++] = ex->sends[i];
         }
-        size_t w = 0;
-        for (size_t i = 0; i < ex->nsends; i++) {
-            if (ex->sends[i]) {
-                ex->sends[w] = ex->sends[i];
-                ex->sreqs[w] = ex->sreqs[i];
-                w++;
-            }
-        }
-        ex->nsends = w;
     }
-    free(idx);
+    ex->nsends = w;
 }
 
 static int mf_push_send(mf_executor *ex, mf_send *s, int dest)
@@ -499,14 +498,14 @@ static int mf_push_send(mf_executor *ex, mf_send *s, int dest)
         if (!ns)
             return MF_ENOMEM;
         ex->sends = ns;
-        MPI_Request *nr = mf__realloc(ex->sreqs, cap * sizeof *nr);
-        if (!nr)
-            return MF_ENOMEM;
-        ex->sreqs = nr;
         ex->capsends = cap;
     }
-    if (mf_wire_isend(s, dest, ex->comm, &ex->sreqs[ex->nsends]) != MF_OK)
-        return MF_EMPI;
+    int rc = mf_wire_isend(s, dest, ex->comm);
+    if (rc != MF_OK) {
+        /* Parts already posted must finish before s can be freed. */
+        mf_wire_wait(s);
+        return rc;
+    }
     ex->sends[ex->nsends++] = s;
     return MF_OK;
 }
@@ -709,17 +708,18 @@ int mf__wait_until(bool (*pred)(void *), void *ctx, double deadline)
             return MF_OK;
         if (rc != MF_OK)
             return rc;
-        if (!mf_open_list)
-            return mf__fail(MF_ESTATE, "waiting with no open executor");
         if (mf__now() >= deadline)
             return mf__fail(MF_ETIMEDOUT, "timed out");
+        if (!mf_open_list)
+            return mf__fail(MF_ESTATE, "waiting with no open executor");
         if (act)
             mf__backoff_reset(&b);
         /* Large sends progress only while MPI is polled. */
         b.max_us = max_us;
         for (mf_executor *ex = mf_open_list; ex; ex = ex->next_open)
-            if (ex->nsends && b.max_us > 50)
-                b.max_us = 50;
+            for (size_t i = 0; i < ex->nsends; i++)
+                if (ex->sends[i]->nool)
+                    b.max_us = 0;
         if (b.sleep_us > b.max_us)
             b.sleep_us = b.max_us;
         mf__unlock();
@@ -858,9 +858,8 @@ MF_API int mf_executor_close(mf_executor *ex)
                 mf__fut_finish(f, MF_FS_CANCELLED);
         mf_release_workers(ex);
     }
-    if (ex->nsends)
-        MPI_Waitall((int)ex->nsends, ex->sreqs, MPI_STATUSES_IGNORE);
     for (size_t i = 0; i < ex->nsends; i++) {
+        mf_wire_wait(ex->sends[i]);
         mf_wire_free(ex->sends[i]);
         mf__free(ex->sends[i]);
     }

@@ -245,7 +245,8 @@ uint64_t mff_fact_tail9(uint64_t n, const mpz_t z)
 {
     uint64_t v5 = mff_fact_zeros(n);
     uint64_t v2 = mff_fact_twos(n);
-    /* mod 5^9: n!/5^v5 = P(n) * (n/5)!/5^.., P(n) = (-1)^(n/Q) p5[n mod Q]. */
+    /* mod 5^9: n!/5^v5 = P(n) * (n/5)!/5^.., P(n) = (-1)^(n/Q) p5[n mod Q].
+     */
     pthread_once(&p5_once, p5_build);
     uint64_t b;
     if (p5_table != NULL) {

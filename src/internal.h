@@ -50,7 +50,8 @@ typedef struct mf_backoff {
 void mf__backoff_init(mf_backoff *b, unsigned max_us);
 void mf__backoff_reset(mf_backoff *b);
 /* One idle step: spin briefly, then yield, then sleep with exponential
- * growth up to max_us (never past `deadline`). Called without the lock. */
+ * growth up to max_us (never past `deadline`); max_us 0 = never sleep
+ * (yield instead). Called without the lock. */
 void mf__backoff_idle(mf_backoff *b, double deadline);
 
 /* ---- registry (registry.c) ------------------------------------------ */
@@ -95,6 +96,8 @@ typedef struct mf_rbuf {
 } mf_rbuf;
 mf_rbuf *mf__rbuf_new(size_t len);
 void mf__rbuf_unref(mf_rbuf *r);
+/* wire.c: receive an out-of-line payload of `len` bytes from `src`. */
+int mf__wire_recv_ool(MPI_Comm comm, int src, size_t len, mf_rbuf **out);
 
 typedef struct mf_ferr {
     mf_task_error pub;
@@ -174,7 +177,6 @@ struct mf_executor {
     int last_src;       /* worker that answered last, or -1 */
     /* sends in progress */
     struct mf_send **sends;
-    MPI_Request *sreqs;
     size_t nsends, capsends;
     uint64_t next_chunk;
     bool shutdown;

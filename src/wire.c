@@ -5,6 +5,7 @@
 
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MF_PAD8(n) (((n) + 7u) & ~(size_t)7u)
@@ -54,9 +55,8 @@ int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len)
 
 int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
 {
-    size_t hdr = r->kind == MF_MSG_TASKS ? MF_WIRE_TASK_REC
-                                          : MF_WIRE_RESULT_REC;
     uint64_t len;
+    uint32_t flags, pad = 0;
     const unsigned char *p;
 
     if (!r->buf)
@@ -67,7 +67,7 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
                             r->len - r->off, r->count);
         return MF_EDONE;
     }
-    if (r->len - r->off < hdr)
+    if (r->len - r->off < MF_WIRE_REC)
         return mf__fail(MF_EPROTO, "record %u of %u is truncated", r->seen,
                         r->count);
     p = r->buf + r->off;
@@ -76,27 +76,40 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
     if (r->kind == MF_MSG_TASKS) {
         memcpy(&rec->fn, p + 8, 8);
         memcpy(&len, p + 16, 8);
+        memcpy(&flags, p + 24, 4);
+        memcpy(&pad, p + 28, 4);
     } else {
-        uint32_t pad;
         memcpy(&rec->status, p + 8, 4);
-        memcpy(&pad, p + 12, 4);
+        memcpy(&flags, p + 12, 4);
         memcpy(&len, p + 16, 8);
         memcpy(&rec->ns, p + 24, 8);
-        if (rec->status > MF_RS_FAILED || pad != 0)
+        if (rec->status > MF_RS_FAILED)
             return mf__fail(MF_EPROTO, "record %u: bad status %u", r->seen,
                             rec->status);
     }
-    r->off += hdr;
-    if (len > r->len - r->off)
+    if ((flags & ~MF_REC_OOL) || pad)
+        return mf__fail(MF_EPROTO, "record %u: unknown flags %#x", r->seen,
+                        flags);
+    r->off += MF_WIRE_REC;
+    if (flags & MF_REC_OOL) {
+        /* Out of line: nothing inline; the length is checked against the
+         * largest message we would ever send. */
+        if (len > MF_WIRE_MAX)
+            return mf__fail(MF_EPROTO, "record %u: out-of-line payload of "
+                                       "%llu bytes is too large",
+                            r->seen, (unsigned long long)len);
+        rec->ool = 1;
+        rec->data = NULL;
+        rec->len = (size_t)len;
+        r->seen++;
+        return MF_OK;
+    }
+    if (len > r->len - r->off || MF_PAD8(len) > r->len - r->off)
         return mf__fail(MF_EPROTO, "record %u: payload of %llu bytes "
                                    "overruns the message",
                         r->seen, (unsigned long long)len);
     rec->data = r->buf + r->off;
     rec->len = (size_t)len;
-    /* The padding may be missing only after the last payload? No: the
-     * encoder always pads, so require it. */
-    if (MF_PAD8(len) > r->len - r->off)
-        return mf__fail(MF_EPROTO, "record %u: missing padding", r->seen);
     r->off += MF_PAD8(len);
     r->seen++;
     return MF_OK;
@@ -120,193 +133,164 @@ static int mf_grow(mf_send *s, size_t more)
     return MF_OK;
 }
 
-static int mf_push_seg(mf_send *s, mf_wire_seg seg)
-{
-    if (s->nsegs == s->capsegs) {
-        size_t cap = s->capsegs ? 2 * s->capsegs : 8;
-        mf_wire_seg *n = mf__realloc(s->segs, cap * sizeof *n);
-        if (!n)
-            return MF_ENOMEM;
-        s->segs = n;
-        s->capsegs = cap;
-    }
-    s->segs[s->nsegs++] = seg;
-    return MF_OK;
-}
-
-static int mf_push_owned(mf_send *s, void *p)
-{
-    if (s->nowned == s->capowned) {
-        size_t cap = s->capowned ? 2 * s->capowned : 4;
-        void **n = mf__realloc(s->owned, cap * sizeof *n);
-        if (!n)
-            return MF_ENOMEM;
-        s->owned = n;
-        s->capowned = cap;
-    }
-    s->owned[s->nowned++] = p;
-    return MF_OK;
-}
-
 int mf_wire_begin(mf_send *s, int kind)
 {
-    uint32_t magic = MF_WIRE_MAGIC, zero = 0;
+    uint32_t magic = MF_WIRE_MAGIC;
     memset(s, 0, sizeof *s);
-    s->type = MPI_DATATYPE_NULL;
     if (mf_grow(s, MF_WIRE_HDR) != MF_OK)
         return MF_ENOMEM;
+    memset(s->buf, 0, MF_WIRE_HDR);
     memcpy(s->buf, &magic, 4);
     s->buf[4] = MF_WIRE_VERSION;
     s->buf[5] = (unsigned char)kind;
-    memset(s->buf + 6, 0, 2);
-    memcpy(s->buf + 8, &zero, 4);
-    memcpy(s->buf + 12, &zero, 4);
     s->len = MF_WIRE_HDR;
     s->total = MF_WIRE_HDR;
     return MF_OK;
 }
 
-/* Append a payload: copied if small, referenced if large. */
-static int mf_add_payload(mf_send *s, const void *p, size_t len, int owned)
+/* Append the record header `rec` and its payload. */
+static int mf_add(mf_send *s, unsigned char rec[MF_WIRE_REC], int flag_at,
+                  const void *p, size_t len, int owned)
 {
-    static const unsigned char zeros[8];
     size_t pad = MF_PAD8(len) - len;
-    int rc;
-    if (len < MF_WIRE_COPY_MAX || !p) {
-        if ((rc = mf_grow(s, len + pad)) != MF_OK)
-            return rc;
+    int ool = len >= MF_WIRE_OOL_MIN && p;
+    uint32_t flags = ool ? MF_REC_OOL : 0;
+
+    memcpy(rec + flag_at, &flags, 4);
+    if (ool && s->nool == s->capool) {
+        size_t cap = s->capool ? 2 * s->capool : 4;
+        mf_wire_ool *n = mf__realloc(s->ool, cap * sizeof *n);
+        if (!n)
+            goto nomem;
+        s->ool = n;
+        s->capool = cap;
+    }
+    if (mf_grow(s, MF_WIRE_REC + (ool ? 0 : len + pad)) != MF_OK)
+        goto nomem;
+    memcpy(s->buf + s->len, rec, MF_WIRE_REC);
+    s->len += MF_WIRE_REC;
+    if (ool) {
+        s->ool[s->nool++] = (mf_wire_ool){p, len, owned};
+        s->total += MF_WIRE_REC + len;
+    } else {
         if (len)
             memcpy(s->buf + s->len, p, len);
         memset(s->buf + s->len + len, 0, pad);
         s->len += len + pad;
-        s->total += len + pad;
+        s->total += MF_WIRE_REC + len + pad;
         if (owned)
             mf__free((void *)p);
-        return MF_OK;
     }
-    /* Close the current buffer segment, reference the payload, reopen. */
-    if ((rc = mf_push_seg(s, (mf_wire_seg){0, s->seg_from, NULL,
-                                           s->len - s->seg_from})) != MF_OK)
-        goto fail;
-    if ((rc = mf_push_seg(s, (mf_wire_seg){1, 0, p, len})) != MF_OK)
-        goto fail;
-    if (owned && (rc = mf_push_owned(s, (void *)p)) != MF_OK) {
-        s->nsegs--; /* not referenced after all */
-        goto fail;
-    }
-    owned = 0;
-    if (pad) {
-        if ((rc = mf_grow(s, pad)) != MF_OK)
-            return rc; /* payload already owned by s */
-        s->seg_from = s->len;
-        memcpy(s->buf + s->len, zeros, pad);
-        s->len += pad;
-    } else {
-        s->seg_from = s->len;
-    }
-    s->total += len + pad;
-    s->has_ext = 1;
+    s->count++;
     return MF_OK;
-fail:
+nomem:
     if (owned)
         mf__free((void *)p);
-    return rc;
+    return MF_ENOMEM;
 }
 
 int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
                      size_t len, int owned)
 {
+    unsigned char rec[MF_WIRE_REC] = {0};
     uint64_t l = len;
-    if (mf_grow(s, MF_WIRE_TASK_REC) != MF_OK) {
-        if (owned)
-            mf__free((void *)p);
-        return MF_ENOMEM;
-    }
-    memcpy(s->buf + s->len, &tag, 8);
-    memcpy(s->buf + s->len + 8, &fn, 8);
-    memcpy(s->buf + s->len + 16, &l, 8);
-    s->len += MF_WIRE_TASK_REC;
-    s->total += MF_WIRE_TASK_REC;
-    s->count++;
-    return mf_add_payload(s, p, len, owned);
+    memcpy(rec, &tag, 8);
+    memcpy(rec + 8, &fn, 8);
+    memcpy(rec + 16, &l, 8);
+    return mf_add(s, rec, 24, p, len, owned);
 }
 
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
                        uint64_t ns, const void *p, size_t len, int owned)
 {
+    unsigned char rec[MF_WIRE_REC] = {0};
     uint64_t l = len;
-    uint32_t zero = 0;
-    if (mf_grow(s, MF_WIRE_RESULT_REC) != MF_OK) {
-        if (owned)
-            mf__free((void *)p);
-        return MF_ENOMEM;
-    }
-    memcpy(s->buf + s->len, &tag, 8);
-    memcpy(s->buf + s->len + 8, &status, 4);
-    memcpy(s->buf + s->len + 12, &zero, 4);
-    memcpy(s->buf + s->len + 16, &l, 8);
-    memcpy(s->buf + s->len + 24, &ns, 8);
-    s->len += MF_WIRE_RESULT_REC;
-    s->total += MF_WIRE_RESULT_REC;
-    s->count++;
-    return mf_add_payload(s, p, len, owned);
+    memcpy(rec, &tag, 8);
+    memcpy(rec + 8, &status, 4);
+    memcpy(rec + 16, &l, 8);
+    memcpy(rec + 24, &ns, 8);
+    return mf_add(s, rec, 12, p, len, owned);
 }
 
 int mf_wire_finish(mf_send *s)
 {
     memcpy(s->buf + 8, &s->count, 4);
-    if (s->total > MF_WIRE_MAX)
+    if (s->len > MF_WIRE_MAX)
         return MF_E2BIG;
-    if (!s->has_ext)
-        return MF_OK;
-    if (s->len > s->seg_from &&
-        mf_push_seg(s, (mf_wire_seg){0, s->seg_from, NULL,
-                                     s->len - s->seg_from}) != MF_OK)
-        return MF_ENOMEM;
-    /* One struct datatype over absolute addresses: the payloads go out
-     * in place, without being copied into a staging buffer. */
-    int *lens = mf__malloc(s->nsegs * sizeof *lens);
-    MPI_Aint *disp = mf__malloc(s->nsegs * sizeof *disp);
-    int rc = MF_OK;
-    if (!lens || !disp) {
-        rc = MF_ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < s->nsegs; i++) {
-        const void *p = s->segs[i].ext ? s->segs[i].p : s->buf + s->segs[i].off;
-        lens[i] = (int)s->segs[i].len;
-        MPI_Get_address(p, &disp[i]);
-    }
-    if (MPI_Type_create_hindexed((int)s->nsegs, lens, disp, MPI_BYTE,
-                                 &s->type) != MPI_SUCCESS ||
-        MPI_Type_commit(&s->type) != MPI_SUCCESS)
-        rc = MF_EMPI;
-out:
-    mf__free(lens);
-    mf__free(disp);
-    return rc;
+    for (size_t i = 0; i < s->nool; i++)
+        if (s->ool[i].len > MF_WIRE_MAX)
+            return MF_E2BIG;
+    return MF_OK;
 }
 
-int mf_wire_isend(mf_send *s, int dest, MPI_Comm comm, MPI_Request *req)
+int mf_wire_isend(mf_send *s, int dest, MPI_Comm comm)
 {
-    int rc;
-    if (s->has_ext)
-        rc = MPI_Isend(MPI_BOTTOM, 1, s->type, dest, MF_WIRE_TAG, comm, req);
-    else
-        rc = MPI_Isend(s->buf, (int)s->len, MPI_BYTE, dest, MF_WIRE_TAG, comm,
-                       req);
-    return rc == MPI_SUCCESS ? MF_OK : MF_EMPI;
+    s->reqs = mf__malloc((1 + s->nool) * sizeof *s->reqs);
+    if (!s->reqs)
+        return MF_ENOMEM;
+    if (MPI_Isend(s->buf, (int)s->len, MPI_BYTE, dest, MF_WIRE_TAG, comm,
+                  &s->reqs[0]) != MPI_SUCCESS)
+        return MF_EMPI;
+    s->nreqs = 1;
+    for (size_t i = 0; i < s->nool; i++) {
+        if (MPI_Isend(s->ool[i].p, (int)s->ool[i].len, MPI_BYTE, dest,
+                      MF_WIRE_TAG_DATA, comm,
+                      &s->reqs[s->nreqs]) != MPI_SUCCESS)
+            return MF_EMPI;
+        s->nreqs++;
+    }
+    return MF_OK;
+}
+
+int mf_wire_test(mf_send *s)
+{
+    int flag = 0;
+    if (!s->nreqs)
+        return 1;
+    MPI_Testall(s->nreqs, s->reqs, &flag, MPI_STATUSES_IGNORE);
+    return flag;
+}
+
+int mf_wire_wait(mf_send *s)
+{
+    if (s->nreqs &&
+        MPI_Waitall(s->nreqs, s->reqs, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+        return MF_EMPI;
+    return MF_OK;
 }
 
 void mf_wire_free(mf_send *s)
 {
-    if (s->type != MPI_DATATYPE_NULL)
-        MPI_Type_free(&s->type);
-    for (size_t i = 0; i < s->nowned; i++)
-        mf__free(s->owned[i]);
-    mf__free(s->owned);
-    mf__free(s->segs);
+    for (size_t i = 0; i < s->nool; i++)
+        if (s->ool[i].owned)
+            mf__free((void *)s->ool[i].p);
+    mf__free(s->ool);
+    mf__free(s->reqs);
     mf__free(s->buf);
     memset(s, 0, sizeof *s);
-    s->type = MPI_DATATYPE_NULL;
+}
+
+int mf__wire_recv_ool(MPI_Comm comm, int src, size_t len, mf_rbuf **out)
+{
+    mf_rbuf *rb = mf__rbuf_new(len);
+    *out = NULL;
+    if (!rb) {
+        /* Take the message anyway, so the stream stays in step. */
+        char *tmp = malloc(len ? len : 1);
+        if (tmp)
+            MPI_Recv(tmp, (int)len, MPI_BYTE, src, MF_WIRE_TAG_DATA, comm,
+                     MPI_STATUS_IGNORE);
+        free(tmp);
+        return mf__fail(MF_ENOMEM, "out of memory for a %zu-byte payload",
+                        len);
+    }
+    if (MPI_Recv(rb->data, (int)len, MPI_BYTE, src, MF_WIRE_TAG_DATA, comm,
+                 MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+        mf__rbuf_unref(rb);
+        return mf__fail(MF_EMPI, "receiving a %zu-byte payload from rank %d "
+                                 "failed",
+                        len, src);
+    }
+    *out = rb;
+    return MF_OK;
 }

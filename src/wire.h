@@ -2,15 +2,22 @@
  * wire.h — the message format between root and workers; not installed.
  *
  * A message is a 16-byte header followed by `count` records, each a fixed
- * record header and a payload padded to 8 bytes. All integers are in the
- * sender's byte order; the magic tells a reader of the other order apart
- * (heterogeneous jobs are rejected with MF_EPROTO). Every decoder checks
- * bounds: a truncated or garbage message is MF_EPROTO, never a crash.
+ * 32-byte record header and a payload padded to 8 bytes. All integers are
+ * in the sender's byte order; the magic tells a reader of the other order
+ * apart (heterogeneous jobs are refused with MF_EPROTO). Every decoder
+ * checks bounds: a truncated or garbage message is MF_EPROTO, never a
+ * crash.
  *
  *   header   magic u32 | version u8 | kind u8 | flags u16 | count u32 | 0 u32
- *   TASKS    tag u64 | fn u64 | len u64 | payload
- *   RESULTS  tag u64 | status u32 | 0 u32 | len u64 | ns u64 | payload
+ *   TASKS    tag u64 | fn u64 | len u64 | flags u32 | 0 u32 | payload
+ *   RESULTS  tag u64 | status u32 | flags u32 | len u64 | ns u64 | payload
  *   SHUTDOWN header only
+ *
+ * Large payloads (MF_WIRE_OOL_MIN bytes and more) travel out of line: the
+ * record has flag MF_REC_OOL and no inline bytes, and the payload follows
+ * as a message of its own with tag MF_WIRE_TAG_DATA, in record order (MPI
+ * keeps messages between two ranks with one tag in order). A contiguous
+ * buffer goes through MPI's single-copy path; nothing is staged.
  */
 #ifndef MF_WIRE_H
 #define MF_WIRE_H
@@ -21,10 +28,10 @@
 
 #define MF_WIRE_MAGIC 0x5455464du /* "MFUT" read as little-endian */
 #define MF_WIRE_VERSION 1
-#define MF_WIRE_TAG 0x4d46 /* MPI tag of all library messages */
+#define MF_WIRE_TAG 0x4d46      /* MPI tag of the library messages */
+#define MF_WIRE_TAG_DATA 0x4d47 /* MPI tag of out-of-line payloads */
 #define MF_WIRE_HDR 16
-#define MF_WIRE_TASK_REC 24
-#define MF_WIRE_RESULT_REC 32
+#define MF_WIRE_REC 32
 /* Largest message: MPI counts are int. */
 #define MF_WIRE_MAX ((size_t)0x7fffff00)
 
@@ -33,6 +40,8 @@ enum mf_wire_kind {
     MF_MSG_RESULTS = 2,
     MF_MSG_SHUTDOWN = 3
 };
+
+#define MF_REC_OOL 1u /* record flag: payload sent out of line */
 
 enum mf_wire_status {
     MF_RS_OK = 0,     /* payload is the result */
@@ -44,6 +53,7 @@ typedef struct mf_wire_rec {
     uint64_t fn;     /* TASKS */
     uint32_t status; /* RESULTS */
     uint64_t ns;     /* RESULTS: compute time */
+    int ool;         /* payload follows out of line; data is NULL */
     const void *data;
     size_t len;
 } mf_wire_rec;
@@ -61,43 +71,42 @@ int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len);
  * there), MF_EPROTO if malformed. */
 int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec);
 
-/* A message under construction. Small payloads are copied into one
- * contiguous buffer; large ones are referenced and sent in place through
- * an MPI struct datatype (no extra copy). */
-typedef struct mf_wire_seg {
-    int ext;       /* 0: offset into buf; 1: external pointer */
-    size_t off;    /* when !ext */
-    const void *p; /* when ext */
+/* A message under construction: headers and small payloads are copied
+ * into one buffer; large payloads are referenced and sent in place. */
+typedef struct mf_wire_ool {
+    const void *p;
     size_t len;
-} mf_wire_seg;
+    int owned; /* free after sending */
+} mf_wire_ool;
 
 typedef struct mf_send {
     unsigned char *buf;
     size_t len, cap;
-    mf_wire_seg *segs;
-    size_t nsegs, capsegs;
-    size_t total;   /* bytes of the whole message */
-    size_t seg_from; /* start of the buf segment being written */
-    int has_ext;
-    void **owned; /* external payloads to free after the send */
-    size_t nowned, capowned;
     uint32_t count;
-    MPI_Datatype type;
+    mf_wire_ool *ool;
+    size_t nool, capool;
+    size_t total; /* bytes inline plus out of line */
+    MPI_Request *reqs; /* 1 + nool, once sent */
+    int nreqs;
 } mf_send;
 
-/* Payloads at least this large are referenced, not copied. */
-#define MF_WIRE_COPY_MAX 16384
+/* Payloads at least this large go out of line. */
+#define MF_WIRE_OOL_MIN 32768
 
 int mf_wire_begin(mf_send *s, int kind);
 /* Append a task record. If `owned` the payload is freed after sending
- * (ownership passes to `s`, also on failure). */
+ * (ownership passes to `s` even on failure). */
 int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
                      size_t len, int owned);
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
                        uint64_t ns, const void *p, size_t len, int owned);
-/* Finish: after this, send with mf_wire_isend(). */
+/* Finish the header; MF_E2BIG if the inline part is too large for MPI. */
 int mf_wire_finish(mf_send *s);
-int mf_wire_isend(mf_send *s, int dest, MPI_Comm comm, MPI_Request *req);
+/* Post the message and its out-of-line payloads to `dest`. */
+int mf_wire_isend(mf_send *s, int dest, MPI_Comm comm);
+/* 1 when every part has been sent (s may then be freed), else 0. */
+int mf_wire_test(mf_send *s);
+int mf_wire_wait(mf_send *s);
 void mf_wire_free(mf_send *s);
 
 #endif

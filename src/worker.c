@@ -47,7 +47,6 @@ typedef struct mf_wstate {
     mf_send *out; /* results being gathered */
     double out_since;
     mf_send **sends;
-    MPI_Request *reqs;
     size_t nsends, capsends;
 } mf_wstate;
 
@@ -128,34 +127,20 @@ static uint64_t mf_ns_now(void)
 
 static int mf_w_reap(mf_wstate *w, int all)
 {
-    if (!w->nsends)
-        return MF_OK;
-    if (all) {
-        if (MPI_Waitall((int)w->nsends, w->reqs, MPI_STATUSES_IGNORE) !=
-            MPI_SUCCESS)
-            return mf__fail(MF_EMPI, "worker: MPI_Waitall failed");
-        for (size_t i = 0; i < w->nsends; i++) {
-            mf_wire_free(w->sends[i]);
-            mf__free(w->sends[i]);
-        }
-        w->nsends = 0;
-        return MF_OK;
-    }
+    int rc = MF_OK;
     size_t k = 0;
     for (size_t i = 0; i < w->nsends; i++) {
-        int flag = 0;
-        MPI_Test(&w->reqs[i], &flag, MPI_STATUS_IGNORE);
-        if (flag) {
+        if (all && mf_wire_wait(w->sends[i]) != MF_OK)
+            rc = mf__fail(MF_EMPI, "worker: sending results failed");
+        if (all || mf_wire_test(w->sends[i])) {
             mf_wire_free(w->sends[i]);
             mf__free(w->sends[i]);
         } else {
-            w->sends[k] = w->sends[i];
-            w->reqs[k] = w->reqs[i];
-            k++;
+            w->sends[k++] = w->sends[i];
         }
     }
     w->nsends = k;
-    return MF_OK;
+    return rc;
 }
 
 static int mf_w_flush(mf_wstate *w)
@@ -169,18 +154,18 @@ static int mf_w_flush(mf_wstate *w)
     if (rc == MF_OK && w->nsends == w->capsends) {
         size_t cap = w->capsends ? 2 * w->capsends : 8;
         mf_send **ns = mf__realloc(w->sends, cap * sizeof *ns);
-        MPI_Request *nr = ns ? mf__realloc(w->reqs, cap * sizeof *nr) : NULL;
-        if (ns)
+        if (ns) {
             w->sends = ns;
-        if (nr)
-            w->reqs = nr;
-        if (!ns || !nr)
-            rc = MF_ENOMEM;
-        else
             w->capsends = cap;
+        } else {
+            rc = MF_ENOMEM;
+        }
     }
-    if (rc == MF_OK)
-        rc = mf_wire_isend(s, w->ex->root, w->ex->comm, &w->reqs[w->nsends]);
+    if (rc == MF_OK) {
+        rc = mf_wire_isend(s, w->ex->root, w->ex->comm);
+        if (rc != MF_OK)
+            mf_wire_wait(s);
+    }
     if (rc != MF_OK) {
         mf_wire_free(s);
         mf__free(s);
@@ -245,9 +230,19 @@ static int mf_w_receive(mf_wstate *w, int *stop, int *got)
             }
         }
         while (rc == MF_OK && (rc = mf_wire_next(&r, &rec)) == MF_OK) {
-            rb->refs++;
+            mf_rbuf *own = rb;
+            if (rec.ool) {
+                /* The argument is the next data message from the root. */
+                rc = mf__wire_recv_ool(w->ex->comm, w->ex->root, rec.len,
+                                       &own);
+                if (rc != MF_OK)
+                    break;
+                rec.data = own->data;
+            } else {
+                rb->refs++;
+            }
             w->q[w->qlen++] =
-                (mf_wtask){rec.tag, rec.fn, rec.data, rec.len, rb};
+                (mf_wtask){rec.tag, rec.fn, rec.data, rec.len, own};
         }
         mf__rbuf_unref(rb);
         if (rc != MF_EDONE)
@@ -352,9 +347,13 @@ int mf__serve(mf_executor *ex)
         if (stop)
             break;
         mf_w_reap(&w, 0);
-        /* A large send in flight moves only while MPI is polled: sleep
-         * briefly then, not up to the idle ceiling. */
-        b.max_us = w.nsends ? 50 : ex->opts.idle_sleep_max_us;
+        /* A large send in flight may move only while MPI is polled (when
+         * the MPI has no single-copy path, fragments go one poll at a
+         * time): keep polling then, yielding the core, never sleeping. */
+        b.max_us = ex->opts.idle_sleep_max_us;
+        for (size_t i = 0; i < w.nsends; i++)
+            if (w.sends[i]->nool)
+                b.max_us = 0;
         if (b.sleep_us > b.max_us)
             b.sleep_us = b.max_us;
         if (got)
@@ -371,6 +370,5 @@ int mf__serve(mf_executor *ex)
         mf__rbuf_unref(w.q[i].rb);
     mf__free(w.q);
     mf__free(w.sends);
-    mf__free(w.reqs);
     return rc;
 }

@@ -26,7 +26,7 @@ static void test_tasks_round_trip(void)
     mf_send s = build_tasks();
     mf_wire_reader r;
     mf_wire_rec rec;
-    CU_ASSERT_FALSE(s.has_ext);
+    CU_ASSERT_EQUAL(s.nool, 0);
     CU_ASSERT_EQUAL(s.count, 3);
     CU_ASSERT_EQUAL(s.len, s.total);
     CU_ASSERT_EQUAL(s.len % 8, 0);
@@ -87,7 +87,12 @@ static int decode_all(const void *buf, size_t len)
     if (r.kind == MF_MSG_SHUTDOWN)
         return MF_OK;
     while ((rc = mf_wire_next(&r, &rec)) == MF_OK) {
-        /* Every payload handed out must lie inside the buffer. */
+        /* Every inline payload handed out lies inside the buffer; an
+         * out-of-line one has no bytes here. */
+        if (rec.ool) {
+            CU_ASSERT_PTR_NULL(rec.data);
+            continue;
+        }
         CU_ASSERT((const unsigned char *)rec.data >=
                   (const unsigned char *)buf);
         CU_ASSERT((const unsigned char *)rec.data + rec.len <=
@@ -207,9 +212,9 @@ static void test_random_garbage(void)
 
 static void test_large_payload_in_place(void)
 {
-    /* Payloads above MF_WIRE_COPY_MAX are referenced, not copied, and go
-     * out through an MPI datatype; send to self and decode. */
-    enum { BIG = 3 * MF_WIRE_COPY_MAX + 5 };
+    /* Payloads of MF_WIRE_OOL_MIN bytes and more are not copied: they go
+     * out of line as messages of their own. Send to self and decode. */
+    enum { BIG = 3 * MF_WIRE_OOL_MIN + 5 };
     unsigned char *big = mf__malloc(BIG);
     unsigned char *big2 = mf__malloc(BIG);
     for (size_t i = 0; i < BIG; i++) {
@@ -227,39 +232,74 @@ static void test_large_payload_in_place(void)
     CU_ASSERT_EQUAL(mf_wire_add_result(&s, 4, MF_RS_OK, 0, "tail", 4, 0),
                     MF_OK);
     CU_ASSERT_EQUAL_FATAL(mf_wire_finish(&s), MF_OK);
-    CU_ASSERT_TRUE(s.has_ext);
+    CU_ASSERT_EQUAL(s.nool, 2);
     /* Only headers and small payloads were copied. */
     CU_ASSERT(s.len < 512);
+    CU_ASSERT_EQUAL(s.total, s.len + 2 * (size_t)BIG);
 
-    MPI_Request req;
-    unsigned char *in = mf__malloc(s.total);
-    CU_ASSERT_EQUAL_FATAL(mf_wire_isend(&s, 0, MPI_COMM_SELF, &req), MF_OK);
-    MPI_Recv(in, (int)s.total, MPI_BYTE, 0, MF_WIRE_TAG, MPI_COMM_SELF,
+    CU_ASSERT_EQUAL_FATAL(mf_wire_isend(&s, 0, MPI_COMM_SELF), MF_OK);
+    MPI_Status st;
+    int count;
+    MPI_Probe(0, MF_WIRE_TAG, MPI_COMM_SELF, &st);
+    MPI_Get_count(&st, MPI_BYTE, &count);
+    unsigned char *in = mf__malloc((size_t)count);
+    MPI_Recv(in, count, MPI_BYTE, 0, MF_WIRE_TAG, MPI_COMM_SELF,
              MPI_STATUS_IGNORE);
-    MPI_Wait(&req, MPI_STATUS_IGNORE);
 
     mf_wire_reader r;
     mf_wire_rec rec;
-    CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, in, s.total), MF_OK);
+    mf_rbuf *rb;
+    CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, in, (size_t)count), MF_OK);
     CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_FALSE(rec.ool);
     CU_ASSERT_EQUAL(memcmp(rec.data, "hi", 2), 0);
     CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
-    CU_ASSERT_EQUAL(rec.len, BIG);
-    CU_ASSERT_EQUAL(memcmp(rec.data, big, BIG), 0);
+    CU_ASSERT_TRUE(rec.ool);
+    CU_ASSERT_PTR_NULL(rec.data);
+    CU_ASSERT_EQUAL_FATAL(rec.len, BIG);
+    CU_ASSERT_EQUAL_FATAL(
+        mf__wire_recv_ool(MPI_COMM_SELF, 0, rec.len, &rb), MF_OK);
+    CU_ASSERT_EQUAL(memcmp(rb->data, big, BIG), 0);
+    mf__rbuf_unref(rb);
     CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
     CU_ASSERT_EQUAL(rec.tag, 3);
-    CU_ASSERT_EQUAL(rec.len, BIG);
+    CU_ASSERT_TRUE(rec.ool);
+    CU_ASSERT_EQUAL_FATAL(
+        mf__wire_recv_ool(MPI_COMM_SELF, 0, rec.len, &rb), MF_OK);
+    const unsigned char *d = (const unsigned char *)rb->data;
     for (size_t i = 0; i < BIG; i++)
-        if (((const unsigned char *)rec.data)[i] != (unsigned char)(i * 13)) {
+        if (d[i] != (unsigned char)(i * 13)) {
             CU_FAIL("second large payload differs");
             break;
         }
+    mf__rbuf_unref(rb);
     CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
     CU_ASSERT_EQUAL(memcmp(rec.data, "tail", 4), 0);
     CU_ASSERT_EQUAL(mf_wire_next(&r, &rec), MF_EDONE);
+    CU_ASSERT_EQUAL(mf_wire_wait(&s), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_test(&s), 1);
     mf_wire_free(&s); /* frees big2 */
     mf__free(in);
     mf__free(big);
+}
+
+static void test_bad_flags(void)
+{
+    mf_send s = build_tasks();
+    unsigned char *b = mf__malloc(s.len);
+    uint32_t flags = 2; /* unknown flag */
+    memcpy(b, s.buf, s.len);
+    memcpy(b + MF_WIRE_HDR + 24, &flags, 4);
+    CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
+    /* Out of line but absurdly long. */
+    uint64_t huge = (uint64_t)1 << 40;
+    flags = MF_REC_OOL;
+    memcpy(b, s.buf, s.len);
+    memcpy(b + MF_WIRE_HDR + 16, &huge, 8);
+    memcpy(b + MF_WIRE_HDR + 24, &flags, 4);
+    CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
+    mf__free(b);
+    mf_wire_free(&s);
 }
 
 static int add_suites(void)
@@ -273,6 +313,7 @@ static int add_suites(void)
     MF_ADD_TEST(s, test_corrupted_fields);
     MF_ADD_TEST(s, test_random_garbage);
     MF_ADD_TEST(s, test_large_payload_in_place);
+    MF_ADD_TEST(s, test_bad_flags);
     return 0;
 }
 

@@ -1,0 +1,524 @@
+/*
+ * mf-bench — measures mpifutures against raw-MPI baselines run in the
+ * same process, and prints one table with each figure beside its
+ * baseline and the ratio (machines are noisy: a ratio holds, a time does
+ * not).
+ *
+ *   mpirun -n 2 mf-bench [--quick] [--idle SECONDS] [--only NAME]
+ *
+ * Run it with 2 ranks (1 worker) and 3 ranks (2 workers); scripts/bench
+ * does both and adds mpi4py.futures where it is installed.
+ * Rows are "name | mpifutures | baseline | ratio (baseline/ours or
+ * ours/baseline, whichever says 'higher is better for us')".
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <mpifutures.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static int rank, size, quick;
+static double idle_seconds = 10.0;
+static const char *only;
+static mf_fn_id id_nop, id_echo, id_sleep, id_rusage;
+
+#define CHECK(x)                                                             \
+    do {                                                                     \
+        int rc_ = (x);                                                       \
+        if (rc_ != MF_OK) {                                                  \
+            fprintf(stderr, "mf-bench: %s failed: %s (%s)\n", #x,          \
+                    mf_errname(rc_), mf_last_error());                       \
+            MPI_Abort(MPI_COMM_WORLD, 1);                                    \
+        }                                                                    \
+    } while (0)
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, resident = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return resident * 4;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- task functions ---------------------------------------------------- */
+
+static int t_nop(mf_task *t, void *ud)
+{
+    (void)t;
+    (void)ud;
+    return 0;
+}
+
+/* Returns as many bytes as it was given (payload bandwidth). */
+static int t_echo(mf_task *t, void *ud)
+{
+    size_t len;
+    const void *a = mf_task_arg(t, &len);
+    void *out;
+    (void)ud;
+    if (mf_task_result_buffer(t, len, &out) != MF_OK)
+        return 1;
+    memcpy(out, a, len);
+    return 0;
+}
+
+/* Sleeps the given number of seconds: a long task that uses no CPU, so
+ * the CPU the ranks use meanwhile is the library's idle cost. */
+static int t_sleep(mf_task *t, void *ud)
+{
+    double s;
+    size_t len;
+    const void *a = mf_task_arg(t, &len);
+    (void)ud;
+    if (len != sizeof s)
+        return mf_task_fail(t, "bad argument");
+    memcpy(&s, a, sizeof s);
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
+/* Returns this rank's CPU seconds so far. */
+static int t_rusage(mf_task *t, void *ud)
+{
+    double c = cpu_seconds();
+    (void)ud;
+    return mf_task_return(t, &c, sizeof c);
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void row(const char *name, double ours, double base, const char *unit,
+                int higher_better)
+{
+    char r[32] = "-";
+    if (base > 0 && ours > 0)
+        snprintf(r, sizeof r, "%.2fx",
+                 higher_better ? ours / base : base / ours);
+    if (base > 0)
+        printf("| %-46s | %12.4g %-7s | %12.4g | %8s |\n", name, ours, unit,
+               base, r);
+    else
+        printf("| %-46s | %12.4g %-7s | %12s | %8s |\n", name, ours, unit,
+               "-", r);
+    fflush(stdout);
+}
+
+static int want(const char *name)
+{
+    return !only || strstr(name, only) != NULL;
+}
+
+/* ---- raw MPI baselines (same process, same ranks) ------------------------ */
+
+/* One-way latency of a 16-byte ping-pong between root and rank 1, and
+ * round-trip bandwidth for `bytes` each way; workers answer. */
+static double raw_pingpong(MPI_Comm c, size_t bytes, int reps)
+{
+    char *buf = calloc(bytes ? bytes : 1, 1);
+    double t0 = 0, t = 0;
+    if (rank == 0) {
+        int peer = 1;
+        for (int i = -reps / 10; i < reps; i++) {
+            if (i == 0)
+                t0 = now();
+            MPI_Send(buf, (int)bytes, MPI_BYTE, peer, 1, c);
+            MPI_Recv(buf, (int)bytes, MPI_BYTE, peer, 1, c, MPI_STATUS_IGNORE);
+        }
+        t = (now() - t0) / reps;
+    } else if (rank == 1) {
+        for (int i = -reps / 10; i < reps; i++) {
+            MPI_Recv(buf, (int)bytes, MPI_BYTE, 0, 1, c, MPI_STATUS_IGNORE);
+            MPI_Send(buf, (int)bytes, MPI_BYTE, 0, 1, c);
+        }
+    }
+    free(buf);
+    MPI_Bcast(&t, 1, MPI_DOUBLE, 0, c);
+    return t; /* seconds per round trip */
+}
+
+/* A hand-written farm: 16-byte tasks {id, fn, arg}, `window` in flight per
+ * worker, answered with 16 bytes; returns tasks/s. */
+static double raw_farm(MPI_Comm c, int window, long ntasks)
+{
+    double rate = 0;
+    uint64_t msg[2];
+    if (rank == 0) {
+        int nw = size - 1;
+        long sent = 0, done = 0;
+        double t0 = now();
+        for (int w = 1; w <= nw; w++)
+            for (int k = 0; k < window && sent < ntasks; k++, sent++) {
+                msg[0] = (uint64_t)sent;
+                msg[1] = 0;
+                MPI_Send(msg, 2, MPI_UINT64_T, w, 2, c);
+            }
+        while (done < ntasks) {
+            MPI_Status st;
+            MPI_Recv(msg, 2, MPI_UINT64_T, MPI_ANY_SOURCE, 2, c, &st);
+            done++;
+            if (sent < ntasks) {
+                msg[0] = (uint64_t)sent++;
+                MPI_Send(msg, 2, MPI_UINT64_T, st.MPI_SOURCE, 2, c);
+            }
+        }
+        rate = (double)ntasks / (now() - t0);
+        msg[0] = UINT64_MAX;
+        for (int w = 1; w <= nw; w++)
+            MPI_Send(msg, 2, MPI_UINT64_T, w, 2, c);
+    } else {
+        for (;;) {
+            MPI_Recv(msg, 2, MPI_UINT64_T, 0, 2, c, MPI_STATUS_IGNORE);
+            if (msg[0] == UINT64_MAX)
+                break;
+            msg[1] = msg[0] + 1; /* the "work" */
+            MPI_Send(msg, 2, MPI_UINT64_T, 0, 2, c);
+        }
+    }
+    MPI_Bcast(&rate, 1, MPI_DOUBLE, 0, c);
+    return rate;
+}
+
+/* ---- mpifutures measurements (root side) ------------------------------- */
+
+static double mf_round_trip(mf_executor *ex, int reps, double *p99)
+{
+    double *lat = malloc((size_t)reps * sizeof *lat);
+    for (int i = -reps / 10; i < reps; i++) {
+        mf_future f;
+        double t0 = now();
+        CHECK(mf_submit(ex, id_nop, NULL, 0, &f));
+        CHECK(mf_future_result(f, MF_FOREVER, NULL, NULL));
+        double dt = now() - t0;
+        mf_future_release(f);
+        if (i >= 0)
+            lat[i] = dt;
+    }
+    qsort(lat, (size_t)reps, sizeof *lat, cmp_double);
+    double med = lat[reps / 2];
+    *p99 = lat[(size_t)(reps * 0.99)];
+    free(lat);
+    return med;
+}
+
+static double mf_submit_rate(mf_executor *ex, long n, mf_future *fs)
+{
+    double t0 = now();
+    for (long i = 0; i < n; i++)
+        CHECK(mf_submit(ex, id_nop, NULL, 0, &fs[i]));
+    for (long i = 0; i < n; i++) {
+        CHECK(mf_future_result(fs[i], MF_FOREVER, NULL, NULL));
+        mf_future_release(fs[i]);
+    }
+    return (double)n / (now() - t0);
+}
+
+static double mf_as_completed_rate(mf_executor *ex, long n, mf_future *fs)
+{
+    mf_as_completed_iter *it;
+    mf_future f;
+    long got = 0;
+    double t0 = now();
+    for (long i = 0; i < n; i++)
+        CHECK(mf_submit(ex, id_nop, NULL, 0, &fs[i]));
+    CHECK(mf_as_completed(fs, (size_t)n, MF_FOREVER, &it));
+    while (mf_as_completed_next(it, &f) == MF_OK)
+        got++;
+    double rate = (double)n / (now() - t0);
+    mf_as_completed_free(it);
+    for (long i = 0; i < n; i++)
+        mf_future_release(fs[i]);
+    if (got != n)
+        fprintf(stderr, "mf-bench: as_completed gave %ld of %ld\n", got, n);
+    return rate;
+}
+
+static double mf_map_rate(mf_executor *ex, long n, size_t chunksize)
+{
+    const void **args = calloc((size_t)n, sizeof *args);
+    size_t *lens = calloc((size_t)n, sizeof *lens);
+    mf_map_opts o;
+    mf_map_iter *it;
+    long got = 0;
+    mf_map_opts_init(&o);
+    o.chunksize = chunksize;
+    double t0 = now();
+    CHECK(mf_map(ex, id_nop, args, lens, (size_t)n, &o, &it));
+    while (mf_map_next(it, NULL, NULL, NULL) == MF_OK)
+        got++;
+    double rate = (double)n / (now() - t0);
+    mf_map_free(it);
+    free(args);
+    free(lens);
+    if (got != n)
+        fprintf(stderr, "mf-bench: map gave %ld of %ld\n", got, n);
+    return rate;
+}
+
+/* Echo tasks of `bytes` each, `inflight` outstanding: bytes/s both ways. */
+static double mf_bandwidth(mf_executor *ex, size_t bytes, int reps)
+{
+    char *arg = malloc(bytes);
+    memset(arg, 7, bytes);
+    mf_future f;
+    double t0 = 0;
+    for (int i = -2; i < reps; i++) {
+        if (i == 0)
+            t0 = now();
+        const void *d;
+        size_t l;
+        CHECK(mf_submit(ex, id_echo, arg, bytes, &f));
+        CHECK(mf_future_result(f, MF_FOREVER, &d, &l));
+        if (l != bytes)
+            fprintf(stderr, "mf-bench: echo returned %zu of %zu\n", l,
+                    bytes);
+        mf_future_release(f);
+    }
+    double per = (now() - t0) / reps;
+    free(arg);
+    return 2.0 * (double)bytes / per;
+}
+
+/* Root memory per outstanding future, and per-task cost at size n. */
+static void mf_scaling(mf_executor *ex)
+{
+    long sizes[] = {1000, 10000, 100000, 1000000};
+    double base = 0;
+    for (int k = 0; k < 4; k++) {
+        long n = sizes[k];
+        if (quick && n > 100000)
+            break;
+        mf_future *fs = malloc((size_t)n * sizeof *fs);
+        long r0 = rss_kib();
+        double t0 = now();
+        for (long i = 0; i < n; i++)
+            CHECK(mf_submit(ex, id_nop, NULL, 0, &fs[i]));
+        CHECK(mf_wait(fs, (size_t)n, MF_FOREVER, MF_ALL_COMPLETED, NULL,
+                      NULL));
+        double per = (now() - t0) / (double)n;
+        long r1 = rss_kib();
+        for (long i = 0; i < n; i++)
+            mf_future_release(fs[i]);
+        free(fs);
+        char name[80];
+        snprintf(name, sizeof name, "per-task cost, %ld tasks (vs 10^3)", n);
+        if (k == 0)
+            base = per;
+        row(name, per * 1e9, base * 1e9, "ns", 0);
+        if (n >= 100000) {
+            snprintf(name, sizeof name,
+                     "root memory per held future, %ld futures", n);
+            /* The array of handles (8 B each) is ours, not the library's. */
+            double b = ((double)(r1 - r0) * 1024.0 - 8.0 * (double)n) / n;
+            row(name, b, 200, "B", 0);
+        }
+    }
+}
+
+/* CPU share of each rank while one long sleeping task runs. */
+static void mf_idle_cpu(mf_executor *ex)
+{
+    double secs = quick ? 2.0 : idle_seconds;
+    int nw = size - 1;
+    double *c0 = calloc((size_t)size, sizeof *c0);
+    double *c1 = calloc((size_t)size, sizeof *c1);
+    mf_future f, *probe = malloc((size_t)nw * 4 * sizeof *probe);
+    /* CPU of the workers: ask each for its counter before and after. We
+     * cannot address a worker, so send many probes and keep the latest
+     * answer per rank. */
+    for (int pass = 0; pass < 2; pass++) {
+        double *c = pass ? c1 : c0;
+        if (pass == 0) {
+            c[0] = cpu_seconds();
+        }
+        for (int i = 0; i < nw * 4; i++)
+            CHECK(mf_submit(ex, id_rusage, NULL, 0, &probe[i]));
+        for (int i = 0; i < nw * 4; i++) {
+            const void *d;
+            const mf_task_error *e;
+            double v;
+            CHECK(mf_future_result(probe[i], MF_FOREVER, &d, NULL));
+            memcpy(&v, d, sizeof v);
+            (void)e;
+            /* The rank is not exposed for successes; probes go round the
+             * workers, so keep max per slot i % nw. */
+            int slot = 1 + i % nw;
+            if (v > c[slot])
+                c[slot] = v;
+            mf_future_release(probe[i]);
+        }
+        if (pass == 0) {
+            double t0 = now();
+            CHECK(mf_submit(ex, id_sleep, &secs, sizeof secs, &f));
+            CHECK(mf_future_result(f, MF_FOREVER, NULL, NULL));
+            mf_future_release(f);
+            c1[0] = cpu_seconds();
+            secs = now() - t0;
+        }
+    }
+    double root_share = (c1[0] - c0[0]) / secs;
+    double worst = 0;
+    for (int s = 1; s <= nw; s++) {
+        double share = (c1[s] - c0[s]) / secs;
+        if (share > worst)
+            worst = share;
+    }
+    row("idle CPU, root, during one long task", root_share * 100, 1.0,
+        "% core", 0);
+    row("idle CPU, busiest worker (incl. probes)", worst * 100, 1.0,
+        "% core", 0);
+    free(c0);
+    free(c1);
+    free(probe);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static void run_root(mf_executor *ex, double rtt_raw, double farm1,
+                     double farm32, double bw16, double bw64k, double bw8m)
+{
+    long n = quick ? 50000 : 200000;
+    mf_future *fs = malloc((size_t)(quick ? 100000 : 100000) * sizeof *fs);
+    char name[96];
+    int nw = size - 1;
+
+    printf("\n## %d worker%s (%d ranks)\n\n", nw, nw > 1 ? "s" : "", size);
+    printf("| %-46s | %20s | %12s | %8s |\n", "figure", "mpifutures",
+           "baseline", "ratio");
+    printf("|%s|%s|%s|%s|\n", "------------------------------------------------",
+           "----------------------", "--------------", "----------");
+    if (want("round")) {
+        double p99, med = mf_round_trip(ex, quick ? 5000 : 20000, &p99);
+        row("empty task round trip, median (raw farm W=1)", med * 1e6,
+            1e6 / farm1, "us", 0);
+        row("empty task round trip, p99", p99 * 1e6, 1e6 / farm1, "us", 0);
+        row("  (raw MPI 16 B ping-pong round trip)", rtt_raw * 1e6, 0, "us",
+            0);
+    }
+    if (want("submit")) {
+        snprintf(name, sizeof name, "submit/result, %ld outstanding", n);
+        mf_future *big = malloc((size_t)n * sizeof *big);
+        row(name, mf_submit_rate(ex, n, big), farm32, "tasks/s", 1);
+        free(big);
+    }
+    if (want("as_completed"))
+        row("as_completed over 100,000 futures",
+            mf_as_completed_rate(ex, 100000, fs), farm32, "tasks/s", 1);
+    if (want("map")) {
+        row("map, chunksize 1", mf_map_rate(ex, n, 1), farm32, "tasks/s", 1);
+        row("map, chunksize 1000", mf_map_rate(ex, quick ? 1000000 : 4000000,
+                                               1000),
+            farm32, "tasks/s", 1);
+    }
+    if (want("bandwidth")) {
+        row("echo 16 B both ways, bandwidth",
+            mf_bandwidth(ex, 16, quick ? 2000 : 20000), bw16, "B/s", 1);
+        row("echo 64 KiB both ways, bandwidth",
+            mf_bandwidth(ex, 65536, quick ? 200 : 2000), bw64k, "B/s", 1);
+        row("echo 8 MiB both ways, bandwidth",
+            mf_bandwidth(ex, 8 << 20, quick ? 10 : 40), bw8m, "B/s", 1);
+    }
+    if (want("scaling"))
+        mf_scaling(ex);
+    if (want("idle"))
+        mf_idle_cpu(ex);
+    free(fs);
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick"))
+            quick = 1;
+        else if (!strcmp(argv[i], "--idle") && i + 1 < argc)
+            idle_seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
+        else {
+            fprintf(stderr, "usage: mf-bench [--quick] [--idle S] "
+                            "[--only NAME]\n");
+            return 2;
+        }
+    }
+    CHECK(mf_init(&argc, &argv, NULL));
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (size < 2) {
+        fprintf(stderr, "mf-bench: run with at least 2 ranks\n");
+        return 2;
+    }
+    CHECK(mf_register("nop", t_nop, NULL, &id_nop));
+    CHECK(mf_register("echo", t_echo, NULL, &id_echo));
+    CHECK(mf_register("sleep", t_sleep, NULL, &id_sleep));
+    CHECK(mf_register("rusage", t_rusage, NULL, &id_rusage));
+
+    /* Baselines first, on a communicator of their own. */
+    MPI_Comm raw;
+    MPI_Comm_dup(MPI_COMM_WORLD, &raw);
+    double rtt = raw_pingpong(raw, 16, quick ? 20000 : 100000);
+    double bw16 = 32.0 / rtt;
+    double bw64k = 2.0 * 65536 / raw_pingpong(raw, 65536, quick ? 500 : 5000);
+    double bw8m =
+        2.0 * (8 << 20) / raw_pingpong(raw, 8 << 20, quick ? 10 : 40);
+    long fn = quick ? 200000 : 1000000;
+    double farm1 = raw_farm(raw, 1, fn / 4);
+    double farm32 = raw_farm(raw, 32, fn);
+    MPI_Comm_free(&raw);
+
+    /* Executor open + shutdown. */
+    double opens = 0;
+    int nopen = quick ? 5 : 20;
+    for (int i = 0; i < nopen; i++) {
+        mf_executor *ex;
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = now();
+        CHECK(mf_executor_open(MPI_COMM_WORLD, 0, NULL, &ex));
+        if (ex)
+            CHECK(mf_executor_close(ex));
+        opens += now() - t0;
+    }
+
+    mf_executor *ex;
+    CHECK(mf_executor_open(MPI_COMM_WORLD, 0, NULL, &ex));
+    if (ex) {
+        printf("# mf-bench %s, %d ranks, %s\n", mf_version(), size,
+               quick ? "quick" : "full");
+        run_root(ex, rtt, farm1, farm32, bw16, bw64k, bw8m);
+        row("executor open + close", opens / nopen * 1e3, 0, "ms", 0);
+        CHECK(mf_executor_close(ex));
+    }
+    mf_finalize();
+    return 0;
+}
