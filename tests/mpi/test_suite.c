@@ -2,7 +2,9 @@
  * test_suite.c — multi-rank tests of the public API (include/mpifutures.h).
  *
  * Usage: mpirun -n N mf_mpi_suite [--threads=single|funneled|serialized|
- *        multiple|mfinit] [--layout=world|world-last|split]
+ *        multiple|mfinit] [--layout=world|world-last|split] [--known-bugs]
+ *
+ *   --known-bugs  run only the scenarios that show known core bugs
  *
  *   world       executors on MPI_COMM_WORLD, root 0
  *   world-last  executors on MPI_COMM_WORLD, root = last rank
@@ -35,6 +37,17 @@ static int g_used_mf_init;
 
 static void opts_window1(mf_executor_opts *o) { o->window = 1; }
 static void opts_map(mf_executor_opts *o) { o->max_arg_bytes = 4096; }
+
+/* Map options whose timeout bounds every mf_map_next() of the test. */
+static const mf_map_opts *bounded(int unordered, size_t chunk)
+{
+    static mf_map_opts mo;
+    mf_map_opts_init(&mo);
+    mo.unordered = unordered;
+    mo.chunksize = chunk;
+    mo.timeout = T;
+    return &mo;
+}
 
 /* Submit and assert MF_OK; returns the future ({0} on failure). */
 static mf_future submit_ok(mf_fn_id fn, const void *arg, size_t len)
@@ -1018,6 +1031,15 @@ static const mft_test tests_callbacks[] = {
     {"callback_on_done_future_runs_at_once", t_cb_already_done},
     {"callbacks_in_order_exactly_once", t_cb_order_exactly_once},
     {"blocking_calls_in_callback_EINCALLBACK", t_cb_blocking_calls_inside},
+    {NULL, NULL}};
+
+/* KNOWN CORE BUG (see tests/mpi/README.md): the header promises that "fut
+ * stays valid during the callback even if every user reference was
+ * released", but the core answers MF_EBADHANDLE / done 0 there. Run as its
+ * own CTest entry (mpi_known_bug_*) so that it fails honestly without
+ * hiding regressions in the main suite; move it back into tests_callbacks
+ * when the core is fixed. */
+static const mft_test tests_known_bug_cb_release[] = {
     {"future_valid_in_callback_after_release",
      t_cb_future_valid_after_release},
     {NULL, NULL}};
@@ -1330,6 +1352,7 @@ static void map_check(int unordered, size_t chunk, mf_fn_id fn, int fail_at)
     mf_map_opts_init(&mo);
     mo.unordered = unordered;
     mo.chunksize = chunk;
+    mo.timeout = T;
     snprintf(where, sizeof where, "unordered=%d chunk=%zu", unordered, chunk);
     memset(seen, 0, sizeof seen);
     if (!ASSERT_RC(mf_map(mft_ex, fn, g_map_args, g_map_lens, MAPN, &mo, &it),
@@ -1411,7 +1434,8 @@ static void t_map_empty_and_zero_len(void)
         ASSERT_RC(mf_map_next(it, &d, &l, &idx), MF_EDONE);
     mf_map_free(it);
     it = NULL;
-    ASSERT_RC(mf_map(mft_ex, ID_ECHO, args, lens, 3, NULL, &it), MF_OK);
+    ASSERT_RC(mf_map(mft_ex, ID_ECHO, args, lens, 3, bounded(0, 1), &it),
+              MF_OK);
     for (k = 0; k < 3 && it; k++) {
         l = 99;
         ASSERT_RC(mf_map_next(it, &d, &l, &idx), MF_OK);
@@ -1540,6 +1564,7 @@ static void t_map_stop_early_running(void)
     }
     mf_map_opts_init(&mo);
     mo.chunksize = 2;
+    mo.timeout = T;
     ASSERT_RC(mf_map(mft_ex, ID_ECHO, a, ls, N, &mo, &it), MF_OK);
     for (i = 0; i < 3; i++) {
         ASSERT_RC(mf_map_next(it, &d, &l, &idx), MF_OK);
@@ -1579,6 +1604,7 @@ static void map_gated_order(int unordered)
     }
     mf_map_opts_init(&mo);
     mo.unordered = unordered;
+    mo.timeout = T;
     ASSERT_RC(mf_map(mft_ex, ID_GATE, args, lens, (size_t)m, &mo, &it),
               MF_OK);
     CU_ASSERT_FATAL(mft_gates_started(mg, (size_t)m, &g0->f, 1));
@@ -1651,7 +1677,8 @@ static void t_shutdown_nowait(void)
     CU_ASSERT_FATAL(mft_occupy_all(gs));
     q1 = submit_ok(ID_MARK, NULL, 0);
     q2 = submit_ok(ID_MARK, NULL, 0);
-    ASSERT_RC(mf_map(mft_ex, ID_MARK, g_map_args, g_map_lens, 2, NULL, &it),
+    ASSERT_RC(mf_map(mft_ex, ID_MARK, g_map_args, g_map_lens, 2,
+                     bounded(0, 1), &it),
               MF_OK);
     /* returns at once although nothing can finish (the gates hold) */
     t0 = mft_now();
@@ -1697,7 +1724,8 @@ static void t_shutdown_cancel_futures(void)
         q[i] = submit_ok(ID_MARK, NULL, 0);
         ASSERT_RC(mf_future_on_done(q[i], cb_append, &r[i]), MF_OK);
     }
-    ASSERT_RC(mf_map(mft_ex, ID_MARK, g_map_args, g_map_lens, 2, NULL, &it),
+    ASSERT_RC(mf_map(mft_ex, ID_MARK, g_map_args, g_map_lens, 2,
+                     bounded(0, 1), &it),
               MF_OK);
     ASSERT_RC(mf_executor_shutdown(mft_ex, 0, 0), MF_OK);
     CU_ASSERT_EQUAL(mf_future_cancelled(q[0]), 0);
@@ -1824,10 +1852,13 @@ static void pre_traffic(void)
 /* Wait for requests with a bound; cancel what did not complete. */
 static int wait_bounded(MPI_Request *req, int n)
 {
+    /* a real status array: gcc 12 warns about MPI_STATUSES_IGNORE with
+     * MPICH's access attributes (-Wstringop-overflow) */
+    static MPI_Status st[(MAXW + 1) * (NTAGS + 256)];
     double dl = mft_now() + T;
     int flag = 0, i;
     while (!flag && mft_now() < dl)
-        MPI_Testall(n, req, &flag, MPI_STATUSES_IGNORE);
+        MPI_Testall(n, req, &flag, st);
     if (!flag) {
         for (i = 0; i < n; i++)
             if (req[i] != MPI_REQUEST_NULL) {
@@ -2005,6 +2036,12 @@ static const mft_scenario g_scenarios[] = {
     {"big_results", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_big},
 };
 
+/* Scenarios that show known core bugs (--known-bugs). */
+static const mft_scenario g_known_bugs[] = {
+    {"known_bug_callback_future_after_release", NULL, opts_window1, MF_OK,
+     NULL, NULL, NULL, NULL, tests_known_bug_cb_release},
+};
+
 /* =================================================================== */
 /* main                                                                 */
 /* =================================================================== */
@@ -2027,8 +2064,12 @@ int main(int argc, char **argv)
     const char *threads = "multiple", *layout = "world";
     int i, provided = -1, wrank, wsize, fails = 0, all = 0;
     size_t n = sizeof g_scenarios / sizeof g_scenarios[0];
+    const mft_scenario *scns = g_scenarios;
     for (i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "--threads=", 10) == 0)
+        if (strcmp(argv[i], "--known-bugs") == 0) {
+            scns = g_known_bugs;
+            n = sizeof g_known_bugs / sizeof g_known_bugs[0];
+        } else if (strncmp(argv[i], "--threads=", 10) == 0)
             threads = argv[i] + 10;
         else if (strncmp(argv[i], "--layout=", 9) == 0)
             layout = argv[i] + 9;
@@ -2055,9 +2096,9 @@ int main(int argc, char **argv)
                wsize, threads, provided, layout);
 
     if (strcmp(layout, "world") == 0) {
-        fails = mft_run(MPI_COMM_WORLD, 0, g_scenarios, n, "world");
+        fails = mft_run(MPI_COMM_WORLD, 0, scns, n, "world");
     } else if (strcmp(layout, "world-last") == 0) {
-        fails = mft_run(MPI_COMM_WORLD, wsize - 1, g_scenarios, n,
+        fails = mft_run(MPI_COMM_WORLD, wsize - 1, scns, n,
                         "world-rootlast");
     } else if (strcmp(layout, "split") == 0) {
         int h = wsize / 2, upper = wrank >= h, lsize;
@@ -2066,9 +2107,9 @@ int main(int argc, char **argv)
         MPI_Comm_size(half, &lsize);
         if (upper) {
             /* without world rank 0; root is its last (non-zero) rank */
-            fails = mft_run(half, lsize - 1, g_scenarios, n, "half-B");
+            fails = mft_run(half, lsize - 1, scns, n, "half-B");
         } else if (lsize >= 2) {
-            fails = mft_run(half, 0, g_scenarios, n, "half-A");
+            fails = mft_run(half, 0, scns, n, "half-A");
         } else {
             mf_executor *ex = (mf_executor *)&half;
             int rc = mf_executor_open(half, 0, NULL, &ex);
