@@ -194,7 +194,10 @@ MF_API mf_fn_id mf_fn_id_of(const char *name);
 typedef struct mf_executor mf_executor;
 
 /** Executor options. Initialise with mf_executor_opts_init(), then change
- *  fields; passing NULL to mf_executor_open() means all defaults. */
+ *  fields; passing NULL to mf_executor_open() means all defaults.
+ *  Environment variables, read once at open on each rank, override the
+ *  fields: MF_WINDOW, MF_MAX_ARG_BYTES, MF_IDLE_SLEEP_US (whole numbers;
+ *  a bad value fails the open with MF_EINVAL naming the variable). */
 typedef struct mf_executor_opts {
     /** Most tasks in flight per worker (sent, not yet answered), so a
      *  worker never waits for a round trip. The executor adapts below this

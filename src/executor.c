@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "wire.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -41,18 +42,54 @@ MF_API void mf_executor_opts_init(mf_executor_opts *opts)
 }
 
 /* Apply defaults to zero fields and check ranges. */
+/* An MF_* variable overriding an option: unset = keep; bad = error. */
+static int mf_env_num(const char *var, unsigned long long max,
+                      unsigned long long *val, char *msg, size_t msglen)
+{
+    const char *v = getenv(var);
+    char *end;
+    unsigned long long x;
+    if (!v || !*v)
+        return 0;
+    errno = 0;
+    x = strtoull(v, &end, 10);
+    if (errno || *end || *v == '-' || x == 0 || x > max) {
+        snprintf(msg, msglen, "environment variable %s='%.40s' is not a "
+                              "whole number from 1 to %llu",
+                 var, v, max);
+        return -1;
+    }
+    *val = x;
+    return 1;
+}
+
 static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
                            char *msg, size_t msglen)
 {
+    unsigned long long v;
+    int r;
     mf_executor_opts_init(out);
-    if (!in)
-        return MF_OK;
-    if (in->window)
+    if (in && in->window)
         out->window = in->window;
-    if (in->max_arg_bytes)
+    if (in && in->max_arg_bytes)
         out->max_arg_bytes = in->max_arg_bytes;
-    if (in->idle_sleep_max_us)
+    if (in && in->idle_sleep_max_us)
         out->idle_sleep_max_us = in->idle_sleep_max_us;
+    /* Environment variables win, so job scripts can tune a program
+     * without recompiling it. */
+    if ((r = mf_env_num("MF_WINDOW", MF_MAX_WINDOW, &v, msg, msglen)) < 0)
+        return MF_EINVAL;
+    if (r)
+        out->window = (unsigned)v;
+    if ((r = mf_env_num("MF_MAX_ARG_BYTES", MF_DEFAULT_MAX_ARG, &v, msg,
+                        msglen)) < 0)
+        return MF_EINVAL;
+    if (r)
+        out->max_arg_bytes = (size_t)v;
+    if ((r = mf_env_num("MF_IDLE_SLEEP_US", 1000000, &v, msg, msglen)) < 0)
+        return MF_EINVAL;
+    if (r)
+        out->idle_sleep_max_us = (unsigned)v;
     if (out->window > MF_MAX_WINDOW) {
         snprintf(msg, msglen, "option window=%u is above %u", out->window,
                  MF_MAX_WINDOW);
@@ -297,6 +334,15 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     if (rank != root) {
         free(all);
         rc = mf__serve(ex);
+        if (rc != MF_OK) {
+            /* The root counts on this rank for the tasks it holds; going
+             * on would leave it waiting forever. End the job, loudly. */
+            fprintf(stderr,
+                    "mpifutures: worker rank %d (%s): fatal: %s; aborting "
+                    "the job\n",
+                    rank, me.host, mf_last_error());
+            MPI_Abort(comm, 70);
+        }
         MPI_Comm_free(&ex->comm);
         mf_executor_free(ex);
         return rc;

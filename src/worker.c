@@ -212,8 +212,9 @@ static int mf_w_receive(mf_wstate *w, int *stop, int *got)
                           r.kind);
         if (rc == MF_OK && w->qlen + r.count > w->qcap) {
             /* Compact, then grow. */
-            memmove(w->q, w->q + w->qhead,
-                    (w->qlen - w->qhead) * sizeof *w->q);
+            if (w->q && w->qhead)
+                memmove(w->q, w->q + w->qhead,
+                        (w->qlen - w->qhead) * sizeof *w->q);
             w->qlen -= w->qhead;
             w->qhead = 0;
             size_t cap = w->qcap ? w->qcap : 64;
