@@ -2,8 +2,9 @@
 # Tests of the installed library, run by CTest (see CMakeLists.txt here).
 #
 #   install_test.sh package  — install the build into a fresh prefix and
-#       check it: files, header, exported symbols (exactly the header's
-#       MF_API functions, all mf_-prefixed), mpifutures.pc, and that
+#       check it: files, header, exported symbols of libmpifutures.so (and
+#       libmpifutures_gmp.so if built): exactly the MF_API functions of their
+#       header, all mf_-prefixed; mpifutures.pc; and that
 #       find_package(mpifutures) works in an outside CMake project.
 #   install_test.sh consumer — install, then build tests/install/consumer
 #       twice (mpicc + pkg-config; CMake find_package, shared and static)
@@ -105,29 +106,47 @@ if [ "$mode" = package ]; then
     fi
 
     # ---- exported symbols --------------------------------------------------
-    step "symbols exported by ${so#$prefix/} (nm -D --defined-only)"
-    nm -D --defined-only "$so" | awk '{print $NF}' | sort -u >"$work/exported.txt"
-    grep -E '^MF_API' "$MF_SOURCE_DIR/include/mpifutures.h" \
-        | grep -oE '\bmf_[a-z0-9_]+\(' | tr -d '(' | sort -u >"$work/api.txt"
-    # Names the linker itself defines in every shared object.
-    grep -vE '^(_init|_fini|_edata|_end|__bss_start)$' "$work/exported.txt" \
-        >"$work/exported-real.txt" || true
-    outside=$(grep -v '^mf_' "$work/exported-real.txt" || true)
-    if [ -n "$outside" ]; then
-        bad "symbols without the mf_ prefix are exported: $(echo $outside)"
-    else
-        good "all $(wc -l <"$work/exported-real.txt") exported symbols start with mf_"
-    fi
-    extra=$(comm -23 "$work/exported-real.txt" "$work/api.txt" | grep '^mf_' || true)
-    missing=$(comm -13 "$work/exported-real.txt" "$work/api.txt" || true)
-    if [ -n "$extra" ]; then
-        bad "exported but not declared MF_API in mpifutures.h: $(echo $extra)"
-    fi
-    if [ -n "$missing" ]; then
-        bad "declared MF_API in mpifutures.h but not exported (not implemented?): $(echo $missing)"
-    fi
-    if [ -z "$extra" ] && [ -z "$missing" ]; then
-        good "exported symbols are exactly the $(wc -l <"$work/api.txt") MF_API functions of the header"
+    # check_exports <shared library> <its public header>: the library exports
+    # exactly the header's MF_API functions, all mf_-prefixed.
+    check_exports() {
+        local lib="$1" hdr="$2" tag
+        tag=$(basename "$lib" .so)
+        step "symbols exported by ${lib#$prefix/} (nm -D --defined-only)"
+        nm -D --defined-only "$lib" | awk '{print $NF}' | sort -u >"$work/$tag.exported"
+        grep -E '^MF_API' "$hdr" | grep -oE '\bmf_[a-z0-9_]+\(' | tr -d '(' \
+            | sort -u >"$work/$tag.api"
+        # Names the linker itself defines in every shared object.
+        grep -vE '^(_init|_fini|_edata|_end|__bss_start)$' "$work/$tag.exported" \
+            >"$work/$tag.real" || true
+        local outside extra missing
+        outside=$(grep -v '^mf_' "$work/$tag.real" || true)
+        if [ -n "$outside" ]; then
+            bad "$tag exports symbols without the mf_ prefix: $(echo $outside)"
+        else
+            good "all $(wc -l <"$work/$tag.real") symbols exported by $tag start with mf_"
+        fi
+        extra=$(comm -23 "$work/$tag.real" "$work/$tag.api" | grep '^mf_' || true)
+        missing=$(comm -13 "$work/$tag.real" "$work/$tag.api" || true)
+        if [ -n "$extra" ]; then
+            bad "$tag exports functions not declared MF_API in $(basename "$hdr"): $(echo $extra)"
+        fi
+        if [ -n "$missing" ]; then
+            bad "declared MF_API in $(basename "$hdr") but not exported by $tag (not implemented?): $(echo $missing)"
+        fi
+        if [ -z "$extra" ] && [ -z "$missing" ]; then
+            good "$tag exports exactly the $(wc -l <"$work/$tag.api") MF_API functions of $(basename "$hdr")"
+        fi
+    }
+    check_exports "$so" "$header"
+    # The GMP helpers, when this build has them.
+    gmp_so=$(find_one libmpifutures_gmp.so)
+    if [ -n "$gmp_so" ]; then
+        gmp_h="$prefix/include/mpifutures/gmp.h"
+        if [ -f "$gmp_h" ]; then
+            check_exports "$gmp_so" "$gmp_h"
+        else
+            bad "libmpifutures_gmp.so is installed without include/mpifutures/gmp.h"
+        fi
     fi
     # Global names of the static library may clash with a user's: report
     # the ones without a project prefix (information, not a failure).
@@ -182,13 +201,18 @@ foreach(t mpifutures::mpifutures mpifutures::mpifutures_static MPI::MPI_C)
     message(FATAL_ERROR "target ${t} missing")
   endif()
 endforeach()
+if(MF_EXPECT_GMP AND NOT TARGET mpifutures::mpifutures_gmp)
+  message(FATAL_ERROR "target mpifutures::mpifutures_gmp missing")
+endif()
 get_target_property(_inc mpifutures::mpifutures INTERFACE_INCLUDE_DIRECTORIES)
 message(STATUS "findpkg: mpifutures ${mpifutures_VERSION} from ${mpifutures_DIR}, include ${_inc}")
 message(STATUS "findpkg-mpi: ${MPI_C_LIBRARIES}")
 EOF
     if "$CMAKE_COMMAND" -S "$work/findpkg" -B "$work/findpkg/build" \
             -DCMAKE_C_COMPILER="${MF_C_COMPILER:-cc}" \
+            -DMF_EXPECT_GMP="$([ -n "$gmp_so" ] && echo ON || echo OFF)" \
             -DCMAKE_PREFIX_PATH="$prefix" >"$work/findpkg.log" 2>&1; then
+        [ -n "$gmp_so" ] && good "find_package gives mpifutures::mpifutures_gmp too"
         line=$(grep 'findpkg:' "$work/findpkg.log" || true)
         case "$line" in
             *"from $prefix/"*) good "${line#-- }" ;;
