@@ -28,12 +28,14 @@
  *    library and stay valid for as long as the caller holds the object they
  *    came from (see each function).
  *  - Thread safety: every call may be made from any thread, provided MPI
- *    was initialised with MPI_THREAD_SERIALIZED or higher; at a lower
- *    thread level, call the library only from the thread that initialised
- *    MPI. Progress (sending tasks, receiving results, running done
- *    callbacks) happens inside the library's calls on the root
- *    (submit, result, wait, as_completed, map_next, shutdown), in the
- *    calling thread.
+ *    was initialised with MPI_THREAD_SERIALIZED or higher (one internal
+ *    lock serialises the library's MPI calls); at a lower thread level,
+ *    call the library only from the thread that initialised MPI.
+ *  - Progress (sending tasks, receiving results, running done callbacks)
+ *    happens inside the library's calls on the root (submit, result,
+ *    wait, as_completed, map_next, shutdown), in the calling thread; with
+ *    the progress_thread option, also in a thread of the library's own
+ *    while no caller is waiting.
  *  - Times are seconds as double; MF_FOREVER (any negative value) waits
  *    without limit; 0 polls once without blocking.
  */
@@ -196,8 +198,9 @@ typedef struct mf_executor mf_executor;
 /** Executor options. Initialise with mf_executor_opts_init(), then change
  *  fields; passing NULL to mf_executor_open() means all defaults.
  *  Environment variables, read once at open on each rank, override the
- *  fields: MF_WINDOW, MF_MAX_ARG_BYTES, MF_IDLE_SLEEP_US (whole numbers;
- *  a bad value fails the open with MF_EINVAL naming the variable). */
+ *  fields: MF_WINDOW, MF_MAX_ARG_BYTES, MF_IDLE_SLEEP_US (whole numbers),
+ *  MF_PROGRESS_THREAD (0 or 1); a bad value fails the open with
+ *  MF_EINVAL naming the variable. */
 typedef struct mf_executor_opts {
     /** Most tasks in flight per worker (sent, not yet answered), so a
      *  worker never waits for a round trip. The executor adapts below this
@@ -213,6 +216,13 @@ typedef struct mf_executor_opts {
      *  (idle ranks back off from spinning to sleeping up to this, so they
      *  use ~0% CPU). Default 1000 (0 means the default); at most 1 s. */
     unsigned idle_sleep_max_us;
+    /** 1: run a progress thread on the root, so futures complete and
+     *  done callbacks run (in that thread) while the caller is busy
+     *  elsewhere, as in mpi4py.futures. Needs MPI_THREAD_MULTIPLE (else
+     *  the open fails with MF_EINVAL). 0 (default): progress happens
+     *  inside the library's calls, which is faster for tight submit/wait
+     *  loops. Environment: MF_PROGRESS_THREAD=0|1. */
+    int progress_thread;
 } mf_executor_opts;
 
 /** Fill `opts` with the defaults. */

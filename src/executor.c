@@ -90,6 +90,36 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
         return MF_EINVAL;
     if (r)
         out->idle_sleep_max_us = (unsigned)v;
+    if (in)
+        out->progress_thread = in->progress_thread;
+    {
+        const char *pt = getenv("MF_PROGRESS_THREAD");
+        if (pt && *pt) {
+            if (strcmp(pt, "0") && strcmp(pt, "1")) {
+                snprintf(msg, msglen, "environment variable "
+                                      "MF_PROGRESS_THREAD='%.40s' is not 0 "
+                                      "or 1",
+                         pt);
+                return MF_EINVAL;
+            }
+            out->progress_thread = *pt == '1';
+        }
+    }
+    if (out->progress_thread != 0 && out->progress_thread != 1) {
+        snprintf(msg, msglen, "option progress_thread=%d is not 0 or 1",
+                 out->progress_thread);
+        return MF_EINVAL;
+    }
+    if (out->progress_thread) {
+        int level = MPI_THREAD_SINGLE;
+        MPI_Query_thread(&level);
+        if (level < MPI_THREAD_MULTIPLE) {
+            snprintf(msg, msglen, "the progress thread needs MPI "
+                                  "initialised with MPI_THREAD_MULTIPLE "
+                                  "(mf_init() asks for it)");
+            return MF_EINVAL;
+        }
+    }
     if (out->window > MF_MAX_WINDOW) {
         snprintf(msg, msglen, "option window=%u is above %u", out->window,
                  MF_MAX_WINDOW);
@@ -191,6 +221,9 @@ static void mf_executor_free(mf_executor *ex)
     mf__registry_snap_free(&ex->reg);
     mf__free(ex);
 }
+
+int mf__waiters;
+static void *mf_progress_thread(void *arg);
 
 MF_API int mf_executor_open(MPI_Comm comm, int root,
                             const mf_executor_opts *opts, mf_executor **out)
@@ -386,6 +419,15 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     mf__lock();
     ex->next_open = mf_open_list;
     mf_open_list = ex;
+    if (ex->opts.progress_thread) {
+        if (pthread_create(&ex->thread, NULL, mf_progress_thread, ex) == 0) {
+            ex->has_thread = true;
+        } else {
+            mf__unlock();
+            mf_executor_close(ex);
+            return mf__fail(MF_ENOMEM, "cannot start the progress thread");
+        }
+    }
     mf__unlock();
     *out = ex;
     return MF_OK;
@@ -535,6 +577,8 @@ static void mf_reap_sends(mf_executor *ex)
     }
     ex->nsends = w;
 }
+
+static int mf_wait_loop(bool (*pred)(void *), void *ctx, double deadline);
 
 static int mf_push_send(mf_executor *ex, mf_send *s, int dest)
 {
@@ -739,7 +783,57 @@ int mf__progress_all(bool *activity)
     return rc;
 }
 
+/* The root's progress thread: makes progress while no caller does, with
+ * the same idle backoff as a waiting caller. */
+static void *mf_progress_thread(void *arg)
+{
+    mf_executor *ex = arg;
+    mf_backoff b;
+    mf__backoff_init(&b, ex->opts.idle_sleep_max_us);
+    mf__lock();
+    while (!ex->stop_thread) {
+        bool act = false;
+        if (mf__waiters == 0)
+            (void)mf__progress(ex, &act);
+        if (act)
+            mf__backoff_reset(&b);
+        b.max_us = ex->opts.idle_sleep_max_us;
+        for (size_t i = 0; i < ex->nsends; i++)
+            if (ex->sends[i]->nool)
+                b.max_us = 0;
+        if (mf__waiters > 0 && b.max_us)
+            b.max_us = 200; /* a caller drives progress: stand back */
+        if (b.sleep_us > b.max_us)
+            b.sleep_us = b.max_us;
+        mf__unlock();
+        mf__backoff_idle(&b, INFINITY);
+        mf__lock();
+    }
+    mf__unlock();
+    return NULL;
+}
+
+static void mf_stop_thread(mf_executor *ex)
+{
+    if (!ex->has_thread)
+        return;
+    ex->stop_thread = true;
+    mf__unlock();
+    pthread_join(ex->thread, NULL);
+    mf__lock();
+    ex->has_thread = false;
+}
+
 int mf__wait_until(bool (*pred)(void *), void *ctx, double deadline)
+{
+    int rc;
+    mf__waiters++;
+    rc = mf_wait_loop(pred, ctx, deadline);
+    mf__waiters--;
+    return rc;
+}
+
+static int mf_wait_loop(bool (*pred)(void *), void *ctx, double deadline)
 {
     mf_backoff b;
     unsigned max_us = MF_DEFAULT_IDLE_US;
@@ -914,6 +1008,7 @@ MF_API int mf_executor_close(mf_executor *ex)
         mf_fut *f = mf_pop(ex);
         mf__fut_maybe_free(f);
     }
+    mf_stop_thread(ex);
     for (mf_executor **p = &mf_open_list; *p; p = &(*p)->next_open) {
         if (*p == ex) {
             *p = ex->next_open;

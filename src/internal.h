@@ -184,7 +184,13 @@ struct mf_executor {
     bool in_progress;
     bool broken;
     struct mf_executor *next_open; /* list of open executors */
+    /* progress thread (opts.progress_thread) */
+    bool has_thread, stop_thread;
+    pthread_t thread;
 };
+/* Callers inside mf__wait_until; the progress thread stands back while
+ * any are (they make progress themselves). Lock held. */
+extern int mf__waiters;
 
 /* Make progress on every open executor. `activity` (may be NULL) is set
  * true if anything was sent or received. Lock held. */
