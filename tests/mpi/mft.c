@@ -28,7 +28,8 @@ char mft_open_msg[4096];
 long mft_expect_marks = -1;
 
 mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY, ID_BIG,
-    ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF;
+    ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF,
+    ID_TASKAPI, ID_FAILRC;
 int mft_echo_ud;
 
 static const mft_scenario *g_scns;
@@ -362,6 +363,42 @@ static int t_failif(mf_task *task, void *ud)
     return mf_task_return(task, &v, sizeof v);
 }
 
+/* Misuse of the task-side API from inside a task must give codes. */
+static int t_taskapi(mf_task *task, void *ud)
+{
+    void *b = NULL;
+    size_t len = 99;
+    const void *a;
+    int rc;
+    (void)ud;
+    if ((rc = mf_task_return(task, NULL, 5)) != MF_EINVAL)
+        return mf_task_fail(task, "mf_task_return(NULL, 5) gave %d", rc);
+    if ((rc = mf_task_result_buffer(task, 8, NULL)) != MF_EINVAL)
+        return mf_task_fail(task, "mf_task_result_buffer(.., NULL) gave %d",
+                            rc);
+    if ((rc = mf_task_return(NULL, "x", 1)) != MF_EINVAL)
+        return mf_task_fail(task, "mf_task_return(NULL task) gave %d", rc);
+    if ((rc = mf_task_result_buffer(NULL, 8, &b)) != MF_EINVAL)
+        return mf_task_fail(task, "mf_task_result_buffer(NULL task) gave %d",
+                            rc);
+    a = mf_task_arg(task, &len);
+    if (!a || len != 0)
+        return mf_task_fail(task, "empty argument: %p, %zu", a, len);
+    if ((rc = mf_task_return(task, NULL, 0)) != MF_OK)
+        return mf_task_fail(task, "mf_task_return(NULL, 0) gave %d", rc);
+    return mf_task_return(task, "api-ok", 7);
+}
+
+/* mf_task_fail returns MF_ETASK. */
+static int t_failrc(mf_task *task, void *ud)
+{
+    int rc = mf_task_fail(task, "plain failure %s", "here");
+    (void)ud;
+    if (rc != MF_ETASK)
+        mf_task_fail(task, "mf_task_fail returned %d, not MF_ETASK", rc);
+    return rc ? rc : 1;
+}
+
 static int t_who(mf_task *task, void *ud)
 {
     int32_t r = my_rank_u();
@@ -391,6 +428,8 @@ void mft_register_std(void)
         {"usersend", t_usersend, NULL, &ID_USERSEND},
         {"who", t_who, NULL, &ID_WHO},
         {"failif", t_failif, NULL, &ID_FAILIF},
+        {"taskapi", t_taskapi, NULL, &ID_TASKAPI},
+        {"failrc", t_failrc, NULL, &ID_FAILRC},
     };
     size_t i;
     for (i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -671,7 +710,7 @@ static void t_open(void)
     mf_executor_opts_init(&o);
     if (s->opts)
         s->opts(&o);
-    rc = mf_executor_open(mft_comm, mft_root, &o, &ex);
+    rc = mf_executor_open(mft_comm, mft_root, s->opts ? &o : NULL, &ex);
     save_open(rc);
     if (rc != s->expect_open) {
         char buf[512];
@@ -738,7 +777,7 @@ static void worker_scenario(const mft_scenario *s)
         mf_executor_opts_init(&o);
         if (s->opts)
             s->opts(&o);
-        rc = mf_executor_open(mft_comm, mft_root, &o, &ex);
+        rc = mf_executor_open(mft_comm, mft_root, s->opts ? &o : NULL, &ex);
         save_open(rc);
         if (rc != s->expect_open) {
             char buf[600];

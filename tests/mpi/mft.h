@@ -44,7 +44,8 @@ extern long mft_expect_marks;   /* root: expected "mark" runs, -1 = any */
 
 /* Ids of the standard task functions (registered on every rank). */
 extern mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY,
-    ID_BIG, ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF;
+    ID_BIG, ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF,
+    ID_TASKAPI, ID_FAILRC;
 
 /* Tag used by the "usersend" task on mft_comm. */
 #define MFT_TAG_USERSEND 3
@@ -68,7 +69,7 @@ typedef struct mft_scenario {
     const char *name;
     /* Every rank, after the standard registrations (may add or omit). */
     void (*setup)(void);
-    /* Every rank: executor options (NULL: defaults). */
+    /* Every rank: executor options (NULL: open with NULL options). */
     void (*opts)(mf_executor_opts *o);
     /* What mf_executor_open() must return on every rank. */
     int expect_open;

@@ -472,7 +472,115 @@ static void t_registry_clear_keeps_copy(void)
     mf_future_release(f);
 }
 
+static void t_task_side_api(void)
+{
+    mf_future f;
+    const mf_task_error *e = NULL;
+    NEED_EX();
+    f = submit_ok(ID_TASKAPI, NULL, 0);
+    if (mf_future_result(f, T, NULL, NULL) == MF_ETASK &&
+        mf_future_error(f, 0, &e) == MF_OK && e)
+        fprintf(stderr, "  taskapi: %s\n", e->message);
+    expect_result(f, "api-ok", 7);
+    mf_future_release(f);
+    f = submit_ok(ID_FAILRC, NULL, 0);
+    ASSERT_RC(mf_future_result(f, T, NULL, NULL), MF_ETASK);
+    ASSERT_RC(mf_future_error(f, T, &e), MF_OK);
+    CU_ASSERT(e && e->message && strcmp(e->message, "plain failure here") == 0);
+    mf_future_release(f);
+}
+
+static void t_large_payloads(void)
+{
+    enum { NR = 40, RS = 100 * 1024, NM = 16 };
+    static unsigned char buf[RS];
+    static unsigned char items[NM][1 << 20];
+    static const void *args[NM];
+    static size_t lens[NM];
+    mf_future f[NR];
+    mf_map_iter *it = NULL;
+    size_t i, k, idx, l;
+    const void *d;
+    NEED_EX();
+    for (i = 0; i < NR; i++) {
+        for (k = 0; k < RS; k++)
+            buf[k] = (unsigned char)(k ^ i);
+        f[i] = submit_ok(ID_ECHO_ZC, buf, RS);
+    }
+    for (i = 0; i < NR; i++) {
+        for (k = 0; k < RS; k++)
+            buf[k] = (unsigned char)(k ^ i);
+        expect_result(f[i], buf, RS);
+        mf_future_release(f[i]);
+    }
+    for (i = 0; i < NM; i++) {
+        for (k = 0; k < sizeof items[i]; k++)
+            items[i][k] = (unsigned char)((k * 7) ^ (i * 13));
+        args[i] = items[i];
+        lens[i] = sizeof items[i] - i; /* uneven lengths */
+    }
+    ASSERT_RC(mf_map(mft_ex, ID_SUM, args, lens, NM, bounded(0, 4), &it),
+              MF_OK);
+    for (i = 0; i < NM && it; i++) {
+        uint64_t want[2];
+        want[0] = mft_fnv(items[i], lens[i]);
+        want[1] = lens[i];
+        if (!ASSERT_RC(mf_map_next(it, &d, &l, &idx), MF_OK))
+            break;
+        CU_ASSERT_EQUAL(idx, i);
+        CU_ASSERT(l == sizeof want && d && memcmp(d, want, sizeof want) == 0);
+    }
+    mf_map_free(it);
+}
+
+static void many_map(int unordered, size_t chunk)
+{
+    enum { N = 5000 };
+    static int32_t v[N];
+    static const void *a[N];
+    static size_t ls[N];
+    static unsigned char seen[N];
+    mf_map_iter *it = NULL;
+    size_t i, idx, l, bad = 0;
+    const void *d;
+    for (i = 0; i < N; i++) {
+        v[i] = (int32_t)(i * 11);
+        a[i] = &v[i];
+        ls[i] = 4;
+    }
+    memset(seen, 0, sizeof seen);
+    if (!ASSERT_RC(mf_map(mft_ex, ID_ECHO, a, ls, N,
+                          bounded(unordered, chunk), &it),
+                   MF_OK))
+        return;
+    for (i = 0; i < N; i++) {
+        int rc = mf_map_next(it, &d, &l, &idx);
+        if (rc != MF_OK || idx >= N || l != 4 || memcmp(d, &v[idx], 4) != 0 ||
+            (!unordered && idx != i) || seen[idx]) {
+            ASSERT_RC(rc, MF_OK);
+            bad++;
+            break;
+        }
+        seen[idx] = 1;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    ASSERT_RC(mf_map_next(it, &d, &l, &idx), MF_EDONE);
+    mf_map_free(it);
+}
+
+static void t_many_map_items(void)
+{
+    NEED_EX();
+    many_map(1, 1);
+    many_map(0, 1);
+    many_map(0, 50);
+    many_map(1, 333);
+}
+
 static const mft_test tests_basic[] = {
+    {"task_side_api_misuse_and_fail_rc", t_task_side_api},
+    {"large_payloads_100KiB_results_1MiB_map_items", t_large_payloads},
+    {"map_5000_items", t_many_map_items},
     {"echo_sizes_copy_and_zero_copy", t_echo_sizes},
     {"result_outs_and_states", t_result_outs_and_states},
     {"refcount_double_release_stale", t_refcount_and_stale},
@@ -534,6 +642,20 @@ static void t_nonzero_return(void)
     CU_ASSERT(mft_contains(e->message, "task returned 7"));
     CU_ASSERT(e->function && strcmp(e->function, "retnz") == 0);
     CU_ASSERT(e->rank > -1 && e->rank < mft_size && e->rank != mft_root);
+    mf_future_release(f);
+    /* a task's own "timeout" / "cancelled" code is a task failure, never
+     * the MF_ETIMEDOUT / MF_ECANCELLED of the wait that observed it */
+    v = MF_ETIMEDOUT;
+    f = submit_ok(ID_RETNZ, &v, sizeof v);
+    ASSERT_RC(mf_future_result(f, T, NULL, NULL), MF_ETASK);
+    ASSERT_RC(mf_wait(&f, 1, T, MF_ALL_COMPLETED, NULL, NULL), MF_OK);
+    ASSERT_RC(mf_future_error(f, T, &e), MF_OK);
+    CU_ASSERT(e && mft_contains(e->message, "task returned 6"));
+    mf_future_release(f);
+    v = MF_ECANCELLED;
+    f = submit_ok(ID_RETNZ, &v, sizeof v);
+    ASSERT_RC(mf_future_result(f, T, NULL, NULL), MF_ETASK);
+    CU_ASSERT_EQUAL(mf_future_cancelled(f), 0);
     mf_future_release(f);
     v = -3;
     f = submit_ok(ID_RETNZ, &v, sizeof v);
@@ -1036,13 +1158,291 @@ static const mft_test tests_callbacks[] = {
 /* KNOWN CORE BUG (see tests/mpi/README.md): the header promises that "fut
  * stays valid during the callback even if every user reference was
  * released", but the core answers MF_EBADHANDLE / done 0 there. Run as its
- * own CTest entry (mpi_known_bug_*) so that it fails honestly without
+ * own CTest entry (mpi_known_core_bugs_np2) so that it fails honestly without
  * hiding regressions in the main suite; move it back into tests_callbacks
  * when the core is fixed. */
 static const mft_test tests_known_bug_cb_release[] = {
     {"future_valid_in_callback_after_release",
      t_cb_future_valid_after_release},
     {NULL, NULL}};
+
+/* KNOWN CORE BUG: mf_future_on_done() on a future that is done, called
+ * from one of that future's own callbacks, must run the new callback at
+ * once ("at once, in the calling thread, if it is already done", as
+ * Python's add_done_callback); the core queues it after the others. */
+static void t_cb_nested_on_done(void);
+static const mft_test tests_known_bug_nested[] = {
+    {"on_done_from_own_callback_runs_at_once", t_cb_nested_on_done},
+    {NULL, NULL}};
+
+/* =================================================================== */
+/* Scenario: callbacks_more (window 1)                                  */
+/* =================================================================== */
+
+typedef struct nest_ctx {
+    cb_rec *nested, *mine1, *mine3, *mine5;
+    mf_future victim; /* {0}: no cancel inside */
+    int r_on_done, r_cancel, victim_cancelled;
+} nest_ctx;
+
+static void cb_outer(mf_future f, void *ud)
+{
+    nest_ctx *c = ud;
+    cb_append(f, c->mine1);
+    /* f is done: a callback added now runs at once, inside this call */
+    if (c->nested)
+        c->r_on_done = mf_future_on_done(f, cb_append, c->nested);
+    cb_append(f, c->mine3);
+    /* cancelling another (queued) future runs its callbacks at once too */
+    if (c->victim.h) {
+        c->r_cancel = mf_future_cancel(c->victim);
+        c->victim_cancelled = mf_future_cancelled(c->victim);
+    }
+    cb_append(f, c->mine5);
+}
+
+/* Callbacks of gs[0]: outer (logs 1, maybe adds a nested callback that
+ * must log 2 at once, logs 3, maybe cancels a queued future whose
+ * callback logs 4, logs 5), then one that logs 6. */
+static void cb_nest_case(int nested, int cancel)
+{
+    mft_gate *gs[MAXW];
+    cb_log log;
+    cb_rec r1 = {&log, 1}, r2 = {&log, 2}, r3 = {&log, 3}, r4 = {&log, 4},
+           r5 = {&log, 5}, r6 = {&log, 6};
+    nest_ctx c;
+    mf_future q = {0};
+    int i, want[6], nwant = 0;
+    memset(&log, 0, sizeof log);
+    memset(&c, 0, sizeof c);
+    CU_ASSERT_FATAL(mft_occupy_all(gs));
+    if (cancel) {
+        q = submit_ok(ID_MARK, NULL, 0); /* queued */
+        ASSERT_RC(mf_future_on_done(q, cb_append, &r4), MF_OK);
+    }
+    c.nested = nested ? &r2 : NULL;
+    c.mine1 = &r1;
+    c.mine3 = &r3;
+    c.mine5 = &r5;
+    c.victim = q;
+    ASSERT_RC(mf_future_on_done(gs[0]->f, cb_outer, &c), MF_OK);
+    ASSERT_RC(mf_future_on_done(gs[0]->f, cb_append, &r6), MF_OK);
+    mft_gate_release(gs[0], MFT_GATE_OK);
+    for (i = 1; i <= 6; i++)
+        if ((i != 2 || nested) && (i != 4 || cancel))
+            want[nwant++] = i;
+    CU_ASSERT(mft_progress_until(&log.n, nwant, NULL, 0));
+    CU_ASSERT_EQUAL(atomic_load(&log.n), nwant);
+    {
+        int same = atomic_load(&log.n) == nwant;
+        for (i = 0; i < nwant && same; i++)
+            same = log.ids[i] == want[i];
+        CU_ASSERT(same);
+        if (!same) {
+            fprintf(stderr, "  callback order:");
+            for (i = 0; i < atomic_load(&log.n) && i < 32; i++)
+                fprintf(stderr, " %d", log.ids[i]);
+            fprintf(stderr, " (want");
+            for (i = 0; i < nwant; i++)
+                fprintf(stderr, " %d", want[i]);
+            fprintf(stderr, ")\n");
+        }
+    }
+    if (nested)
+        CU_ASSERT_EQUAL(c.r_on_done, MF_OK);
+    if (cancel) {
+        CU_ASSERT_EQUAL(c.r_cancel, MF_OK);
+        CU_ASSERT_EQUAL(c.victim_cancelled, 1);
+        ASSERT_RC(mf_future_result(q, 0, NULL, NULL), MF_ECANCELLED);
+        mf_future_release(q);
+    }
+    for (i = 1; i < mft_nw; i++)
+        mft_gate_release(gs[i], MFT_GATE_OK);
+    mft_expect_marks = 0;
+}
+
+static void t_cb_cancel_inside(void)
+{
+    NEED_EX();
+    cb_nest_case(0, 1);
+}
+
+static void t_cb_nested_on_done(void)
+{
+    NEED_EX();
+    cb_nest_case(1, 0);
+}
+
+typedef struct rel_ctx {
+    atomic_int ran;
+    int rc;
+} rel_ctx;
+
+static void cb_release_self(mf_future f, void *ud)
+{
+    rel_ctx *c = ud;
+    c->rc = mf_future_release(f); /* the callback owns the last reference */
+    atomic_store(&c->ran, 1);
+}
+
+static void t_cb_releases_own_future(void)
+{
+    mft_gate *g = NULL;
+    rel_ctx c;
+    mf_future f;
+    NEED_EX();
+    memset(&c, 0, sizeof c);
+    c.rc = -1;
+    ASSERT_RC(mft_gate_submit(&g), MF_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_FATAL(mft_gates_started(&g, 1, NULL, 0));
+    f = g->f;
+    g->f.h = 0; /* handed to the callback */
+    ASSERT_RC(mf_future_on_done(f, cb_release_self, &c), MF_OK);
+    mft_gate_release(g, MFT_GATE_OK);
+    CU_ASSERT(mft_progress_until(&c.ran, 1, NULL, 0));
+    CU_ASSERT_EQUAL(c.rc, MF_OK);
+    ASSERT_RC(mf_future_result(f, 0, NULL, NULL), MF_EBADHANDLE);
+    /* and again on an already-done future (callback runs inside on_done) */
+    memset(&c, 0, sizeof c);
+    c.rc = -1;
+    f = submit_ok(ID_ECHO, "s", 2);
+    ASSERT_RC(mf_future_result(f, T, NULL, NULL), MF_OK);
+    ASSERT_RC(mf_future_on_done(f, cb_release_self, &c), MF_OK);
+    CU_ASSERT_EQUAL(atomic_load(&c.ran), 1);
+    CU_ASSERT_EQUAL(c.rc, MF_OK);
+    ASSERT_RC(mf_future_release(f), MF_EBADHANDLE);
+}
+
+static void t_release_running_and_queued(void)
+{
+    mft_gate *gs[MAXW];
+    mf_future q, e;
+    int i;
+    NEED_EX();
+    CU_ASSERT_FATAL(mft_occupy_all(gs));
+    q = submit_ok(ID_ECHO, "q", 2);   /* queued */
+    ASSERT_RC(mf_future_release(q), MF_OK);
+    ASSERT_RC(mf_future_release(gs[0]->f), MF_OK); /* running */
+    gs[0]->f.h = 0;
+    for (i = 0; i < mft_nw; i++)
+        mft_gate_release(gs[i], MFT_GATE_OK);
+    for (i = 1; i < mft_nw; i++)
+        ASSERT_RC(mf_future_result(gs[i]->f, T, NULL, NULL), MF_OK);
+    /* results of released futures are discarded; the executor goes on */
+    e = submit_ok(ID_ECHO, "e", 2);
+    expect_result(e, "e", 2);
+    mf_future_release(e);
+}
+
+static const mft_test tests_callbacks_more[] = {
+    {"cancel_inside_callback_runs_its_callbacks_at_once",
+     t_cb_cancel_inside},
+    {"callback_releases_last_reference", t_cb_releases_own_future},
+    {"release_running_and_queued_futures", t_release_running_and_queued},
+    {NULL, NULL}};
+
+/* =================================================================== */
+/* Scenario: threads (calls from several threads at once)               */
+/* =================================================================== */
+
+enum { TH = 4, TN = 150 };
+
+typedef struct th_ctx {
+    int tid;
+    int errors;
+    atomic_int *cbs;
+} th_ctx;
+
+static void cb_count(mf_future f, void *ud)
+{
+    (void)f;
+    atomic_fetch_add((atomic_int *)ud, 1);
+}
+
+static void *th_main(void *p)
+{
+    th_ctx *c = p;
+    mf_future f[TN];
+    int32_t v[TN];
+    int i;
+    for (i = 0; i < TN; i++) {
+        v[i] = c->tid * 100000 + i;
+        if (mf_submit(mft_ex, ID_ECHO, &v[i], 4, &f[i]) != MF_OK) {
+            c->errors++;
+            f[i].h = 0;
+            continue;
+        }
+        if (mf_future_on_done(f[i], cb_count, c->cbs) != MF_OK)
+            c->errors++;
+    }
+    if (c->tid % 3 == 1 &&
+        mf_wait(f, TN, T, MF_ALL_COMPLETED, NULL, NULL) != MF_OK)
+        c->errors++;
+    if (c->tid % 3 == 2) {
+        mf_as_completed_iter *it = NULL;
+        mf_future x;
+        int n = 0;
+        if (mf_as_completed(f, TN, T, &it) != MF_OK)
+            c->errors++;
+        while (it && mf_as_completed_next(it, &x) == MF_OK)
+            n++;
+        if (n != TN)
+            c->errors++;
+        mf_as_completed_free(it);
+    }
+    for (i = 0; i < TN; i++) {
+        const void *d = NULL;
+        size_t l = 0;
+        if (!f[i].h)
+            continue;
+        if (mf_future_result(f[i], T, &d, &l) != MF_OK || l != 4 ||
+            memcmp(d, &v[i], 4) != 0)
+            c->errors++;
+        if (mf_future_release(f[i]) != MF_OK)
+            c->errors++;
+    }
+    return NULL;
+}
+
+static void t_threads_concurrent(void)
+{
+    pthread_t th[TH];
+    th_ctx c[TH];
+    atomic_int cbs;
+    int i, errors = 0;
+    NEED_EX();
+    if (mft_thread < MPI_THREAD_SERIALIZED) {
+        CU_PASS("library calls from several threads need SERIALIZED");
+        return;
+    }
+    atomic_init(&cbs, 0);
+    for (i = 0; i < TH; i++) {
+        c[i].tid = i;
+        c[i].errors = 0;
+        c[i].cbs = &cbs;
+        CU_ASSERT_FATAL(pthread_create(&th[i], NULL, th_main, &c[i]) == 0);
+    }
+    for (i = 0; i < TH; i++) {
+        pthread_join(th[i], NULL);
+        errors += c[i].errors;
+    }
+    CU_ASSERT_EQUAL(errors, 0);
+    CU_ASSERT(mft_progress_until(&cbs, TH * TN, NULL, 0));
+    CU_ASSERT_EQUAL(atomic_load(&cbs), TH * TN);
+}
+
+static const mft_test tests_threads[] = {
+    {"submit_wait_from_four_threads", t_threads_concurrent},
+    {NULL, NULL}};
+
+/* Options left at 0 mean the defaults. */
+static void opts_zero(mf_executor_opts *o)
+{
+    o->window = 0;
+    o->max_arg_bytes = 0;
+    o->idle_sleep_max_us = 0;
+}
 
 /* =================================================================== */
 /* Scenario: wait (window 1)                                            */
@@ -1762,6 +2162,19 @@ static void t_shutdown_wait(void)
     NEED_EX();
     for (i = 0; i < N; i++)
         f[i] = submit_ok(ID_ECHO, &i, sizeof i);
+    {
+        /* max_arg_bytes 0 means the default (1 GiB): 8 MiB is fine */
+        size_t n = (size_t)8 << 20;
+        unsigned char *b = calloc(1, n);
+        mf_future g = {0};
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        ASSERT_RC(mf_submit(mft_ex, ID_SUM, b, n, &g), MF_OK);
+        free(b);
+        if (g.h) {
+            ASSERT_RC(mf_future_result(g, T, NULL, NULL), MF_OK);
+            mf_future_release(g);
+        }
+    }
     ASSERT_RC(mf_executor_shutdown(mft_ex, 1, 0), MF_OK);
     for (i = 0; i < N; i++)
         CU_ASSERT_EQUAL(mf_future_done(f[i]), 1); /* waited for */
@@ -2011,6 +2424,9 @@ static const mft_scenario g_scenarios[] = {
      tests_cancel},
     {"callbacks", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL,
      tests_callbacks},
+    {"callbacks_more", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL,
+     tests_callbacks_more},
+    {"threads", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_threads},
     {"wait", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL, tests_wait},
     {"as_completed", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL,
      tests_as_completed},
@@ -2021,8 +2437,8 @@ static const mft_scenario g_scenarios[] = {
      tests_shutdown_nowait},
     {"shutdown_cancel_futures", NULL, opts_window1, MF_OK, NULL, NULL, NULL,
      NULL, tests_shutdown_cancel},
-    {"shutdown_wait", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL,
-     tests_shutdown_wait},
+    {"shutdown_wait_zero_opts", NULL, opts_zero, MF_OK, NULL, NULL, NULL,
+     NULL, tests_shutdown_wait},
     {"close_keeps_futures", NULL, NULL, MF_OK, NULL, NULL, pc_close_keeps,
      NULL, tests_close_keeps},
     {"user_traffic", NULL, NULL, MF_OK, NULL, pre_traffic, post_traffic, NULL,
@@ -2040,6 +2456,8 @@ static const mft_scenario g_scenarios[] = {
 static const mft_scenario g_known_bugs[] = {
     {"known_bug_callback_future_after_release", NULL, opts_window1, MF_OK,
      NULL, NULL, NULL, NULL, tests_known_bug_cb_release},
+    {"known_bug_nested_on_done", NULL, opts_window1, MF_OK, NULL, NULL, NULL,
+     NULL, tests_known_bug_nested},
 };
 
 /* =================================================================== */
