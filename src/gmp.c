@@ -79,9 +79,10 @@ int mf_mpz_pack(const mpz_t z, void *buf, size_t cap, size_t *written)
     return MF_OK;
 }
 
-int mf_mpz_unpack(mpz_t z, const void *buf, size_t len, size_t *used)
+int mf_mpz_peek(const void *buf, size_t len, int *sign,
+                const unsigned char **mag, uint64_t *mag_bytes, size_t *used)
 {
-    if (z == NULL || (buf == NULL && len > 0))
+    if (buf == NULL && len > 0)
         return MF_EINVAL;
     const unsigned char *in = buf;
     if (len < MF_MPZ_HEADER_BYTES)
@@ -96,33 +97,104 @@ int mf_mpz_unpack(mpz_t z, const void *buf, size_t len, size_t *used)
         return MF_EPROTO; /* truncated */
     if (used == NULL && m != (uint64_t)(len - MF_MPZ_HEADER_BYTES))
         return MF_EPROTO; /* trailing garbage */
-    const unsigned char *mag = in + MF_MPZ_HEADER_BYTES;
+    const unsigned char *p = in + MF_MPZ_HEADER_BYTES;
     int negative = in[5] == 1;
+    if (m == 0 && negative)
+        return MF_EPROTO; /* "-0" is not canonical */
+    if (m > 0 && p[m - 1] == 0)
+        return MF_EPROTO; /* high zero byte: not canonical */
+    /* GMP sizes are ints (limbs). */
+    if ((m + MFZ_LIMB_BYTES - 1) / MFZ_LIMB_BYTES > (uint64_t)INT_MAX / 2)
+        return MF_E2BIG;
+    if (sign)
+        *sign = m == 0 ? 0 : negative ? -1 : 1;
+    if (mag)
+        *mag = m == 0 ? NULL : p;
+    if (mag_bytes)
+        *mag_bytes = m;
+    if (used)
+        *used = MF_MPZ_HEADER_BYTES + (size_t)m;
+    return MF_OK;
+}
+
+int mf_mpz_unpack(mpz_t z, const void *buf, size_t len, size_t *used)
+{
+    if (z == NULL)
+        return MF_EINVAL;
+    int sign = 0;
+    const unsigned char *mag = NULL;
+    uint64_t m = 0;
+    size_t u = 0;
+    int rc = mf_mpz_peek(buf, len, &sign, &mag, &m, used ? &u : NULL);
+    if (rc != MF_OK)
+        return rc;
     if (m == 0) {
-        if (negative)
-            return MF_EPROTO; /* "-0" is not canonical */
         mpz_set_ui(z, 0);
     } else {
-        if (mag[m - 1] == 0)
-            return MF_EPROTO; /* high zero byte: not canonical */
         uint64_t limbs = (m + MFZ_LIMB_BYTES - 1) / MFZ_LIMB_BYTES;
-        /* GMP sizes are ints (limbs) and bit counts must fit its types. */
-        if (limbs > (uint64_t)INT_MAX / 2)
-            return MF_E2BIG;
 #if MFZ_LIMB_COPY
         mp_limb_t *d = mpz_limbs_write(z, (mp_size_t)limbs);
         d[limbs - 1] = 0; /* the copy may fill the top limb partly */
         memcpy(d, mag, (size_t)m);
-        mpz_limbs_finish(z, negative ? -(mp_size_t)limbs : (mp_size_t)limbs);
+        mpz_limbs_finish(z, sign < 0 ? -(mp_size_t)limbs : (mp_size_t)limbs);
 #else
+        (void)limbs;
         mpz_import(z, (size_t)m, -1, 1, 0, 0, mag);
-        if (negative)
+        if (sign < 0)
             mpz_neg(z, z);
 #endif
     }
     if (used)
-        *used = MF_MPZ_HEADER_BYTES + (size_t)m;
+        *used = u;
     return MF_OK;
+}
+
+int mf_mpz_view(mpz_t view, const void *buf, size_t len, size_t *used)
+{
+    if (view == NULL)
+        return MF_EINVAL;
+    int sign = 0;
+    const unsigned char *mag = NULL;
+    uint64_t m = 0;
+    size_t u = 0;
+    int rc = mf_mpz_peek(buf, len, &sign, &mag, &m, &u);
+    if (rc != MF_OK)
+        return rc;
+    /* Without `used`, the buffer is the encoding plus its padding. */
+    if (used == NULL && len != u && len != ((u + 7) & ~(size_t)7))
+        return MF_EPROTO;
+#if MFZ_LIMB_COPY
+    static const mp_limb_t zero_limb = 0;
+    if (m == 0) {
+        mpz_roinit_n(view, &zero_limb, 0);
+    } else {
+        uint64_t limbs = (m + MFZ_LIMB_BYTES - 1) / MFZ_LIMB_BYTES;
+        uint64_t room = (uint64_t)(len - MF_MPZ_HEADER_BYTES);
+        if ((uintptr_t)mag % sizeof(mp_limb_t) != 0 ||
+            limbs * MFZ_LIMB_BYTES > room)
+            return MF_ESTATE;
+        for (uint64_t i = m; i < limbs * MFZ_LIMB_BYTES; i++)
+            if (mag[i] != 0)
+                return MF_ESTATE;
+        mpz_roinit_n(view, (const mp_limb_t *)(const void *)mag,
+                     sign < 0 ? -(mp_size_t)limbs : (mp_size_t)limbs);
+    }
+    if (used)
+        *used = u;
+    return MF_OK;
+#else
+    (void)sign;
+    (void)mag;
+    (void)m;
+    (void)u;
+    return MF_ESTATE;
+#endif
+}
+
+size_t mf_mpz_padded_size(const mpz_t z)
+{
+    size_t n = mf_mpz_packed_size(z);
+    return (n + 7) & ~(size_t)7;
 }
 
 int mf_mpz_task_return(mf_task *task, const mpz_t z)

@@ -87,6 +87,44 @@ MF_API int mf_mpz_pack(const mpz_t z, void *buf, size_t cap, size_t *written);
 MF_API int mf_mpz_unpack(mpz_t z, const void *buf, size_t len, size_t *used);
 
 /**
+ * Check the encoding at `buf` exactly as mf_mpz_unpack() does, and locate
+ * its parts without copying anything: `*sign` (may be NULL) receives -1, 0
+ * or 1; `*mag` (may be NULL) the address inside `buf` of the magnitude bytes
+ * (least significant first; NULL for the value 0); `*mag_bytes` (may be
+ * NULL) their count. `used` works as in mf_mpz_unpack(). For readers that
+ * consume a large value in place (hashing, writing it out, building a view).
+ * Errors: as mf_mpz_unpack(); on error nothing is written.
+ */
+MF_API int mf_mpz_peek(const void *buf, size_t len, int *sign,
+                       const unsigned char **mag, uint64_t *mag_bytes,
+                       size_t *used);
+
+/**
+ * Zero-copy unpack: make `view` a read-only mpz (mpz_roinit_n()) whose limbs
+ * are the magnitude bytes inside `buf`. Possible only where the encoding's
+ * bytes are GMP's limbs: a little-endian host without nail bits, the
+ * magnitude at a limb-aligned address, and the bytes from its end up to the
+ * next limb boundary present in `buf` and zero (write encodings with
+ * zero padding to a multiple of 8 bytes, see mf_mpz_padded_size(), and
+ * start them at 8-byte aligned offsets). With `used` NULL the buffer must
+ * be the encoding, alone or followed by its padding; otherwise `*used`
+ * receives the encoding's size without the padding.
+ *
+ * `view` must not be initialised, cleared or written (it is only a window
+ * on `buf`): use it as a source operand while `buf` lives and stays
+ * unchanged. Returns MF_OK; MF_ESTATE (valid encoding, but this layout or
+ * host does not allow a view: call mf_mpz_unpack() instead); the errors of
+ * mf_mpz_unpack() for a malformed encoding. Thread-safe (reads only).
+ */
+MF_API int mf_mpz_view(mpz_t view, const void *buf, size_t len, size_t *used);
+
+/** mf_mpz_packed_size(z) rounded up to a multiple of 8: the room an
+ *  encoding takes when the next one (or the end of a buffer meant for
+ *  mf_mpz_view()) starts 8-byte aligned. The caller zero-fills the padding
+ *  bytes after mf_mpz_pack(). */
+MF_API size_t mf_mpz_padded_size(const mpz_t z);
+
+/**
  * Worker side: make the encoding of `z` the result of `task`, written
  * straight into the task's result space (mf_task_result_buffer()), with no
  * intermediate copy. Replaces any earlier result of the task. Call only
