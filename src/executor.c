@@ -649,7 +649,8 @@ static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
 {
     int owned = f->arg != (void *)f->inline_arg;
     mf_future h = mf__fut_handle(f);
-    int rc = mf_wire_add_task(s, h.h, f->fn, f->arg, f->arg_len, owned);
+    int rc = mf_wire_add_task(s, h.h, f->fn, f->arg, f->arg_len, owned,
+                              f->nitems ? MF_REC_CHUNK : 0);
     f->arg = NULL; /* now owned by the message (or freed) */
     if (rc != MF_OK) {
         static const char m[] = "out of memory sending the task";
@@ -691,22 +692,10 @@ static int mf_dispatch(mf_executor *ex, bool *act)
             mf_fut *f = mf_pop(ex);
             if (!f)
                 break;
-            uint64_t chunk = f->chunk;
             bytes += f->arg_len;
             if (mf_pack(ex, s, f, w) != MF_OK)
                 continue;
             room--;
-            /* A map chunk goes to one worker whole. */
-            while (chunk && ex->qhead && ex->qhead->chunk == chunk) {
-                f = mf_pop(ex);
-                if (f->state != MF_FS_PENDING) {
-                    mf__fut_maybe_free(f);
-                    continue;
-                }
-                bytes += f->arg_len;
-                if (mf_pack(ex, s, f, w) == MF_OK)
-                    room--;
-            }
         }
         if (s->count == 0) {
             mf_wire_free(s);

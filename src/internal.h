@@ -123,7 +123,7 @@ typedef struct mf_fut {
     struct mf_executor *ex;
     struct mf_fut *next; /* pending queue / free list */
     mf_fn_id fn;
-    uint64_t chunk; /* map chunk group (0 = none) */
+    uint32_t nitems; /* a chunk of map items (0 = a single task) */
     void *arg;      /* owned copy, or inline_arg */
     size_t arg_len;
     const void *res;
@@ -178,7 +178,6 @@ struct mf_executor {
     /* sends in progress */
     struct mf_send **sends;
     size_t nsends, capsends;
-    uint64_t next_chunk;
     bool shutdown;
     bool released; /* workers told to stop */
     bool in_progress;

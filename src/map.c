@@ -1,24 +1,39 @@
 /* map.c — mf_map(): many calls of one function, results in order or as
  * they complete, with a chunksize and an overall timeout.
  *
- * Items become ordinary futures; a chunk's items share a chunk id, which
- * makes dispatch send them to one worker in one message. Unordered maps
- * reuse the as_completed machinery. A consumer that stops early frees the
- * iterator, which cancels what has not started; what runs completes and
- * is discarded.
+ * With chunksize 1 every item is a task of its own. With a larger
+ * chunksize, each chunk is ONE task on the wire (its arguments packed
+ * together; the worker runs every item and answers with one packed
+ * result), so per-item cost on the root is a few slices of a buffer, not
+ * a future. Unordered maps reuse the as_completed machinery over the
+ * tasks. A consumer that stops early frees the iterator, which cancels
+ * what has not started; what runs completes and is discarded.
  */
 #include "internal.h"
+#include "wire.h"
 
 #include <string.h>
 
 struct mf_map_iter {
-    mf_fut **f; /* retained until consumed (ordered) or freed */
-    size_t n, next;
+    mf_executor *ex;
+    mf_fut **f;   /* one per task, retained until consumed or freed */
+    size_t ntask; /* tasks */
+    size_t n;     /* items */
+    size_t cs;    /* items per task */
     int unordered;
     double deadline;
     mf_as_completed_iter *ac;
+    size_t given;    /* items handed out */
+    size_t cur;      /* task being read */
+    size_t pos;      /* next item within it */
+    bool have_cur;   /* cur/pos valid */
+    size_t view_of;  /* task whose chunk is parsed in `view` (+1; 0 none) */
+    mf_chunk_view view;
+    int view_rc;     /* MF_OK or the parse error */
     bool finished;
 };
+
+#define MF_PAD8(n) (((n) + 7u) & ~(size_t)7u)
 
 MF_API void mf_map_opts_init(mf_map_opts *opts)
 {
@@ -31,9 +46,44 @@ MF_API void mf_map_opts_init(mf_map_opts *opts)
 
 static void mf_map_cancel_rest(mf_map_iter *it)
 {
-    for (size_t i = 0; i < it->n; i++)
+    for (size_t i = 0; i < it->ntask; i++)
         if (it->f[i] && it->f[i]->state == MF_FS_PENDING)
             mf__fut_finish(it->f[i], MF_FS_CANCELLED);
+}
+
+static size_t mf_items_in(const mf_map_iter *it, size_t t)
+{
+    size_t first = t * it->cs;
+    return it->n - first < it->cs ? it->n - first : it->cs;
+}
+
+/* Pack the arguments of items [first, first+k) into one chunk payload. */
+static int mf_pack_chunk(const void *const *args, const size_t *lens,
+                         size_t first, size_t k, void **out, size_t *outlen)
+{
+    size_t len = 8 + 8 * k;
+    for (size_t i = 0; i < k; i++) {
+        if (lens[first + i] > MF_WIRE_MAX - len)
+            return mf__fail(MF_E2BIG, "chunk arguments exceed 2 GiB");
+        len += MF_PAD8(lens[first + i]);
+    }
+    unsigned char *b = mf__malloc(len);
+    if (!b)
+        return mf__fail(MF_ENOMEM, "out of memory packing a chunk");
+    uint64_t n = k;
+    memcpy(b, &n, 8);
+    size_t off = 8 + 8 * k;
+    for (size_t i = 0; i < k; i++) {
+        uint64_t l = lens[first + i];
+        memcpy(b + 8 + 8 * i, &l, 8);
+        if (l)
+            memcpy(b + off, args[first + i], l);
+        memset(b + off + l, 0, MF_PAD8(l) - l);
+        off += MF_PAD8(l);
+    }
+    *out = b;
+    *outlen = len;
+    return MF_OK;
 }
 
 MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
@@ -54,55 +104,69 @@ MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
     if (o.chunksize == 0)
         o.chunksize = 1;
     it = mf__calloc(1, sizeof *it);
-    if (!it || !(it->f = mf__calloc(n ? n : 1, sizeof *it->f))) {
+    if (!it)
+        return mf__fail(MF_ENOMEM, "mf_map: out of memory");
+    it->ex = ex;
+    it->n = n;
+    it->cs = o.chunksize;
+    it->ntask = n ? (n - 1) / it->cs + 1 : 0;
+    it->unordered = o.unordered;
+    it->deadline = mf__deadline(o.timeout < 0 ? MF_FOREVER : o.timeout);
+    it->f = mf__calloc(it->ntask ? it->ntask : 1, sizeof *it->f);
+    if (!it->f) {
         mf__free(it);
         return mf__fail(MF_ENOMEM, "mf_map: out of memory");
     }
-    it->unordered = o.unordered;
-    it->deadline = mf__deadline(o.timeout < 0 ? MF_FOREVER : o.timeout);
     mf__lock();
+    /* Check every item before anything is queued. */
     for (size_t i = 0; i < n && rc == MF_OK; i++)
         rc = mf__check_submit(ex, fn, args[i], lens[i]);
-    if (rc != MF_OK) {
-        mf__unlock();
-        mf__free(it->f);
-        mf__free(it);
-        return rc;
-    }
-    uint64_t chunk = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (o.chunksize > 1 && i % o.chunksize == 0)
-            chunk = ++ex->next_chunk;
-        rc = mf__new_task(ex, fn, args[i], lens[i], &it->f[i]);
+    for (size_t t = 0; t < it->ntask && rc == MF_OK; t++) {
+        size_t first = t * it->cs, k = mf_items_in(it, t);
+        if (it->cs == 1) {
+            rc = mf__new_task(ex, fn, args[first], lens[first], &it->f[t]);
+            continue;
+        }
+        void *packed;
+        size_t plen;
+        rc = mf_pack_chunk(args, lens, first, k, &packed, &plen);
         if (rc != MF_OK)
             break;
-        it->f[i]->chunk = chunk;
+        /* The packed buffer becomes the future's argument as it is. */
+        rc = mf__new_task(ex, fn, NULL, 0, &it->f[t]);
+        if (rc != MF_OK) {
+            mf__free(packed);
+            break;
+        }
+        it->f[t]->arg = packed;
+        it->f[t]->arg_len = plen;
+        it->f[t]->nitems = (uint32_t)k;
     }
     if (rc != MF_OK) {
         /* Nothing was queued yet: undo cleanly. */
-        for (size_t i = 0; i < n && it->f[i]; i++) {
-            it->f[i]->refs = 0;
-            it->f[i]->held = 0;
+        for (size_t t = 0; t < it->ntask && it->f[t]; t++) {
+            it->f[t]->refs = 0;
+            it->f[t]->held = 0;
             ex->outstanding--;
-            mf__fut_maybe_free(it->f[i]);
+            mf__fut_maybe_free(it->f[t]);
         }
         mf__unlock();
         mf__free(it->f);
         mf__free(it);
         return rc;
     }
-    it->n = n;
-    for (size_t i = 0; i < n; i++)
-        mf__enqueue(ex, it->f[i]);
+    for (size_t t = 0; t < it->ntask; t++)
+        mf__enqueue(ex, it->f[t]);
     (void)mf__progress(ex, NULL);
     mf__unlock();
     if (it->unordered) {
-        mf_future *h = mf__malloc((n ? n : 1) * sizeof *h);
+        mf_future *h = mf__malloc((it->ntask ? it->ntask : 1) * sizeof *h);
         mf__lock();
-        for (size_t i = 0; h && i < n; i++)
-            h[i] = mf__fut_handle(it->f[i]);
+        for (size_t t = 0; h && t < it->ntask; t++)
+            h[t] = mf__fut_handle(it->f[t]);
         mf__unlock();
-        rc = h ? mf_as_completed(h, n, o.timeout < 0 ? MF_FOREVER : o.timeout,
+        rc = h ? mf_as_completed(h, it->ntask,
+                                 o.timeout < 0 ? MF_FOREVER : o.timeout,
                                  &it->ac)
                : mf__fail(MF_ENOMEM, "mf_map: out of memory");
         mf__free(h);
@@ -120,68 +184,122 @@ static bool mf_pred_done(void *p)
     return mf__fut_is_done((mf_fut *)p);
 }
 
+static void mf_release_task(mf_map_iter *it, size_t t)
+{
+    if (it->f[t]) {
+        if (it->view_of == t + 1) {
+            mf_chunk_view_free(&it->view);
+            it->view_of = 0;
+        }
+        it->f[t]->refs--;
+        mf__fut_maybe_free(it->f[t]);
+        it->f[t] = NULL;
+    }
+}
+
+/* Give item `pos` of finished task `t` (lock held). */
+static int mf_give(mf_map_iter *it, size_t t, size_t pos, const void **data,
+                   size_t *len, size_t *index)
+{
+    mf_fut *f = it->f[t];
+    size_t i = t * it->cs + pos;
+    const mf_reg_entry *re = NULL;
+    if (index)
+        *index = i;
+    if (f->state == MF_FS_CANCELLED)
+        return mf__fail(MF_ECANCELLED, "item %zu was cancelled", i);
+    if (f->state == MF_FS_FAILED)
+        return mf__fail(MF_ETASK, "item %zu: task '%s' failed on rank %d: %s",
+                        i, f->err->pub.function, f->err->pub.rank,
+                        f->err->pub.message);
+    if (!f->nitems) {
+        if (data)
+            *data = f->res;
+        if (len)
+            *len = f->res_len;
+        return MF_OK;
+    }
+    if (it->view_of != t + 1) {
+        if (it->view_of)
+            mf_chunk_view_free(&it->view);
+        it->view_rc = mf_chunk_parse(f->res, f->res_len, 1, &it->view);
+        if (it->view_rc == MF_OK && it->view.n != f->nitems) {
+            mf_chunk_view_free(&it->view);
+            it->view_rc = MF_EPROTO;
+        }
+        it->view_of = t + 1;
+    }
+    if (it->view_rc != MF_OK)
+        return mf__fail(MF_ETASK, "item %zu: the chunk's result from rank %d "
+                                  "is malformed",
+                        i, f->worker);
+    if (it->view.status[pos] != MF_RS_OK) {
+        re = it->ex ? mf__snap_find(&it->ex->reg, f->fn) : NULL;
+        return mf__fail(MF_ETASK, "item %zu: task '%s' failed on rank %d: "
+                                  "%.*s",
+                        i, re ? re->name : "?", f->worker,
+                        (int)(it->view.len[pos] > 800 ? 800
+                                                      : it->view.len[pos]),
+                        (const char *)it->view.ptr[pos]);
+    }
+    if (data)
+        *data = it->view.ptr[pos];
+    if (len)
+        *len = it->view.len[pos];
+    return MF_OK;
+}
+
 MF_API int mf_map_next(mf_map_iter *it, const void **data, size_t *len,
                        size_t *index)
 {
-    size_t i;
+    size_t t;
     int rc = MF_OK;
     mf__clear_error();
     if (!it)
         return mf__fail(MF_EINVAL, "mf_map_next: NULL iterator");
     mf__lock();
-    if (it->finished || it->next == it->n) {
+    if (it->finished || it->given == it->n) {
         mf__unlock();
         return MF_EDONE;
     }
-    if (!it->unordered && it->next > 0) {
-        /* The previous item has been consumed: let its memory go. */
-        mf_fut *prev = it->f[it->next - 1];
-        if (prev) {
-            prev->refs--;
-            mf__fut_maybe_free(prev);
-            it->f[it->next - 1] = NULL;
+    /* The task we read last is used up: let its memory go. */
+    if (it->have_cur && it->pos == mf_items_in(it, it->cur)) {
+        mf_release_task(it, it->cur);
+        it->have_cur = false;
+    }
+    if (!it->have_cur) {
+        if (it->unordered) {
+            rc = mf__ac_next(it->ac, &t);
+        } else {
+            t = it->given / it->cs;
+            if (!mf__fut_is_done(it->f[t])) {
+                double now = mf__now();
+                if (mf__cb_depth > 0 && it->deadline > now)
+                    rc = mf__fail(MF_EINCALLBACK, "mf_map_next from a done "
+                                                  "callback");
+                else
+                    rc = mf__wait_until(mf_pred_done, it->f[t],
+                                        it->deadline > now ? it->deadline
+                                                           : now);
+            }
         }
-    }
-    if (it->unordered) {
-        rc = mf__ac_next(it->ac, &i);
-    } else {
-        i = it->next;
-        if (!mf__fut_is_done(it->f[i])) {
-            double now = mf__now();
-            if (mf__cb_depth > 0 && it->deadline > now)
-                rc = mf__fail(MF_EINCALLBACK, "mf_map_next from a done "
-                                              "callback");
-            else
-                rc = mf__wait_until(mf_pred_done, it->f[i],
-                                    it->deadline > now ? it->deadline : now);
+        if (rc == MF_ETIMEDOUT) {
+            mf_map_cancel_rest(it);
+            it->finished = true;
+            mf__fail(MF_ETIMEDOUT, "map timed out after %zu of %zu items",
+                     it->given, it->n);
         }
+        if (rc != MF_OK) {
+            mf__unlock();
+            return rc;
+        }
+        it->cur = t;
+        it->pos = 0;
+        it->have_cur = true;
     }
-    if (rc == MF_ETIMEDOUT) {
-        mf_map_cancel_rest(it);
-        it->finished = true;
-        mf__fail(MF_ETIMEDOUT, "map timed out after %zu of %zu items",
-                 it->next, it->n);
-    }
-    if (rc != MF_OK) {
-        mf__unlock();
-        return rc;
-    }
-    it->next++;
-    mf_fut *f = it->f[i];
-    if (index)
-        *index = i;
-    if (f->state == MF_FS_OK) {
-        if (data)
-            *data = f->res;
-        if (len)
-            *len = f->res_len;
-    } else if (f->state == MF_FS_FAILED) {
-        rc = mf__fail(MF_ETASK, "item %zu: task '%s' failed on rank %d: %s",
-                      i, f->err->pub.function, f->err->pub.rank,
-                      f->err->pub.message);
-    } else {
-        rc = mf__fail(MF_ECANCELLED, "item %zu was cancelled", i);
-    }
+    rc = mf_give(it, it->cur, it->pos, data, len, index);
+    it->pos++;
+    it->given++;
     mf__unlock();
     return rc;
 }
@@ -193,12 +311,10 @@ MF_API void mf_map_free(mf_map_iter *it)
     mf_as_completed_free(it->ac);
     mf__lock();
     mf_map_cancel_rest(it);
-    for (size_t i = 0; i < it->n; i++) {
-        if (it->f[i]) {
-            it->f[i]->refs--;
-            mf__fut_maybe_free(it->f[i]);
-        }
-    }
+    for (size_t t = 0; t < it->ntask; t++)
+        mf_release_task(it, t);
+    if (it->view_of)
+        mf_chunk_view_free(&it->view);
     mf__unlock();
     mf__free(it->f);
     mf__free(it);

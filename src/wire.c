@@ -87,7 +87,8 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
             return mf__fail(MF_EPROTO, "record %u: bad status %u", r->seen,
                             rec->status);
     }
-    if ((flags & ~MF_REC_OOL) || pad)
+    rec->chunk = (flags & MF_REC_CHUNK) != 0;
+    if ((flags & ~(MF_REC_OOL | MF_REC_CHUNK)) || pad)
         return mf__fail(MF_EPROTO, "record %u: unknown flags %#x", r->seen,
                         flags);
     r->off += MF_WIRE_REC;
@@ -150,11 +151,11 @@ int mf_wire_begin(mf_send *s, int kind)
 
 /* Append the record header `rec` and its payload. */
 static int mf_add(mf_send *s, unsigned char rec[MF_WIRE_REC], int flag_at,
-                  const void *p, size_t len, int owned)
+                  const void *p, size_t len, int owned, uint32_t flags)
 {
     size_t pad = MF_PAD8(len) - len;
     int ool = len >= MF_WIRE_OOL_MIN && p;
-    uint32_t flags = ool ? MF_REC_OOL : 0;
+    flags = (flags & MF_REC_CHUNK) | (ool ? MF_REC_OOL : 0);
 
     memcpy(rec + flag_at, &flags, 4);
     if (ool && s->nool == s->capool) {
@@ -190,18 +191,19 @@ nomem:
 }
 
 int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
-                     size_t len, int owned)
+                     size_t len, int owned, uint32_t flags)
 {
     unsigned char rec[MF_WIRE_REC] = {0};
     uint64_t l = len;
     memcpy(rec, &tag, 8);
     memcpy(rec + 8, &fn, 8);
     memcpy(rec + 16, &l, 8);
-    return mf_add(s, rec, 24, p, len, owned);
+    return mf_add(s, rec, 24, p, len, owned, flags);
 }
 
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
-                       uint64_t ns, const void *p, size_t len, int owned)
+                       uint64_t ns, const void *p, size_t len, int owned,
+                       uint32_t flags)
 {
     unsigned char rec[MF_WIRE_REC] = {0};
     uint64_t l = len;
@@ -209,7 +211,7 @@ int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
     memcpy(rec + 8, &status, 4);
     memcpy(rec + 16, &l, 8);
     memcpy(rec + 24, &ns, 8);
-    return mf_add(s, rec, 12, p, len, owned);
+    return mf_add(s, rec, 12, p, len, owned, flags);
 }
 
 int mf_wire_finish(mf_send *s)
@@ -292,5 +294,70 @@ int mf__wire_recv_ool(MPI_Comm comm, int src, size_t len, mf_rbuf **out)
                         len, src);
     }
     *out = rb;
+    return MF_OK;
+}
+
+/* ---- chunks ------------------------------------------------------------ */
+
+void mf_chunk_view_free(mf_chunk_view *v)
+{
+    mf__free(v->ptr);
+    mf__free(v->len);
+    mf__free(v->st);
+    memset(v, 0, sizeof *v);
+}
+
+int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v)
+{
+    const unsigned char *b = p;
+    uint64_t n;
+    size_t per = results ? 16 : 8, off;
+    memset(v, 0, sizeof *v);
+    if (!p || len < 8)
+        return mf__fail(MF_EPROTO, "chunk of %zu bytes has no count", len);
+    memcpy(&n, b, 8);
+    if (n == 0 || n > (len - 8) / per)
+        return mf__fail(MF_EPROTO, "chunk count %llu does not fit in %zu "
+                                   "bytes",
+                        (unsigned long long)n, len);
+    v->n = (size_t)n;
+    v->ptr = mf__malloc(v->n * sizeof *v->ptr);
+    v->len = mf__malloc(v->n * sizeof *v->len);
+    v->st = results ? mf__malloc(v->n * sizeof *v->st) : NULL;
+    if (!v->ptr || !v->len || (results && !v->st)) {
+        mf_chunk_view_free(v);
+        return mf__fail(MF_ENOMEM, "out of memory parsing a chunk");
+    }
+    v->status = v->st;
+    off = 8 + per * v->n;
+    for (size_t i = 0; i < v->n; i++) {
+        const unsigned char *h = b + 8 + per * i;
+        uint64_t l;
+        if (results) {
+            uint32_t pad;
+            memcpy(&v->st[i], h, 4);
+            memcpy(&pad, h + 4, 4);
+            memcpy(&l, h + 8, 8);
+            if (v->st[i] > MF_RS_FAILED || pad) {
+                mf_chunk_view_free(v);
+                return mf__fail(MF_EPROTO, "chunk item %zu: bad status", i);
+            }
+        } else {
+            memcpy(&l, h, 8);
+        }
+        if (l > len - off || MF_PAD8(l) > len - off) {
+            mf_chunk_view_free(v);
+            return mf__fail(MF_EPROTO, "chunk item %zu overruns the chunk",
+                            i);
+        }
+        v->ptr[i] = b + off;
+        v->len[i] = (size_t)l;
+        off += MF_PAD8(l);
+    }
+    if (off != len) {
+        mf_chunk_view_free(v);
+        return mf__fail(MF_EPROTO, "%zu stray bytes after a chunk",
+                        len - off);
+    }
     return MF_OK;
 }

@@ -41,7 +41,14 @@ enum mf_wire_kind {
     MF_MSG_SHUTDOWN = 3
 };
 
-#define MF_REC_OOL 1u /* record flag: payload sent out of line */
+#define MF_REC_OOL 1u   /* record flag: payload sent out of line */
+#define MF_REC_CHUNK 2u /* record flag: a chunk of map items (below) */
+
+/*
+ * A chunk task's payload:   n u64 | len u64 x n | each argument, padded
+ * Its result's payload:     n u64 | (status u32, 0 u32, len u64) x n |
+ *                           each result or error message, padded
+ */
 
 enum mf_wire_status {
     MF_RS_OK = 0,     /* payload is the result */
@@ -54,6 +61,7 @@ typedef struct mf_wire_rec {
     uint32_t status; /* RESULTS */
     uint64_t ns;     /* RESULTS: compute time */
     int ool;         /* payload follows out of line; data is NULL */
+    int chunk;       /* MF_REC_CHUNK */
     const void *data;
     size_t len;
 } mf_wire_rec;
@@ -97,9 +105,23 @@ int mf_wire_begin(mf_send *s, int kind);
 /* Append a task record. If `owned` the payload is freed after sending
  * (ownership passes to `s` even on failure). */
 int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
-                     size_t len, int owned);
+                     size_t len, int owned, uint32_t flags);
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
-                       uint64_t ns, const void *p, size_t len, int owned);
+                       uint64_t ns, const void *p, size_t len, int owned,
+                       uint32_t flags);
+
+/* A parsed chunk (arguments or results), bounds-checked. */
+typedef struct mf_chunk_view {
+    size_t n;
+    const uint32_t *status; /* results only; NULL for arguments */
+    const unsigned char **ptr;
+    size_t *len;
+    uint32_t *st; /* storage for status */
+} mf_chunk_view;
+/* Parse a chunk payload; `results` selects the format. MF_EPROTO if
+ * malformed, MF_ENOMEM. Free with mf_chunk_view_free(). */
+int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v);
+void mf_chunk_view_free(mf_chunk_view *v);
 /* Finish the header; MF_E2BIG if the inline part is too large for MPI. */
 int mf_wire_finish(mf_send *s);
 /* Post the message and its out-of-line payloads to `dest`. */

@@ -34,6 +34,7 @@ struct mf_task {
 
 typedef struct mf_wtask {
     uint64_t tag;
+    int chunk;
     mf_fn_id fn;
     const void *data;
     size_t len;
@@ -242,8 +243,8 @@ static int mf_w_receive(mf_wstate *w, int *stop, int *got)
             } else {
                 rb->refs++;
             }
-            w->q[w->qlen++] =
-                (mf_wtask){rec.tag, rec.fn, rec.data, rec.len, own};
+            w->q[w->qlen++] = (mf_wtask){rec.tag, rec.chunk, rec.fn,
+                                         rec.data, rec.len, own};
         }
         mf__rbuf_unref(rb);
         if (rc != MF_EDONE)
@@ -251,7 +252,106 @@ static int mf_w_receive(mf_wstate *w, int *stop, int *got)
     }
 }
 
-/* Run one task and add its result to the outgoing batch. */
+/* Call the function once; on return `task` holds the result or error. */
+static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
+                     const void *arg, size_t len)
+{
+    int rc;
+    memset(task, 0, offsetof(mf_task, msg));
+    task->msg[0] = '\0';
+    task->fn = fn;
+    task->arg = arg;
+    task->arg_len = len;
+    const mf_reg_entry *e = mf__snap_find(&w->ex->reg, fn);
+    if (!e) {
+        mf_task_fail(task, "function id %016llx is not registered on "
+                           "rank %d",
+                     (unsigned long long)fn, w->ex->rank);
+        return MF_ETASK;
+    }
+    rc = e->fn(task, e->userdata);
+    if (rc != 0 || task->failed) {
+        if (!task->failed)
+            snprintf(task->msg, sizeof task->msg, "task returned %d", rc);
+        task->failed = 1;
+        mf__free(task->res);
+        task->res = NULL;
+        task->res_len = 0;
+    }
+    return MF_OK;
+}
+
+#define MF_PAD8(n) (((n) + 7u) & ~(size_t)7u)
+
+/* Run every item of a chunk; the result is one chunk-result payload. */
+static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
+{
+    mf_chunk_view v;
+    mf_task item;
+    unsigned char *buf = NULL;
+    size_t cap = 0, len;
+    int rc = mf_chunk_parse(t->data, t->len, 0, &v);
+    memset(out, 0, offsetof(mf_task, msg));
+    out->msg[0] = '\0';
+    if (rc != MF_OK) {
+        mf_task_fail(out, "malformed chunk: %s", mf_last_error());
+        return MF_OK;
+    }
+    len = 8 + 16 * v.n;
+    cap = len + 64 * v.n;
+    buf = mf__malloc(cap);
+    if (!buf) {
+        mf_chunk_view_free(&v);
+        mf_task_fail(out, "out of memory running a chunk");
+        return MF_OK;
+    }
+    uint64_t n = v.n;
+    memcpy(buf, &n, 8);
+    for (size_t i = 0; i < v.n; i++) {
+        mf_w_call(w, &item, t->fn, v.ptr[i], v.len[i]);
+        const void *p = item.failed ? (const void *)item.msg : item.res;
+        uint64_t l = item.failed ? strlen(item.msg) : item.res_len;
+        uint32_t st = item.failed ? MF_RS_FAILED : MF_RS_OK, zero = 0;
+        if (len + MF_PAD8(l) > MF_MAX_RESULT) {
+            mf__free(item.res);
+            mf__free(buf);
+            mf_chunk_view_free(&v);
+            mf_task_fail(out, "results of the chunk exceed %zu bytes",
+                         (size_t)MF_MAX_RESULT);
+            return MF_OK;
+        }
+        if (len + MF_PAD8(l) > cap) {
+            size_t nc = cap * 2;
+            while (nc < len + MF_PAD8(l))
+                nc *= 2;
+            unsigned char *nb = mf__realloc(buf, nc);
+            if (!nb) {
+                mf__free(item.res);
+                mf__free(buf);
+                mf_chunk_view_free(&v);
+                mf_task_fail(out, "out of memory running a chunk");
+                return MF_OK;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        unsigned char *h = buf + 8 + 16 * i;
+        memcpy(h, &st, 4);
+        memcpy(h + 4, &zero, 4);
+        memcpy(h + 8, &l, 8);
+        if (l)
+            memcpy(buf + len, p, l);
+        memset(buf + len + l, 0, MF_PAD8(l) - l);
+        len += MF_PAD8(l);
+        mf__free(item.res);
+    }
+    mf_chunk_view_free(&v);
+    out->res = buf;
+    out->res_len = len;
+    return MF_OK;
+}
+
+/* Run one task (or chunk) and add its result to the outgoing batch. */
 static int mf_w_run(mf_wstate *w, mf_wtask *t)
 {
     mf_task task;
@@ -261,30 +361,16 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
     int owned = 0, rc;
     uint64_t t0, t1;
 
-    memset(&task, 0, offsetof(mf_task, msg));
-    task.msg[0] = '\0';
-    task.fn = t->fn;
-    task.arg = t->data;
-    task.arg_len = t->len;
-    const mf_reg_entry *e = mf__snap_find(&w->ex->reg, t->fn);
     t0 = mf_ns_now();
-    if (!e) {
-        mf_task_fail(&task, "function id %016llx is not registered on "
-                            "rank %d",
-                     (unsigned long long)t->fn, w->ex->rank);
-        rc = MF_ETASK;
-    } else {
-        rc = e->fn(&task, e->userdata);
-    }
+    if (t->chunk)
+        mf_w_run_chunk(w, t, &task);
+    else
+        mf_w_call(w, &task, t->fn, t->data, t->len);
     t1 = mf_ns_now();
-    if (rc != 0 || task.failed) {
+    if (task.failed) {
         status = MF_RS_FAILED;
-        if (!task.failed)
-            snprintf(task.msg, sizeof task.msg, "task returned %d", rc);
         payload = task.msg;
         plen = strlen(task.msg);
-        mf__free(task.res);
-        task.res = NULL;
     } else {
         payload = task.res;
         plen = task.res_len;
@@ -312,7 +398,7 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
         w->out_since = mf__now();
     }
     rc = mf_wire_add_result(w->out, t->tag, status, t1 - t0, payload, plen,
-                            owned);
+                            owned, t->chunk ? MF_REC_CHUNK : 0);
     if (rc != MF_OK)
         return mf__fail(rc, "worker: out of memory adding a result");
     return MF_OK;

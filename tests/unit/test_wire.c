@@ -13,10 +13,10 @@ static mf_send build_tasks(void)
 {
     mf_send s;
     CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_TASKS), MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_task(&s, 11, 101, "abc", 3, 0), MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_task(&s, 12, 102, NULL, 0, 0), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_task(&s, 11, 101, "abc", 3, 0, 0), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_task(&s, 12, 102, NULL, 0, 0, 0), MF_OK);
     char *owned = mf__strdup("owned-payload");
-    CU_ASSERT_EQUAL(mf_wire_add_task(&s, 13, 103, owned, 13, 1), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_task(&s, 13, 103, owned, 13, 1, 0), MF_OK);
     CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
     return s;
 }
@@ -57,10 +57,10 @@ static void test_results_round_trip(void)
     mf_wire_reader r;
     mf_wire_rec rec;
     CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 7, MF_RS_OK, 1234, "xy", 2, 0),
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 7, MF_RS_OK, 1234, "xy", 2, 0, 0),
                     MF_OK);
     CU_ASSERT_EQUAL(
-        mf_wire_add_result(&s, 8, MF_RS_FAILED, 5, "boom", 4, 0), MF_OK);
+        mf_wire_add_result(&s, 8, MF_RS_FAILED, 5, "boom", 4, 0, 0), MF_OK);
     CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
     CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, s.buf, s.len), MF_OK);
     CU_ASSERT_EQUAL(r.kind, MF_MSG_RESULTS);
@@ -168,7 +168,7 @@ static void test_corrupted_fields(void)
 
     /* A result record with an unknown status. */
     CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 1, 77, 0, "z", 1, 0), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 1, 77, 0, "z", 1, 0, 0), MF_OK);
     CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
     CU_ASSERT_EQUAL(decode_all(s.buf, s.len), MF_EPROTO);
     mf_wire_free(&s);
@@ -223,13 +223,13 @@ static void test_large_payload_in_place(void)
     }
     mf_send s;
     CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 1, MF_RS_OK, 0, "hi", 2, 0),
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 1, MF_RS_OK, 0, "hi", 2, 0, 0),
                     MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 2, MF_RS_OK, 0, big, BIG, 0),
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 2, MF_RS_OK, 0, big, BIG, 0, 0),
                     MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 3, MF_RS_OK, 0, big2, BIG, 1),
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 3, MF_RS_OK, 0, big2, BIG, 1, 0),
                     MF_OK); /* big2 now owned by s */
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 4, MF_RS_OK, 0, "tail", 4, 0),
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 4, MF_RS_OK, 0, "tail", 4, 0, 0),
                     MF_OK);
     CU_ASSERT_EQUAL_FATAL(mf_wire_finish(&s), MF_OK);
     CU_ASSERT_EQUAL(s.nool, 2);
@@ -287,7 +287,7 @@ static void test_bad_flags(void)
 {
     mf_send s = build_tasks();
     unsigned char *b = mf__malloc(s.len);
-    uint32_t flags = 2; /* unknown flag */
+    uint32_t flags = 4; /* unknown flag */
     memcpy(b, s.buf, s.len);
     memcpy(b + MF_WIRE_HDR + 24, &flags, 4);
     CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
@@ -302,6 +302,74 @@ static void test_bad_flags(void)
     mf_wire_free(&s);
 }
 
+static void test_chunks(void)
+{
+    /* A chunk of arguments: n | lens | padded items. */
+    unsigned char buf[8 + 3 * 8 + 8 + 0 + 16];
+    uint64_t n = 3, l0 = 5, l1 = 0, l2 = 9;
+    memset(buf, 0, sizeof buf);
+    memcpy(buf, &n, 8);
+    memcpy(buf + 8, &l0, 8);
+    memcpy(buf + 16, &l1, 8);
+    memcpy(buf + 24, &l2, 8);
+    memcpy(buf + 32, "hello", 5);
+    memcpy(buf + 40, "123456789", 9);
+    mf_chunk_view v;
+    CU_ASSERT_EQUAL_FATAL(mf_chunk_parse(buf, sizeof buf, 0, &v), MF_OK);
+    CU_ASSERT_EQUAL(v.n, 3);
+    CU_ASSERT_EQUAL(v.len[0], 5);
+    CU_ASSERT_EQUAL(memcmp(v.ptr[0], "hello", 5), 0);
+    CU_ASSERT_EQUAL(v.len[1], 0);
+    CU_ASSERT_EQUAL(v.len[2], 9);
+    CU_ASSERT_EQUAL(memcmp(v.ptr[2], "123456789", 9), 0);
+    CU_ASSERT_PTR_NULL(v.status);
+    mf_chunk_view_free(&v);
+    /* Every truncation is refused; so are a zero count, a huge count, a
+     * huge length, and stray bytes. */
+    for (size_t k = 0; k < sizeof buf; k++) {
+        unsigned char *cut = mf__malloc(k ? k : 1);
+        memcpy(cut, buf, k);
+        CU_ASSERT_EQUAL(mf_chunk_parse(k ? cut : NULL, k, 0, &v), MF_EPROTO);
+        mf__free(cut);
+    }
+    unsigned char bad[sizeof buf + 8];
+    memcpy(bad, buf, sizeof buf);
+    memset(bad + sizeof buf, 0, 8);
+    CU_ASSERT_EQUAL(mf_chunk_parse(bad, sizeof bad, 0, &v), MF_EPROTO);
+    uint64_t x = 0;
+    memcpy(bad, &x, 8);
+    CU_ASSERT_EQUAL(mf_chunk_parse(bad, sizeof buf, 0, &v), MF_EPROTO);
+    x = UINT64_MAX;
+    memcpy(bad, &x, 8);
+    CU_ASSERT_EQUAL(mf_chunk_parse(bad, sizeof buf, 0, &v), MF_EPROTO);
+    memcpy(bad, buf, sizeof buf);
+    memcpy(bad + 24, &x, 8);
+    CU_ASSERT_EQUAL(mf_chunk_parse(bad, sizeof buf, 0, &v), MF_EPROTO);
+
+    /* A chunk of results: n | (status, 0, len) | padded items. */
+    unsigned char r[8 + 2 * 16 + 8 + 8];
+    uint32_t ok = MF_RS_OK, failed = MF_RS_FAILED, zero = 0;
+    uint64_t m = 2, a = 2, b = 4;
+    memcpy(r, &m, 8);
+    memcpy(r + 8, &ok, 4);
+    memcpy(r + 12, &zero, 4);
+    memcpy(r + 16, &a, 8);
+    memcpy(r + 24, &failed, 4);
+    memcpy(r + 28, &zero, 4);
+    memcpy(r + 32, &b, 8);
+    memcpy(r + 40, "hi\0\0\0\0\0\0", 8);
+    memcpy(r + 48, "oops\0\0\0\0", 8);
+    CU_ASSERT_EQUAL_FATAL(mf_chunk_parse(r, sizeof r, 1, &v), MF_OK);
+    CU_ASSERT_EQUAL(v.n, 2);
+    CU_ASSERT_EQUAL(v.status[0], MF_RS_OK);
+    CU_ASSERT_EQUAL(v.status[1], MF_RS_FAILED);
+    CU_ASSERT_EQUAL(memcmp(v.ptr[1], "oops", 4), 0);
+    mf_chunk_view_free(&v);
+    uint32_t weird = 9;
+    memcpy(r + 24, &weird, 4);
+    CU_ASSERT_EQUAL(mf_chunk_parse(r, sizeof r, 1, &v), MF_EPROTO);
+}
+
 static int add_suites(void)
 {
     CU_pSuite s = CU_add_suite("wire", NULL, NULL);
@@ -314,6 +382,7 @@ static int add_suites(void)
     MF_ADD_TEST(s, test_random_garbage);
     MF_ADD_TEST(s, test_large_payload_in_place);
     MF_ADD_TEST(s, test_bad_flags);
+    MF_ADD_TEST(s, test_chunks);
     return 0;
 }
 
