@@ -490,28 +490,69 @@ static int task_part(mf_task *task, void *ud)
     return 0;
 }
 
+/* Padded encodings (mf_mpz_padded_size) one after another, so that the
+ * reader can use zero-copy views (mf_mpz_view). */
+static void put_mpz_padded(unsigned char *buf, size_t *off, const mpz_t z)
+{
+    size_t ps = mf_mpz_packed_size(z), pad = mf_mpz_padded_size(z);
+    mf_mpz_pack(z, buf + *off, ps, NULL);
+    memset(buf + *off + ps, 0, pad - ps);
+    *off += pad;
+}
+
+/* Read the encoding at buf[*off..len): a view on the bytes when the layout
+ * allows, else a copy into `tmp`; *src points at the one to read. */
+static int get_mpz(const unsigned char *buf, size_t len, size_t *off,
+                   mpz_t view, mpz_t tmp, mpz_srcptr *src)
+{
+    size_t used = 0;
+    int rc = mf_mpz_view(view, buf + *off, len - *off, &used);
+    if (rc == MF_OK) {
+        *src = view;
+    } else if (rc == MF_ESTATE) {
+        rc = mf_mpz_unpack(tmp, buf + *off, len - *off, &used);
+        *src = tmp;
+    }
+    if (rc != MF_OK)
+        return rc;
+    used = (used + 7) & ~(size_t)7;
+    *off = used > len - *off ? len : *off + used;
+    return MF_OK;
+}
+
 static int task_mul(mf_task *task, void *ud)
 {
     (void)ud;
-    size_t len = 0, used = 0;
+    size_t len = 0, off = 0;
     const unsigned char *a = mf_task_arg(task, &len);
-    mpz_t x, y;
-    mpz_inits(x, y, NULL);
-    int rc = mf_mpz_unpack(x, a, len, &used);
+    mpz_t va, vb, ta, tb;
+    mpz_srcptr A = NULL, B = NULL;
+    mpz_inits(ta, tb, NULL);
+    int rc = get_mpz(a, len, &off, va, ta, &A);
     if (rc == MF_OK)
-        rc = mf_mpz_unpack(y, a + used, len - used, NULL);
+        rc = get_mpz(a, len, &off, vb, tb, &B);
+    if (rc == MF_OK && off != len)
+        rc = MF_EPROTO;
     if (rc != MF_OK) {
-        mpz_clears(x, y, NULL);
+        mpz_clears(ta, tb, NULL);
         return mf_task_fail(task, "mul: malformed argument: %s",
                             mf_strerror(rc));
     }
     double t0 = now();
-    mpz_mul(x, x, y);
-    mpz_clear(y);
+    mpz_t x;
+    mpz_init(x);
+    mpz_mul(x, A, B);
+    mpz_clears(ta, tb, NULL);
     if (getenv("MF_FACTORIAL_TRACE"))
         fprintf(stderr, "rank %d: mul %zu bytes in %.3f s (%.3f..%.3f)\n",
                 g_rank, len, now() - t0, fmod(t0, 100.0), fmod(now(), 100.0));
-    rc = mf_mpz_task_return(task, x);
+    void *out = NULL;
+    size_t pad = mf_mpz_padded_size(x);
+    rc = mf_task_result_buffer(task, pad, &out);
+    if (rc == MF_OK) {
+        off = 0;
+        put_mpz_padded(out, &off, x);
+    }
     mpz_clear(x);
     if (rc != MF_OK)
         return mf_task_fail(task, "mul: result: %s", mf_strerror(rc));
@@ -902,6 +943,22 @@ out:
     return rc;
 }
 
+/* Unpack one encoding followed by at most 7 zero bytes of padding. */
+static int unpack_padded(mpz_t z, const void *data, size_t len)
+{
+    size_t used = 0;
+    int e = mf_mpz_unpack(z, data, len, &used);
+    if (e != MF_OK)
+        return e;
+    const unsigned char *p = data;
+    if (len - used >= 8)
+        return MF_EPROTO;
+    for (size_t i = used; i < len; i++)
+        if (p[i] != 0)
+            return MF_EPROTO;
+    return MF_OK;
+}
+
 /* Wait for every future; unpack each result into vals[i]. */
 static int collect_mpz(mf_future *futs, size_t n, mpz_t *vals,
                        const char *what)
@@ -915,7 +972,7 @@ static int collect_mpz(mf_future *futs, size_t n, mpz_t *vals,
             if (rc == EX_OK)
                 rc = report_future_error(futs[i], e, what);
         } else if (rc == EX_OK &&
-                   (e = mf_mpz_unpack(vals[i], data, len, NULL)) != MF_OK) {
+                   (e = unpack_padded(vals[i], data, len)) != MF_OK) {
             fprintf(stderr, "mf-factorial: %s: malformed result: %s\n", what,
                     mf_strerror(e));
             rc = EX_RUNTIME;
@@ -928,15 +985,119 @@ static int collect_mpz(mf_future *futs, size_t n, mpz_t *vals,
 static int submit_mul(mf_executor *ex, mf_fn_id fn_mul, const mpz_t a,
                       const mpz_t b, mf_future *f)
 {
-    size_t la = mf_mpz_packed_size(a), lb = mf_mpz_packed_size(b);
+    size_t la = mf_mpz_padded_size(a), lb = mf_mpz_padded_size(b), off = 0;
     unsigned char *buf = malloc(la + lb);
     if (buf == NULL)
         return MF_ENOMEM;
-    mf_mpz_pack(a, buf, la, NULL);
-    mf_mpz_pack(b, buf + la, lb, NULL);
+    put_mpz_padded(buf, &off, a);
+    put_mpz_padded(buf, &off, b);
     int e = mf_submit(ex, fn_mul, buf, la + lb, f);
     free(buf);
     return e;
+}
+
+/*
+ * res = A * B on the workers: B is cut into S limb-aligned slices B_i
+ * (read-only views on B's limbs, no copy), task i computes A * B_i, and
+ * the root adds the products into res at their limb offsets (views on the
+ * result bytes where possible, so each product is read once, not copied).
+ */
+static int huge_final_product(mf_executor *ex, mf_fn_id fn_mul, mpz_srcptr A,
+                              mpz_srcptr B, unsigned S, mpz_t res, int trace,
+                              double t0)
+{
+    if (S > 64)
+        S = 64;
+    mf_future futs[64];
+    size_t off_of[64];
+    size_t nf = 0, bl = mpz_size(B);
+    const mp_limb_t *bp = mpz_limbs_read(B);
+    uint64_t bbits = (uint64_t)bl * GMP_NUMB_BITS;
+    int rc = EX_OK;
+    /* One argument buffer: A once, then each slice after it in turn. */
+    size_t la = mf_mpz_padded_size(A);
+    unsigned char *arg = malloc(la + mf_mpz_padded_size(B));
+    if (arg == NULL) {
+        fprintf(stderr, "mf-factorial: out of memory\n");
+        return EX_RUNTIME;
+    }
+    size_t aoff = 0;
+    put_mpz_padded(arg, &aoff, A);
+    for (unsigned i = 0; i < S; i++) {
+        size_t lo = (size_t)(mff_slice_bit(bbits, S, i) / GMP_NUMB_BITS);
+        size_t hi = (size_t)(mff_slice_bit(bbits, S, i + 1) / GMP_NUMB_BITS);
+        if (hi > bl)
+            hi = bl;
+        if (hi <= lo)
+            continue;
+        mpz_t slice;
+        mpz_roinit_n(slice, bp + lo, (mp_size_t)(hi - lo));
+        size_t off = la;
+        put_mpz_padded(arg, &off, slice);
+        int e = mf_submit(ex, fn_mul, arg, off, &futs[nf]);
+        if (e != MF_OK) {
+            fprintf(stderr, "mf-factorial: submit: %s\n", mf_strerror(e));
+            rc = EX_RUNTIME;
+            break;
+        }
+        off_of[nf++] = lo;
+    }
+    free(arg);
+    if (trace)
+        fprintf(stderr, "huge: %zu slices submitted at %.3f s\n", nf,
+                now() - t0);
+    /* Wait for all, then add them up in place. */
+    mpz_t views[64], tmps[64];
+    mpz_srcptr src[64];
+    size_t tn = 0;
+    for (size_t i = 0; i < nf; i++) {
+        mpz_init(tmps[i]);
+        src[i] = NULL;
+        const void *data = NULL;
+        size_t len = 0, off = 0;
+        int e = mf_future_result(futs[i], MF_FOREVER, &data, &len);
+        if (e != MF_OK) {
+            if (rc == EX_OK)
+                rc = report_future_error(futs[i], e, "a huge product slice");
+            continue;
+        }
+        e = get_mpz(data, len, &off, views[i], tmps[i], &src[i]);
+        if (e != MF_OK || off != len || mpz_sgn(src[i]) < 0) {
+            if (rc == EX_OK)
+                fprintf(stderr, "mf-factorial: malformed product slice\n");
+            rc = EX_RUNTIME;
+            src[i] = NULL;
+            continue;
+        }
+        size_t top = off_of[i] + mpz_size(src[i]);
+        if (top > tn)
+            tn = top;
+    }
+    if (trace)
+        fprintf(stderr, "huge: slices done at %.3f s\n", now() - t0);
+    if (rc == EX_OK) {
+        tn += 1; /* room for the carry */
+        mp_limb_t *rp = mpz_limbs_write(res, (mp_size_t)tn);
+        memset(rp, 0, tn * sizeof *rp);
+        for (size_t i = 0; i < nf; i++) {
+            size_t n = mpz_size(src[i]);
+            if (n == 0)
+                continue;
+            mp_limb_t cy = mpn_add(rp + off_of[i], rp + off_of[i],
+                                   (mp_size_t)(tn - off_of[i]),
+                                   mpz_limbs_read(src[i]), (mp_size_t)n);
+            if (cy != 0) { /* cannot happen: the sum is A * B */
+                fprintf(stderr, "mf-factorial: carry out of the product\n");
+                rc = EX_RUNTIME;
+            }
+        }
+        mpz_limbs_finish(res, (mp_size_t)tn);
+    }
+    for (size_t i = 0; i < nf; i++) {
+        mpz_clear(tmps[i]);
+        mf_future_release(futs[i]);
+    }
+    return rc;
 }
 
 /*
@@ -1032,60 +1193,11 @@ static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part,
             A = parts[1];
             B = parts[0];
         }
-        uint64_t bbits = mpz_sizeinbase(B, 2);
         unsigned S = mpz_size(A) + mpz_size(B) < 4096 ? 0 : W;
         if (S == 0) {
             mpz_mul(res, A, B);
         } else {
-            nf = 0;
-            uint64_t lo_of[64 + 1];
-            if (S > 64)
-                S = 64;
-            for (unsigned i = 0; i < S && rc == EX_OK; i++) {
-                uint64_t lo = mff_slice_bit(bbits, S, i),
-                         hi = mff_slice_bit(bbits, S, i + 1);
-                if (hi <= lo)
-                    continue;
-                mff_slice(t, B, lo, hi);
-                int e = submit_mul(ex, fn_mul, A, t, &futs[nf]);
-                if (e != MF_OK) {
-                    fprintf(stderr, "mf-factorial: submit: %s\n",
-                            mf_strerror(e));
-                    rc = EX_RUNTIME;
-                } else {
-                    lo_of[nf++] = lo;
-                }
-            }
-            mpz_t *pp = malloc((nf ? nf : 1) * sizeof *pp);
-            if (pp == NULL) {
-                rc = EX_RUNTIME;
-                for (size_t i = 0; i < nf; i++)
-                    mf_future_release(futs[i]);
-            } else {
-                for (size_t i = 0; i < nf; i++)
-                    mpz_init(pp[i]);
-                if (trace)
-                    fprintf(stderr, "huge: %zu slices submitted at %.3f s\n",
-                            nf, now() - t0);
-                int r2 = collect_mpz(futs, nf, pp, "a huge product slice");
-                if (trace)
-                    fprintf(stderr, "huge: slices done at %.3f s\n",
-                            now() - t0);
-                if (rc == EX_OK)
-                    rc = r2;
-                mpz_set_ui(res, 0);
-                for (size_t i = 0; i < nf && rc == EX_OK; i++) {
-                    if (i == 0 && lo_of[0] == 0) {
-                        mpz_swap(res, pp[0]);
-                        continue;
-                    }
-                    mpz_mul_2exp(pp[i], pp[i], (mp_bitcnt_t)lo_of[i]);
-                    mpz_add(res, res, pp[i]);
-                }
-                for (size_t i = 0; i < nf; i++)
-                    mpz_clear(pp[i]);
-                free(pp);
-            }
+            rc = huge_final_product(ex, fn_mul, A, B, S, res, trace, t0);
         }
     }
     uint64_t digits = 0, sum = 0;
