@@ -173,6 +173,7 @@ struct mf_executor {
     unsigned cur_window;
     double task_ns_avg;
     size_t outstanding; /* held futures: queued + running */
+    uint64_t nsubmits;
     int rr;             /* round-robin start */
     int last_src;       /* worker that answered last, or -1 */
     /* sends in progress */
