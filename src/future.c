@@ -111,9 +111,9 @@ void mf__fut_finish(mf_fut *f, int state)
     mf__completions++;
     if (state == MF_FS_FAILED)
         mf__failures++;
-    /* Run the callbacks in the order added. The list may grow while they
-     * run (on_done on a done future runs at once instead, so it does not),
-     * and a callback may drop the last reference: in_cb defers the free. */
+    /* Run the callbacks in the order added. on_done on a done future runs
+     * at once instead of growing the list; a callback may drop the last
+     * reference: in_cb defers the free. */
     f->in_cb = 1;
     mf__cb_depth++;
     for (uint32_t i = 0; i < f->ncb; i++) {
@@ -129,6 +129,15 @@ void mf__fut_finish(mf_fut *f, int state)
 }
 
 /* ---- public API ------------------------------------------------------ */
+
+/* A future a caller may use: live, and either referenced by the caller
+ * or in the middle of its own callbacks (the header promises it stays
+ * valid there even after the last user reference went). */
+mf_fut *mf__fut_usable(mf_future h)
+{
+    mf_fut *f = mf__fut_lookup(h);
+    return f && (f->refs || f->in_cb) ? f : NULL;
+}
 
 static bool mf_pred_done(void *ctx)
 {
@@ -169,8 +178,8 @@ MF_API int mf_future_result(mf_future fut, double timeout, const void **data,
     int rc;
     mf__clear_error();
     mf__lock();
-    mf_fut *f = mf__fut_lookup(fut);
-    if (!f || f->refs == 0) {
+    mf_fut *f = mf__fut_usable(fut);
+    if (!f) {
         mf__unlock();
         return mf__fail(MF_EBADHANDLE, "mf_future_result: stale or null "
                                        "future handle");
@@ -197,8 +206,8 @@ MF_API int mf_future_error(mf_future fut, double timeout,
     int rc;
     mf__clear_error();
     mf__lock();
-    mf_fut *f = mf__fut_lookup(fut);
-    if (!f || f->refs == 0) {
+    mf_fut *f = mf__fut_usable(fut);
+    if (!f) {
         mf__unlock();
         return mf__fail(MF_EBADHANDLE, "mf_future_error: stale or null "
                                        "future handle");
@@ -225,8 +234,8 @@ static int mf_query(mf_future fut, int what)
 {
     int r = 0;
     mf__lock();
-    mf_fut *f = mf__fut_lookup(fut);
-    if (f && f->refs) {
+    mf_fut *f = mf__fut_usable(fut);
+    if (f) {
         if (what == 0)
             r = mf__fut_is_done(f);
         else if (what == 1)
@@ -258,8 +267,8 @@ MF_API int mf_future_cancel(mf_future fut)
     int rc = MF_OK;
     mf__clear_error();
     mf__lock();
-    mf_fut *f = mf__fut_lookup(fut);
-    if (!f || f->refs == 0)
+    mf_fut *f = mf__fut_usable(fut);
+    if (!f)
         rc = mf__fail(MF_EBADHANDLE, "mf_future_cancel: stale or null "
                                      "future handle");
     else if (f->state == MF_FS_PENDING)
@@ -279,21 +288,20 @@ MF_API int mf_future_on_done(mf_future fut, mf_done_fn cb, void *userdata)
     if (!cb)
         return mf__fail(MF_EINVAL, "mf_future_on_done: NULL callback");
     mf__lock();
-    mf_fut *f = mf__fut_lookup(fut);
-    if (!f || f->refs == 0) {
+    mf_fut *f = mf__fut_usable(fut);
+    if (!f) {
         rc = mf__fail(MF_EBADHANDLE, "mf_future_on_done: stale or null "
                                      "future handle");
-    } else if (mf__fut_is_done(f) && !f->in_cb) {
-        f->refs++; /* keep it alive if the callback releases it */
+    } else if (mf__fut_is_done(f)) {
+        /* Done: run it now, as Python's add_done_callback does, also
+         * when called from one of this future's own callbacks. */
+        uint8_t was = f->in_cb;
+        f->in_cb = 1; /* keep it alive if the callback releases it */
         mf__cb_depth++;
         cb(fut, userdata);
         mf__cb_depth--;
-        f->refs--;
+        f->in_cb = was;
         mf__fut_maybe_free(f);
-    } else if (mf__fut_is_done(f)) {
-        /* Added from a callback of this same future: runs after the
-         * others, still exactly once. */
-        rc = mf__fut_add_cb(f, cb, userdata);
     } else if ((rc = mf__fut_add_cb(f, cb, userdata)) != MF_OK) {
         rc = mf__fail(rc, "mf_future_on_done: out of memory");
     }
@@ -305,8 +313,8 @@ MF_API int mf_future_retain(mf_future fut)
 {
     int rc = MF_OK;
     mf__lock();
-    mf_fut *f = mf__fut_lookup(fut);
-    if (!f || f->refs == 0)
+    mf_fut *f = mf__fut_usable(fut);
+    if (!f)
         rc = mf__fail(MF_EBADHANDLE, "mf_future_retain: stale or null "
                                      "future handle");
     else

@@ -140,6 +140,9 @@ mf_fut *mf__fut_alloc(void);
 void mf__fut_slot_free(mf_fut *f);
 mf_fut *mf__fut_lookup(mf_future h); /* NULL if stale */
 mf_future mf__fut_handle(const mf_fut *f);
+/* future.c: a future the caller may use (referenced, or inside its own
+ * callbacks); NULL if stale. */
+mf_fut *mf__fut_usable(mf_future h);
 
 /* future.c */
 /* Mark finished, drop the executor's hold, run callbacks, free if unused. */

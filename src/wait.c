@@ -64,8 +64,8 @@ MF_API int mf_wait(const mf_future *futs, size_t n, double timeout, int mode,
     c.seen = 0;
     mf__lock();
     for (size_t i = 0; i < n; i++) {
-        c.f[i] = mf__fut_lookup(futs[i]);
-        if (!c.f[i] || c.f[i]->refs == 0) {
+        c.f[i] = mf__fut_usable(futs[i]);
+        if (!c.f[i]) {
             mf__unlock();
             mf__free(c.f);
             return mf__fail(MF_EBADHANDLE, "mf_wait: future %zu is stale or "
@@ -155,8 +155,8 @@ MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
     mf__lock();
     uint32_t mark = mf__next_mark();
     for (size_t i = 0; i < n; i++) {
-        mf_fut *f = mf__fut_lookup(futs[i]);
-        if (!f || f->refs == 0) {
+        mf_fut *f = mf__fut_usable(futs[i]);
+        if (!f) {
             mf__unlock();
             mf_as_completed_free(it);
             return mf__fail(MF_EBADHANDLE, "mf_as_completed: future %zu is "

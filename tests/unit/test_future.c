@@ -178,6 +178,11 @@ static void cb_release(mf_future f, void *ud)
 {
     (void)ud;
     CU_ASSERT_EQUAL(mf_future_release(f), MF_OK);
+    /* Still valid for the rest of its callbacks. */
+    CU_ASSERT_TRUE(mf_future_done(f));
+    CU_ASSERT_EQUAL(mf_future_result(f, 0, NULL, NULL), MF_OK);
+    /* But the caller holds no reference any more. */
+    CU_ASSERT_EQUAL(mf_future_release(f), MF_EBADHANDLE);
 }
 
 static void cb_add_more(mf_future f, void *ud)
@@ -194,10 +199,11 @@ static void test_release_in_callback(void)
     CU_ASSERT_EQUAL(mf_future_on_done(f, cb_release, NULL), MF_OK);
     CU_ASSERT_EQUAL(mf_future_on_done(f, cb_record, (void *)5), MF_OK);
     finish(f, MF_FS_OK);
-    /* Later callbacks still ran, the one added during the run too. */
+    /* The one added during the run ran at once (the future is done, as
+     * in Python's add_done_callback); later callbacks still ran. */
     CU_ASSERT_EQUAL(norder, 2);
-    CU_ASSERT_EQUAL(order[0], 5);
-    CU_ASSERT_EQUAL(order[1], 7);
+    CU_ASSERT_EQUAL(order[0], 7);
+    CU_ASSERT_EQUAL(order[1], 5);
     /* The last reference went in the callback: the handle is stale. */
     CU_ASSERT_EQUAL(mf_future_release(f), MF_EBADHANDLE);
     CU_ASSERT_FALSE(mf_future_done(f));
