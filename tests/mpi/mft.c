@@ -26,6 +26,7 @@ mf_executor *mft_ex;
 int mft_open_rc;
 char mft_open_msg[4096];
 long mft_expect_marks = -1;
+int mft_force_progress_thread;
 
 mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY, ID_BIG,
     ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF,
@@ -710,7 +711,11 @@ static void t_open(void)
     mf_executor_opts_init(&o);
     if (s->opts)
         s->opts(&o);
-    rc = mf_executor_open(mft_comm, mft_root, s->opts ? &o : NULL, &ex);
+    if (mft_force_progress_thread)
+        o.progress_thread = 1;
+    rc = mf_executor_open(mft_comm, mft_root,
+                          s->opts || mft_force_progress_thread ? &o : NULL,
+                          &ex);
     save_open(rc);
     if (rc != s->expect_open) {
         char buf[512];
@@ -777,7 +782,11 @@ static void worker_scenario(const mft_scenario *s)
         mf_executor_opts_init(&o);
         if (s->opts)
             s->opts(&o);
-        rc = mf_executor_open(mft_comm, mft_root, s->opts ? &o : NULL, &ex);
+        if (mft_force_progress_thread)
+            o.progress_thread = 1;
+        rc = mf_executor_open(mft_comm, mft_root,
+                              s->opts || mft_force_progress_thread ? &o : NULL,
+                              &ex);
         save_open(rc);
         if (rc != s->expect_open) {
             char buf[600];

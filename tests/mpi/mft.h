@@ -41,6 +41,8 @@ extern mf_executor *mft_ex;   /* the open executor (root), or NULL */
 extern int mft_open_rc;       /* what the last open returned here */
 extern char mft_open_msg[4096]; /* mf_last_error() right after that open */
 extern long mft_expect_marks;   /* root: expected "mark" runs, -1 = any */
+extern int mft_force_progress_thread; /* open every executor with
+                                         opts.progress_thread = 1 */
 
 /* Ids of the standard task functions (registered on every rank). */
 extern mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY,

@@ -4,7 +4,9 @@
  * Usage: mpirun -n N mf_mpi_suite [--threads=single|funneled|serialized|
  *        multiple|mfinit] [--layout=world|world-last|split] [--known-bugs]
  *
- *   --known-bugs  run only the scenarios that show known core bugs
+ *   --known-bugs       run only the scenarios that show known core bugs
+ *   --progress-thread  open every executor with opts.progress_thread = 1
+ *                      (needs --threads=multiple)
  *
  *   world       executors on MPI_COMM_WORLD, root 0
  *   world-last  executors on MPI_COMM_WORLD, root = last rank
@@ -124,6 +126,21 @@ static void bad_open(MPI_Comm comm, int root, const mf_executor_opts *o,
     }
 }
 
+static void bad_env(const char *var, const char *val)
+{
+    char msg[256];
+    setenv(var, val, 1);
+    bad_open(mft_comm, mft_root, NULL, 1, MF_EINVAL);
+    snprintf(msg, sizeof msg, "%s", mf_last_error());
+    unsetenv(var);
+    if (!mft_contains(msg, var)) {
+        char buf[400];
+        snprintf(buf, sizeof buf, "%s=%s: message does not name it: \"%.200s\"",
+                 var, val, msg);
+        mft_check(0, buf, __FILE__, __LINE__);
+    }
+}
+
 static void ar_api_local(void)
 {
     mf_fn_id id = 0;
@@ -216,6 +233,19 @@ static void ar_api_local(void)
     mf_executor_opts_init(&o);
     o.max_arg_bytes = ((size_t)1 << 30) + 1;
     bad_open(mft_comm, mft_root, &o, 1, MF_EINVAL);
+    MFT_CHECK_EQ(o.progress_thread, 0);
+    if (mft_thread < MPI_THREAD_MULTIPLE) {
+        /* a progress thread needs MPI_THREAD_MULTIPLE */
+        mf_executor_opts_init(&o);
+        o.progress_thread = 1;
+        bad_open(mft_comm, mft_root, &o, 1, MF_EINVAL);
+    }
+    /* bad environment overrides fail the open, naming the variable */
+    bad_env("MF_WINDOW", "abc");
+    bad_env("MF_WINDOW", "65537");
+    bad_env("MF_MAX_ARG_BYTES", "12x");
+    bad_env("MF_IDLE_SLEEP_US", "-5");
+    bad_env("MF_PROGRESS_THREAD", "2");
 }
 
 /* =================================================================== */
@@ -1436,6 +1466,72 @@ static const mft_test tests_threads[] = {
     {"submit_wait_from_four_threads", t_threads_concurrent},
     {NULL, NULL}};
 
+/* MF_WINDOW=1 in the environment overrides the default window: the
+ * cancel test (which needs window 1) runs with NULL options. */
+static void setup_env_window1(void) { setenv("MF_WINDOW", "1", 1); }
+static void post_env_window1(void) { unsetenv("MF_WINDOW"); }
+
+/* =================================================================== */
+/* Scenario: progress_thread (MPI_THREAD_MULTIPLE only)                 */
+/* =================================================================== */
+
+static void opts_progress(mf_executor_opts *o)
+{
+    if (mft_thread >= MPI_THREAD_MULTIPLE)
+        o->progress_thread = 1;
+}
+
+typedef struct pt_ctx {
+    atomic_int ran;
+    pthread_t who;
+} pt_ctx;
+
+static void cb_where(mf_future f, void *ud)
+{
+    pt_ctx *c = ud;
+    (void)f;
+    c->who = pthread_self();
+    atomic_store(&c->ran, 1);
+}
+
+static void t_progress_thread_completes(void)
+{
+    mf_future f;
+    mft_gate *g = NULL;
+    pt_ctx c;
+    double dl;
+    NEED_EX();
+    if (mft_thread < MPI_THREAD_MULTIPLE) {
+        CU_PASS("progress thread needs MPI_THREAD_MULTIPLE");
+        return;
+    }
+    /* the caller makes no progress call: mf_future_done() makes none */
+    f = submit_ok(ID_ECHO, "pt", 3);
+    dl = mft_now() + T;
+    while (!mf_future_done(f) && mft_now() < dl)
+        ;
+    CU_ASSERT_EQUAL(mf_future_done(f), 1);
+    expect_result(f, "pt", 3);
+    mf_future_release(f);
+    /* a callback runs in the library's thread while the caller is busy */
+    memset(&c, 0, sizeof c);
+    ASSERT_RC(mft_gate_submit(&g), MF_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_FATAL(mft_gates_started(&g, 1, NULL, 0));
+    ASSERT_RC(mf_future_on_done(g->f, cb_where, &c), MF_OK);
+    mft_gate_release(g, MFT_GATE_OK);
+    dl = mft_now() + T;
+    while (!atomic_load(&c.ran) && mft_now() < dl)
+        ;
+    CU_ASSERT_EQUAL(atomic_load(&c.ran), 1);
+    if (atomic_load(&c.ran))
+        CU_ASSERT(!pthread_equal(c.who, pthread_self()));
+}
+
+static const mft_test tests_progress_thread[] = {
+    {"futures_complete_while_caller_is_busy", t_progress_thread_completes},
+    {NULL, NULL}};
+
 /* Options left at 0 mean the defaults. */
 static void opts_zero(mf_executor_opts *o)
 {
@@ -2422,6 +2518,10 @@ static const mft_scenario g_scenarios[] = {
     {"task_errors", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_errors},
     {"cancel", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL,
      tests_cancel},
+    {"cancel_env_MF_WINDOW_1", setup_env_window1, NULL, MF_OK, NULL, NULL,
+     post_env_window1, NULL, tests_cancel},
+    {"progress_thread", NULL, opts_progress, MF_OK, NULL, NULL, NULL, NULL,
+     tests_progress_thread},
     {"callbacks", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL,
      tests_callbacks},
     {"callbacks_more", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL,
@@ -2484,7 +2584,9 @@ int main(int argc, char **argv)
     size_t n = sizeof g_scenarios / sizeof g_scenarios[0];
     const mft_scenario *scns = g_scenarios;
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--known-bugs") == 0) {
+        if (strcmp(argv[i], "--progress-thread") == 0) {
+            mft_force_progress_thread = 1;
+        } else if (strcmp(argv[i], "--known-bugs") == 0) {
             scns = g_known_bugs;
             n = sizeof g_known_bugs / sizeof g_known_bugs[0];
         } else if (strncmp(argv[i], "--threads=", 10) == 0)
