@@ -101,7 +101,8 @@ MF_API const char *mf_version(void);
     X(MF_ENOWORKERS, 16, "communicator has no worker ranks")                 \
     X(MF_EDONE, 17, "iterator exhausted")                                    \
     X(MF_ESTATE, 18, "call not valid in the current state")                  \
-    X(MF_EBROKEN, 19, "executor is broken")
+    X(MF_EBROKEN, 19, "executor is broken")                                \
+    X(MF_EINTR, 20, "interrupted by a signal")
 
 /** Error codes. MF_OK is 0; every other value is a failure. */
 typedef enum mf_err {
@@ -198,9 +199,9 @@ typedef struct mf_executor mf_executor;
 /** Executor options. Initialise with mf_executor_opts_init(), then change
  *  fields; passing NULL to mf_executor_open() means all defaults.
  *  Environment variables, read once at open on each rank, override the
- *  fields: MF_WINDOW, MF_MAX_ARG_BYTES, MF_IDLE_SLEEP_US (whole numbers),
- *  MF_PROGRESS_THREAD (0 or 1); a bad value fails the open with
- *  MF_EINVAL naming the variable. */
+ *  fields: MF_WINDOW, MF_MAX_ARG_BYTES, MF_IDLE_SLEEP_US,
+ *  MF_GRACE_SECONDS (whole numbers), MF_PROGRESS_THREAD, MF_SIGNALS (0 or
+ *  1); a bad value fails the open with MF_EINVAL naming the variable. */
 typedef struct mf_executor_opts {
     /** Most tasks in flight per worker (sent, not yet answered), so a
      *  worker never waits for a round trip. The executor adapts below this
@@ -223,6 +224,21 @@ typedef struct mf_executor_opts {
      *  inside the library's calls, which is faster for tight submit/wait
      *  loops. Environment: MF_PROGRESS_THREAD=0|1. */
     int progress_thread;
+    /** 1: catch SIGTERM, SIGINT and SIGUSR1 (a batch system's warning
+     *  before the walltime) on every rank while the executor is open. On
+     *  the root the first one interrupts the executor: dispatch stops,
+     *  queued futures are cancelled, later submits fail with MF_EINTR,
+     *  running tasks get `grace_seconds` to finish; then their futures
+     *  fail ("abandoned") and mf_executor_close() ends the job with
+     *  MPI_Abort (exit 128 + signal), since the workers are still busy.
+     *  mf_executor_interrupted() tells which signal came. Workers only
+     *  survive the signal (the root decides). The previous handlers are
+     *  restored at close. 0 (default): signals are left alone.
+     *  Environment: MF_SIGNALS=0|1. */
+    int handle_signals;
+    /** Seconds running tasks get after an interrupting signal. Default
+     *  10 (0 means the default). Environment: MF_GRACE_SECONDS. */
+    unsigned grace_seconds;
 } mf_executor_opts;
 
 /** Fill `opts` with the defaults. */
@@ -280,6 +296,10 @@ MF_API int mf_executor_close(mf_executor *ex);
 /** Number of worker ranks of `ex` (0 for NULL). */
 MF_API int mf_executor_workers(const mf_executor *ex);
 
+/** The signal that interrupted `ex` (see mf_executor_opts.handle_signals),
+ *  or 0. Makes no progress; thread-safe. */
+MF_API int mf_executor_interrupted(const mf_executor *ex);
+
 /* ---- Futures -------------------------------------------------------- */
 
 /** A future: a counted reference to one submitted call. Zero-initialised
@@ -304,7 +324,8 @@ typedef struct mf_task_error {
  * one reference, which the caller must release.
  * Errors: MF_EINVAL (NULL ex/fut, arg NULL with len > 0), MF_ENOENT (fn not
  * registered when the executor opened), MF_E2BIG (len > max_arg_bytes),
- * MF_ESHUTDOWN, MF_EBROKEN, MF_ENOMEM, MF_EMPI.
+ * MF_ESHUTDOWN, MF_EBROKEN, MF_EINTR (interrupted by a signal),
+ * MF_ENOMEM, MF_EMPI.
  * May be called from a done callback (the task is sent on the next
  * progress step).
  */

@@ -24,6 +24,7 @@
 #define MF_MAX_WINDOW 65536
 #define MF_DEFAULT_MAX_ARG ((size_t)1 << 30)
 #define MF_DEFAULT_IDLE_US 1000
+#define MF_DEFAULT_GRACE 10
 #define MF_BATCH_BYTES ((size_t)1 << 20)
 /* Aim for this much queued work per worker when choosing the window. */
 #define MF_WINDOW_TARGET_NS 100000.0
@@ -39,6 +40,7 @@ MF_API void mf_executor_opts_init(mf_executor_opts *opts)
     opts->window = MF_DEFAULT_WINDOW;
     opts->max_arg_bytes = MF_DEFAULT_MAX_ARG;
     opts->idle_sleep_max_us = MF_DEFAULT_IDLE_US;
+    opts->grace_seconds = MF_DEFAULT_GRACE;
 }
 
 /* Apply defaults to zero fields and check ranges. */
@@ -61,6 +63,21 @@ static int mf_env_num(const char *var, unsigned long long max,
     }
     *val = x;
     return 1;
+}
+
+/* An MF_* variable that must be 0 or 1. */
+static int mf_env_bool(const char *var, int *out, char *msg, size_t msglen)
+{
+    const char *v = getenv(var);
+    if (!v || !*v)
+        return MF_OK;
+    if (strcmp(v, "0") && strcmp(v, "1")) {
+        snprintf(msg, msglen, "environment variable %s='%.40s' is not 0 or 1",
+                 var, v);
+        return MF_EINVAL;
+    }
+    *out = *v == '1';
+    return MF_OK;
 }
 
 static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
@@ -90,24 +107,34 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
         return MF_EINVAL;
     if (r)
         out->idle_sleep_max_us = (unsigned)v;
-    if (in)
+    if (in) {
         out->progress_thread = in->progress_thread;
-    {
-        const char *pt = getenv("MF_PROGRESS_THREAD");
-        if (pt && *pt) {
-            if (strcmp(pt, "0") && strcmp(pt, "1")) {
-                snprintf(msg, msglen, "environment variable "
-                                      "MF_PROGRESS_THREAD='%.40s' is not 0 "
-                                      "or 1",
-                         pt);
-                return MF_EINVAL;
-            }
-            out->progress_thread = *pt == '1';
-        }
+        out->handle_signals = in->handle_signals;
+        if (in->grace_seconds)
+            out->grace_seconds = in->grace_seconds;
     }
+    if ((r = mf_env_num("MF_GRACE_SECONDS", 86400, &v, msg, msglen)) < 0)
+        return MF_EINVAL;
+    if (r)
+        out->grace_seconds = (unsigned)v;
+    if (mf_env_bool("MF_PROGRESS_THREAD", &out->progress_thread, msg,
+                    msglen) != MF_OK ||
+        mf_env_bool("MF_SIGNALS", &out->handle_signals, msg, msglen) !=
+            MF_OK)
+        return MF_EINVAL;
     if (out->progress_thread != 0 && out->progress_thread != 1) {
         snprintf(msg, msglen, "option progress_thread=%d is not 0 or 1",
                  out->progress_thread);
+        return MF_EINVAL;
+    }
+    if (out->handle_signals != 0 && out->handle_signals != 1) {
+        snprintf(msg, msglen, "option handle_signals=%d is not 0 or 1",
+                 out->handle_signals);
+        return MF_EINVAL;
+    }
+    if (out->grace_seconds > 86400) {
+        snprintf(msg, msglen, "option grace_seconds=%u is above a day",
+                 out->grace_seconds);
         return MF_EINVAL;
     }
     if (out->progress_thread) {
@@ -366,7 +393,11 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     ex->comm = dup;
     if (rank != root) {
         free(all);
+        /* A worker only survives the signal: the root decides. */
+        bool sig = ex->opts.handle_signals && mf__signals_install() == MF_OK;
         rc = mf__serve(ex);
+        if (sig)
+            mf__signals_restore();
         if (rc != MF_OK) {
             /* The root counts on this rank for the tasks it holds; going
              * on would leave it waiting forever. End the job, loudly. */
@@ -419,6 +450,8 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     mf__lock();
     ex->next_open = mf_open_list;
     mf_open_list = ex;
+    if (ex->opts.handle_signals && mf__signals_install() == MF_OK)
+        ex->signals = true;
     if (ex->opts.progress_thread) {
         if (pthread_create(&ex->thread, NULL, mf_progress_thread, ex) == 0) {
             ex->has_thread = true;
@@ -436,6 +469,17 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
 MF_API int mf_executor_workers(const mf_executor *ex)
 {
     return ex ? ex->nworkers : 0;
+}
+
+MF_API int mf_executor_interrupted(const mf_executor *ex)
+{
+    int sig;
+    if (!ex)
+        return 0;
+    mf__lock();
+    sig = ex->interrupted;
+    mf__unlock();
+    return sig;
 }
 
 /* ---- progress -------------------------------------------------------- */
@@ -490,6 +534,8 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         mf_future h = {rec.tag};
         mf_fut *f = mf__fut_lookup(h);
         if (!f || f->state != MF_FS_RUNNING || f->worker != src) {
+            if (ex->abandoned)
+                continue; /* a late answer to a task we gave up on */
             rc = mf__fail(MF_EPROTO, "rank %d answered a task it was not "
                                      "given (tag %llx)",
                           src, (unsigned long long)rec.tag);
@@ -758,6 +804,41 @@ static int mf_dispatch_only(mf_executor *ex)
     return rc;
 }
 
+/* Fail a running future of `ex` given up after the grace period. */
+static void mf_abandon_one(mf_fut *f, void *ctx)
+{
+    mf_executor *ex = ctx;
+    char m[200];
+    if (f->ex != ex || f->state != MF_FS_RUNNING)
+        return;
+    int n = snprintf(m, sizeof m,
+                     "abandoned: the job was interrupted by %s and the task "
+                     "did not finish within the %u s grace period",
+                     mf__signal_name(ex->interrupted),
+                     ex->opts.grace_seconds);
+    mf_fail_future(ex, f, f->worker, m, (size_t)n);
+}
+
+/* Notice a caught signal, and the end of the grace period after it. */
+static void mf_check_signal(mf_executor *ex)
+{
+    int sig = mf__signal_caught();
+    if (!sig)
+        return;
+    if (!ex->interrupted) {
+        ex->interrupted = sig;
+        ex->interrupt_at = mf__now();
+        ex->shutdown = true;
+        for (mf_fut *f = ex->qhead; f; f = f->next)
+            if (f->state == MF_FS_PENDING)
+                mf__fut_finish(f, MF_FS_CANCELLED);
+    } else if (!ex->abandoned && ex->outstanding > 0 &&
+               mf__now() - ex->interrupt_at >= ex->opts.grace_seconds) {
+        ex->abandoned = true;
+        mf__fut_foreach(mf_abandon_one, ex);
+    }
+}
+
 int mf__progress(mf_executor *ex, bool *activity)
 {
     bool act = false;
@@ -765,6 +846,8 @@ int mf__progress(mf_executor *ex, bool *activity)
     if (ex->in_progress || ex->released)
         return MF_OK;
     ex->in_progress = true;
+    if (ex->signals)
+        mf_check_signal(ex);
     rc = mf_recv_results(ex, &act);
     mf_reap_sends(ex);
     if (rc == MF_OK && !ex->broken && ex->qhead)
@@ -884,6 +967,9 @@ int mf__check_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
 {
     if (!arg && len)
         return mf__fail(MF_EINVAL, "NULL argument with length %zu", len);
+    if (ex->interrupted)
+        return mf__fail(MF_EINTR, "the executor was interrupted by %s",
+                        mf__signal_name(ex->interrupted));
     if (ex->shutdown)
         return mf__fail(MF_ESHUTDOWN, "the executor is shut down");
     if (ex->broken)
@@ -1003,6 +1089,16 @@ MF_API int mf_executor_close(mf_executor *ex)
                                         "callback");
     }
     rc = mf_executor_shutdown(ex, 1, 0);
+    if (ex->abandoned) {
+        /* Workers are still inside tasks we gave up on: they cannot be
+         * released in order, and MPI_Finalize would wait for them. */
+        fprintf(stderr,
+                "mpifutures: interrupted by %s; tasks still running after "
+                "the %u s grace period; ending the job\n",
+                mf__signal_name(ex->interrupted), ex->opts.grace_seconds);
+        fflush(stderr);
+        MPI_Abort(ex->comm, 128 + ex->interrupted);
+    }
     if (rc != MF_OK && !ex->released) {
         /* Broken beyond repair: cancel what is left so nobody waits
          * forever, then still release the workers. */
@@ -1022,6 +1118,8 @@ MF_API int mf_executor_close(mf_executor *ex)
         mf__fut_maybe_free(f);
     }
     mf_stop_thread(ex);
+    if (ex->signals)
+        mf__signals_restore();
     for (mf_executor **p = &mf_open_list; *p; p = &(*p)->next_open) {
         if (*p == ex) {
             *p = ex->next_open;

@@ -84,3 +84,12 @@ mf_future mf__fut_handle(const mf_fut *f)
     mf_future h = {((uint64_t)f->gen << 32) | f->index};
     return h;
 }
+
+void mf__fut_foreach(void (*fn)(mf_fut *, void *), void *ctx)
+{
+    for (uint32_t i = 1; i < mf_nslots; i++) {
+        mf_fut *f = mf_slot(i);
+        if (f->live)
+            fn(f, ctx);
+    }
+}

@@ -140,6 +140,8 @@ mf_fut *mf__fut_alloc(void);
 void mf__fut_slot_free(mf_fut *f);
 mf_fut *mf__fut_lookup(mf_future h); /* NULL if stale */
 mf_future mf__fut_handle(const mf_fut *f);
+/* Call fn on every live future (rare, slow paths only). */
+void mf__fut_foreach(void (*fn)(mf_fut *, void *), void *ctx);
 /* future.c: a future the caller may use (referenced, or inside its own
  * callbacks); NULL if stale. */
 mf_fut *mf__fut_usable(mf_future h);
@@ -190,6 +192,11 @@ struct mf_executor {
     /* progress thread (opts.progress_thread) */
     bool has_thread, stop_thread;
     pthread_t thread;
+    /* signals (opts.handle_signals) */
+    bool signals;      /* handlers installed for this executor */
+    int interrupted;   /* the signal, once noticed */
+    double interrupt_at;
+    bool abandoned;    /* running tasks given up after the grace period */
 };
 /* Callers inside mf__wait_until; the progress thread stands back while
  * any are (they make progress themselves). Lock held. */
@@ -213,6 +220,12 @@ int mf__check_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
 /* wait.c: next index (into the distinct futures given, in input order)
  * of an as_completed iterator; lock held. */
 int mf__ac_next(mf_as_completed_iter *it, size_t *index);
+
+/* ---- signals (signal.c) --------------------------------------------- */
+int mf__signals_install(void);
+void mf__signals_restore(void);
+int mf__signal_caught(void); /* the first signal caught, or 0 */
+const char *mf__signal_name(int sig);
 
 /* ---- worker (worker.c) ---------------------------------------------- */
 int mf__serve(mf_executor *ex);

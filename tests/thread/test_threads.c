@@ -7,11 +7,19 @@
  *   test_threads            the thread tests
  *   test_threads --bad-env  expects the open to fail with MF_EINVAL on
  *                           every rank (run with MF_WINDOW=abc)
+ *   test_threads --signal   SIGTERM on the root with handle_signals: queued
+ *                           futures cancelled, submits refused, running
+ *                           tasks finish within the grace period
+ *   test_threads --signal-abandon
+ *                           the running tasks do not finish in time: their
+ *                           futures fail and close ends the job (the CTest
+ *                           entry checks the message)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <CUnit/Basic.h>
 #include <mpifutures.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -157,6 +165,67 @@ static void test_cancel_while_thread_runs(void)
     mf_future_release(queued);
 }
 
+/* The signal scenarios (root side). Returns the number of failures. */
+static int signal_scenario(int abandon)
+{
+    int nw = mf_executor_workers(ex), bad = 0;
+    mf_future gates[8], queued[4];
+    long x = 2;
+#define EXPECT(c)                                                            \
+    do {                                                                     \
+        if (!(c)) {                                                          \
+            fprintf(stderr, "signal test: failed: %s (line %d)\n", #c,      \
+                    __LINE__);                                               \
+            bad++;                                                           \
+        }                                                                    \
+    } while (0)
+    for (int i = 0; i < nw; i++)
+        EXPECT(mf_submit(ex, id_gate, NULL, 0, &gates[i]) == MF_OK);
+    for (int i = 0; i < 4; i++)
+        EXPECT(mf_submit(ex, id_square, &x, sizeof x, &queued[i]) == MF_OK);
+    /* window 1: every worker holds a gate, the squares wait on the root */
+    for (int i = 0; i < 4; i++)
+        EXPECT(!mf_future_running(queued[i]));
+    EXPECT(mf_executor_interrupted(ex) == 0);
+    raise(SIGTERM); /* caught: the process lives on */
+    /* Any progress call notices it. */
+    EXPECT(mf_future_result(queued[0], 30, NULL, NULL) == MF_ECANCELLED);
+    EXPECT(mf_executor_interrupted(ex) == SIGTERM);
+    for (int i = 0; i < 4; i++)
+        EXPECT(mf_future_cancelled(queued[i]));
+    mf_future more;
+    EXPECT(mf_submit(ex, id_square, &x, sizeof x, &more) == MF_EINTR);
+    for (int i = 0; i < nw; i++)
+        EXPECT(mf_future_running(gates[i]) || mf_future_done(gates[i]));
+    if (abandon) {
+        /* Never released: after the 1 s grace period they fail. */
+        const mf_task_error *e = NULL;
+        EXPECT(mf_future_error(gates[0], 60, &e) == MF_OK);
+        EXPECT(e && strstr(e->message, "abandoned") != NULL);
+        fprintf(stderr, "signal test: %d failure(s) before close\n", bad);
+        fflush(stderr);
+        mf_executor_close(ex); /* ends the job */
+        fprintf(stderr, "signal test: close returned (it should not)\n");
+        return bad + 1;
+    }
+    for (int r = 1; r <= nw; r++) {
+        int token = 1;
+        MPI_Send(&token, 1, MPI_INT, r, 99, user_comm);
+    }
+    EXPECT(mf_wait(gates, (size_t)nw, 30, MF_ALL_COMPLETED, NULL, NULL) ==
+           MF_OK);
+    for (int i = 0; i < nw; i++) {
+        EXPECT(mf_future_result(gates[i], 0, NULL, NULL) == MF_OK);
+        mf_future_release(gates[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        mf_future_release(queued[i]);
+    EXPECT(mf_executor_close(ex) == MF_OK);
+    ex = NULL;
+#undef EXPECT
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     int provided, rank, rc, fails = 0;
@@ -185,6 +254,26 @@ int main(int argc, char **argv)
         MPI_Comm_free(&user_comm);
         mf_finalize();
         return all ? 0 : 1;
+    }
+    if (argc > 1 && !strncmp(argv[1], "--signal", 8)) {
+        int abandon = !strcmp(argv[1], "--signal-abandon");
+        mf_executor_opts_init(&o);
+        o.window = 1;
+        o.handle_signals = 1;
+        o.grace_seconds = abandon ? 1 : 60;
+        rc = mf_executor_open(MPI_COMM_WORLD, 0, &o, &ex);
+        if (rc != MF_OK) {
+            fprintf(stderr, "rank %d: open: %s\n", rank, mf_last_error());
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        if (ex)
+            fails = signal_scenario(abandon);
+        MPI_Bcast(&fails, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (rank == 0)
+            printf("signal scenario: %s\n", fails ? "FAILED" : "passed");
+        MPI_Comm_free(&user_comm);
+        mf_finalize();
+        return fails ? 1 : 0;
     }
     if (provided < MPI_THREAD_MULTIPLE) {
         if (rank == 0)
