@@ -74,6 +74,13 @@ static void expect_result(mf_future f, const void *want, size_t wlen)
     }
 }
 
+static void release_gates(mft_gate **gs, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        mft_gate_release(gs[i], MFT_GATE_OK);
+}
+
 static int victim_rank(void)
 {
     /* The highest rank that is not the root. */
@@ -246,6 +253,60 @@ static void ar_api_local(void)
     bad_env("MF_MAX_ARG_BYTES", "12x");
     bad_env("MF_IDLE_SLEEP_US", "-5");
     bad_env("MF_PROGRESS_THREAD", "2");
+}
+
+/* =================================================================== */
+/* Scenario: reopen (every rank, in step)                               */
+/* =================================================================== */
+
+static int t_extra(mf_task *task, void *ud)
+{
+    int32_t v = (int32_t)(intptr_t)ud;
+    return mf_task_return(task, &v, sizeof v);
+}
+
+/* 2*size executors one after the other, the root moving over every rank;
+ * before each, every rank registers one more function, which the new
+ * executor knows. */
+static void ar_reopen(void)
+{
+    int i;
+    for (i = 0; i < 2 * mft_size; i++) {
+        int root = i % mft_size, rc;
+        char name[32];
+        mf_fn_id id = 0;
+        mf_executor *ex = NULL;
+        mf_executor_opts o;
+        snprintf(name, sizeof name, "extra_%d", i);
+        MFT_CHECK_EQ(mf_register(name, t_extra, (void *)(intptr_t)(i * 7),
+                                 &id),
+                     MF_OK);
+        mf_executor_opts_init(&o);
+        o.window = (unsigned)(i % 3 + 1);
+        rc = mf_executor_open(mft_comm, root, &o, &ex);
+        MFT_CHECK_EQ(rc, MF_OK);
+        if (mft_rank != root) {
+            MFT_CHECK(ex == NULL);
+            continue;
+        }
+        MFT_CHECK(ex != NULL);
+        if (!ex)
+            continue;
+        MFT_CHECK_EQ(mf_executor_workers(ex), mft_nw);
+        {
+            mf_future f = {0};
+            const void *d = NULL;
+            size_t l = 0;
+            int32_t want = i * 7, got = -1;
+            MFT_CHECK_EQ(mf_submit(ex, id, NULL, 0, &f), MF_OK);
+            MFT_CHECK_EQ(mf_future_result(f, T, &d, &l), MF_OK);
+            if (d && l == 4)
+                memcpy(&got, d, 4);
+            MFT_CHECK_EQ(got, want);
+            MFT_CHECK_EQ(mf_future_release(f), MF_OK);
+        }
+        MFT_CHECK_EQ(mf_executor_close(ex), MF_OK);
+    }
 }
 
 /* =================================================================== */
@@ -997,6 +1058,29 @@ static void t_cb_already_done(void)
     mf_future_release(f);
 }
 
+static void t_cb_already_failed_or_cancelled(void)
+{
+    cb_log log;
+    cb_rec r = {&log, 8};
+    mf_future f;
+    mft_gate *gs[MAXW];
+    int32_t c = 2;
+    NEED_EX();
+    memset(&log, 0, sizeof log);
+    f = submit_ok(ID_FAIL, &c, sizeof c);
+    ASSERT_RC(mf_future_result(f, T, NULL, NULL), MF_ETASK);
+    ASSERT_RC(mf_future_on_done(f, cb_append, &r), MF_OK);
+    CU_ASSERT_EQUAL(atomic_load(&log.n), 1);
+    mf_future_release(f);
+    CU_ASSERT_FATAL(mft_occupy_all(gs));
+    f = submit_ok(ID_ECHO, "c", 2); /* queued */
+    ASSERT_RC(mf_future_cancel(f), MF_OK);
+    ASSERT_RC(mf_future_on_done(f, cb_append, &r), MF_OK);
+    CU_ASSERT_EQUAL(atomic_load(&log.n), 2);
+    mf_future_release(f);
+    release_gates(gs, mft_nw);
+}
+
 static void t_cb_order_exactly_once(void)
 {
     cb_log log;
@@ -1182,6 +1266,8 @@ static void t_cb_future_valid_after_release(void)
 static const mft_test tests_callbacks[] = {
     {"callback_on_done_future_runs_at_once", t_cb_already_done},
     {"callbacks_in_order_exactly_once", t_cb_order_exactly_once},
+    {"callback_on_failed_or_cancelled_future_runs_at_once",
+     t_cb_already_failed_or_cancelled},
     {"blocking_calls_in_callback_EINCALLBACK", t_cb_blocking_calls_inside},
     {NULL, NULL}};
 
@@ -1675,7 +1761,46 @@ static void t_wait_errors(void)
     mf_future_release(e);
 }
 
+static void t_wait_first_exception_already(void)
+{
+    mft_gate *g = NULL;
+    mf_future ok, bad, futs[3];
+    unsigned char fl[3];
+    size_t nd = 0;
+    int32_t c = 3;
+    NEED_EX();
+    ok = submit_ok(ID_ECHO, "ok", 3);
+    bad = submit_ok(ID_FAIL, &c, sizeof c);
+    ASSERT_RC(mf_future_result(ok, T, NULL, NULL), MF_OK);
+    ASSERT_RC(mf_future_result(bad, T, NULL, NULL), MF_ETASK);
+    ASSERT_RC(mft_gate_submit(&g), MF_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    futs[0] = g->f;
+    futs[1] = ok;
+    futs[2] = bad;
+    /* one already failed: returns at once, even with a zero timeout */
+    memset(fl, 9, sizeof fl);
+    ASSERT_RC(mf_wait(futs, 3, 0, MF_FIRST_EXCEPTION, fl, &nd), MF_OK);
+    CU_ASSERT(fl[0] == 0 && fl[1] == 1 && fl[2] == 1 && nd == 2);
+    ASSERT_RC(mf_wait(futs, 3, T, MF_FIRST_EXCEPTION, fl, &nd), MF_OK);
+    /* FIRST_COMPLETED with finished ones: at once as well */
+    ASSERT_RC(mf_wait(futs, 3, 0, MF_FIRST_COMPLETED, fl, &nd), MF_OK);
+    CU_ASSERT(fl[0] == 0 && nd == 2);
+    /* FIRST_EXCEPTION without a failure among them waits for all */
+    ASSERT_RC(mf_wait(futs, 2, 0.05, MF_FIRST_EXCEPTION, fl, &nd),
+              MF_ETIMEDOUT);
+    CU_ASSERT(fl[0] == 0 && fl[1] == 1 && nd == 1);
+    CU_ASSERT_FATAL(mft_gates_started(&g, 1, NULL, 0));
+    mft_gate_release(g, MFT_GATE_OK);
+    ASSERT_RC(mf_wait(futs, 2, T, MF_FIRST_EXCEPTION, fl, &nd), MF_OK);
+    CU_ASSERT(fl[0] == 1 && fl[1] == 1 && nd == 2);
+    mf_future_release(ok);
+    mf_future_release(bad);
+}
+
 static const mft_test tests_wait[] = {
+    {"first_exception_with_one_already_failed",
+     t_wait_first_exception_already},
     {"all_completed_with_duplicates", t_wait_all_duplicates},
     {"first_exception_without_failure_is_all_completed",
      t_wait_first_exception_none_fails},
@@ -1805,7 +1930,32 @@ static void t_ac_iterator_holds_references(void)
     ASSERT_RC(mf_future_result(e, 0, NULL, NULL), MF_EBADHANDLE);
 }
 
+static void t_ac_zero_timeout(void)
+{
+    mft_gate *g = NULL;
+    mf_future d, futs[3], x = {0};
+    mf_as_completed_iter *it = NULL;
+    NEED_EX();
+    d = submit_ok(ID_ECHO, "d", 2);
+    ASSERT_RC(mf_future_result(d, T, NULL, NULL), MF_OK);
+    ASSERT_RC(mft_gate_submit(&g), MF_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_FATAL(mft_gates_started(&g, 1, NULL, 0));
+    futs[0] = g->f;
+    futs[1] = d;
+    futs[2] = d;
+    ASSERT_RC(mf_as_completed(futs, 3, 0, &it), MF_OK);
+    ASSERT_RC(mf_as_completed_next(it, &x), MF_OK); /* the finished one */
+    CU_ASSERT(x.h == d.h);
+    ASSERT_RC(mf_as_completed_next(it, &x), MF_ETIMEDOUT);
+    mf_as_completed_free(it);
+    mft_gate_release(g, MFT_GATE_OK);
+    ASSERT_RC(mf_future_result(g->f, T, NULL, NULL), MF_OK);
+    mf_future_release(d);
+}
+
 static const mft_test tests_as_completed[] = {
+    {"zero_timeout_gives_finished_then_ETIMEDOUT", t_ac_zero_timeout},
     {"finished_first_duplicates_once_cancelled_done",
      t_ac_mixed_and_duplicates},
     {"timeout_then_ask_again", t_ac_timeout},
@@ -2288,6 +2438,33 @@ static const mft_test tests_shutdown_nowait[] = {
 static const mft_test tests_shutdown_cancel[] = {
     {"shutdown_cancel_futures_only_queued", t_shutdown_cancel_futures},
     {NULL, NULL}};
+/* Items of a map run although nobody iterates (as Python's map submits
+ * at once); shutdown(wait) waits for them. */
+static void t_map_runs_without_iteration(void)
+{
+    mf_map_iter *it = NULL;
+    const void *d;
+    size_t l, idx;
+    int k;
+    NEED_EX();
+    map_args_init();
+    ASSERT_RC(mf_map(mft_ex, ID_MARK, g_map_args, g_map_lens, 5, NULL, &it),
+              MF_OK);
+    ASSERT_RC(mf_executor_shutdown(mft_ex, 1, 0), MF_OK);
+    for (k = 0; k < 5 && it; k++) {
+        ASSERT_RC(mf_map_next(it, &d, &l, &idx), MF_OK);
+        CU_ASSERT_EQUAL(idx, (size_t)k);
+    }
+    if (it)
+        ASSERT_RC(mf_map_next(it, &d, &l, &idx), MF_EDONE);
+    mf_map_free(it);
+    mft_expect_marks = 5;
+}
+
+static const mft_test tests_map_no_iter[] = {
+    {"map_items_run_without_iteration", t_map_runs_without_iteration},
+    {NULL, NULL}};
+
 static const mft_test tests_shutdown_wait[] = {
     {"shutdown_wait_then_submit_ESHUTDOWN", t_shutdown_wait},
     {NULL, NULL}};
@@ -2514,6 +2691,8 @@ static const mft_test tests_after_mismatch[] = {
 
 static const mft_scenario g_scenarios[] = {
     {"api_local", NULL, NULL, MF_OK, NULL, NULL, NULL, ar_api_local, NULL},
+    {"reopen_moving_root", NULL, NULL, MF_OK, NULL, NULL, NULL, ar_reopen,
+     NULL},
     {"futures_basic", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_basic},
     {"task_errors", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_errors},
     {"cancel", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL,
@@ -2539,6 +2718,8 @@ static const mft_scenario g_scenarios[] = {
      NULL, tests_shutdown_cancel},
     {"shutdown_wait_zero_opts", NULL, opts_zero, MF_OK, NULL, NULL, NULL,
      NULL, tests_shutdown_wait},
+    {"map_without_iteration", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL,
+     tests_map_no_iter},
     {"close_keeps_futures", NULL, NULL, MF_OK, NULL, NULL, pc_close_keeps,
      NULL, tests_close_keeps},
     {"user_traffic", NULL, NULL, MF_OK, NULL, pre_traffic, post_traffic, NULL,
