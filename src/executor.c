@@ -391,6 +391,8 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     }
 
     ex->comm = dup;
+    memcpy(ex->host, me.host, sizeof ex->host);
+    ex->host[sizeof ex->host - 1] = '\0';
     if (rank != root) {
         free(all);
         /* A worker only survives the signal: the root decides. */

@@ -88,7 +88,8 @@ typedef struct opts {
     uint64_t huge;
     int ordered, print, check, quiet, demo;
     const char *outdir;
-    size_t chunk; /* items per task; 0 = automatic */
+    size_t chunk;     /* items per task; 0 = automatic */
+    size_t max_lines; /* demo: print only this many result lines */
 } opts;
 
 static const char usage_text[] =
@@ -121,6 +122,8 @@ static const char usage_text[] =
     "  --help, --version\n"
     "\n"
     "Without arguments: a demo (2,064 factorials, then 10,000,000!).\n"
+    "A progress bar goes to the terminal (MF_PROGRESS=0 or 1 forces it off\n"
+    "or on standard error); executor settings: MF_WINDOW, MF_IDLE_SLEEP_US.\n"
     "\n"
     "For each integer one line, as results complete:\n"
     "  n=N digits=D lead=FIRST10 tail=LAST9 zeros=Z rank=R ms=T\n"
@@ -295,7 +298,7 @@ static int parse_args(opts *o, int argc, char **argv)
             rc = parse_range(o, "50000:200000:64");
         o->have_huge = 1;
         o->huge = 10000000;
-        o->quiet = 1;
+        o->max_lines = 12;
         return rc;
     }
     for (int i = 1; i < argc; i++) {
@@ -562,20 +565,67 @@ static int task_mul(mf_task *task, void *ud)
 /* ---- root side ----------------------------------------------------------
  */
 
+/*
+ * Progress bar (done/total, rate, ETA). Where it goes:
+ *  - MF_PROGRESS=0: nowhere; MF_PROGRESS=1: standard error, always;
+ *  - standard error, when it is a terminal;
+ *  - else, under a launcher that pipes our output (mpirun does), the
+ *    controlling terminal (/dev/tty) if there is one, but only while no
+ *    result lines go to standard output (--quiet, or the demo once its
+ *    sample of lines is printed): those travel through the launcher and
+ *    would land in the middle of the bar.
+ * Batch jobs (no terminal) and tests get no bar.
+ */
 typedef struct progress {
-    int on;
+    FILE *f;    /* where to draw, or NULL */
+    int own;    /* f is /dev/tty: close it at the end */
+    int direct; /* f is standard error (same stream order as stdout) */
     size_t total;
-    double t0, last;
+    double t0, last, busy_at;
 } progress;
 
-static void progress_draw(progress *pg, size_t done, int final)
+static void progress_open(progress *pg, const opts *o, size_t total)
 {
-    if (!pg->on)
+    memset(pg, 0, sizeof *pg);
+    pg->total = total;
+    const char *env = getenv("MF_PROGRESS");
+    if (env && strcmp(env, "0") == 0)
+        return;
+    if ((env && strcmp(env, "1") == 0) || isatty(2)) {
+        pg->f = stderr;
+        pg->direct = 1;
+        return;
+    }
+    if (o->quiet || o->max_lines) {
+        pg->f = fopen("/dev/tty", "w");
+        pg->own = pg->f != NULL;
+    }
+}
+
+/* `stdout_busy`: result lines are still being printed to stdout. */
+static void progress_draw(progress *pg, size_t done, int final,
+                          int stdout_busy)
+{
+    if (!pg->f)
         return;
     double t = now();
+    if (!pg->direct && stdout_busy) {
+        pg->busy_at = t;
+        return;
+    }
+    /* Let the launcher deliver the last result lines first. */
+    if (!pg->direct && !final && t - pg->busy_at < 0.25)
+        return;
     if (!final && t - pg->last < 0.1)
         return;
+    if (final && pg->last == 0)
+        return; /* never drawn: nothing to clear */
     pg->last = t;
+    if (final) {
+        fputs("\r\033[K", pg->f);
+        fflush(pg->f);
+        return;
+    }
     double el = t - pg->t0, rate = el > 0 ? (double)done / el : 0;
     double eta = rate > 0 ? (double)(pg->total - done) / rate : 0;
     char bar[31];
@@ -583,19 +633,26 @@ static void progress_draw(progress *pg, size_t done, int final)
     for (size_t i = 0; i < 30; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[30] = '\0';
-    fprintf(stderr, "\r[%s] %zu/%zu  %.1f/s  ETA %.1fs \033[K", bar, done,
+    fprintf(pg->f, "\r[%s] %zu/%zu  %.0f/s  ETA %.1fs \033[K", bar, done,
             pg->total, rate, eta);
-    if (final)
-        fputs("\r\033[K", stderr);
-    fflush(stderr);
+    fflush(pg->f);
 }
 
+/* Before a result line goes to stdout (bar on standard error only). */
 static void progress_clear(progress *pg)
 {
-    if (pg->on) {
-        fputs("\r\033[K", stderr);
+    if (pg->f && pg->direct && pg->last != 0) {
+        fputs("\r\033[K", pg->f);
+        fflush(pg->f);
         pg->last = 0;
     }
+}
+
+static void progress_close(progress *pg)
+{
+    if (pg->own)
+        fclose(pg->f);
+    pg->f = NULL;
 }
 
 typedef struct item_out {
@@ -626,10 +683,32 @@ typedef struct set_state {
     item_out *outs;
     size_t next_print;
     uint64_t digits, checksum;
-    size_t done;
+    size_t done, printed;
     int rc;
     mpz_t v, ref;
 } set_state;
+
+/* Print one result (line, and value with --print); the demo prints only
+ * its first max_lines results. */
+static void put_result(set_state *st, size_t idx, const char *line,
+                       const char *value)
+{
+    const opts *o = st->o;
+    if (o->max_lines && st->printed >= o->max_lines) {
+        if (st->printed++ == o->max_lines)
+            printf("... (the demo shows only the first %zu result lines; the "
+                   "summary follows)\n",
+                   o->max_lines);
+        fflush(stdout);
+        return;
+    }
+    st->printed++;
+    fputs(line, stdout);
+    if (value)
+        printf("%llu! = %s\n", (unsigned long long)o->ns[idx], value);
+    if (o->max_lines && st->printed == o->max_lines)
+        fflush(stdout);
+}
 
 static void emit(set_state *st, size_t idx, char *line, char *value)
 {
@@ -640,9 +719,7 @@ static void emit(set_state *st, size_t idx, char *line, char *value)
         return;
     }
     if (!o->ordered) {
-        fputs(line, stdout);
-        if (value)
-            printf("%llu! = %s\n", (unsigned long long)o->ns[idx], value);
+        put_result(st, idx, line, value);
         free(line);
         free(value);
         return;
@@ -651,10 +728,7 @@ static void emit(set_state *st, size_t idx, char *line, char *value)
     st->outs[idx].value = value;
     while (st->next_print < o->count && st->outs[st->next_print].line) {
         item_out *it = &st->outs[st->next_print];
-        fputs(it->line, stdout);
-        if (it->value)
-            printf("%llu! = %s\n", (unsigned long long)o->ns[st->next_print],
-                   it->value);
+        put_result(st, st->next_print, it->line, it->value);
         free(it->line);
         free(it->value);
         it->line = it->value = NULL;
@@ -853,7 +927,8 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk,
             i = n;
     }
     start[nchunks] = n;
-    progress pg = {isatty(2) && !o->quiet, n, 0, 0};
+    progress pg;
+    progress_open(&pg, o, n);
     double t0 = now();
     pg.t0 = t0;
     size_t submitted = 0;
@@ -907,7 +982,9 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk,
             progress_clear(&pg);
             rc = take_chunk(&st, order + start[c], start[c + 1] - start[c],
                             data, len, full);
-            progress_draw(&pg, st.done, 0);
+            progress_draw(&pg, st.done, 0,
+                          !o->quiet &&
+                              (!o->max_lines || st.printed <= o->max_lines));
         }
         if (rc == EX_OK && e != MF_EDONE) {
             fprintf(stderr, "mf-factorial: as_completed_next: %s\n",
@@ -918,7 +995,8 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk,
     }
     free(byh);
     *seconds = now() - t0;
-    progress_draw(&pg, st.done, 1);
+    progress_draw(&pg, st.done, 1, 0);
+    progress_close(&pg);
     if (rc == EX_RUNTIME)
         mf_executor_shutdown(ex, 0, 1);
     for (size_t c = 0; c < submitted; c++)

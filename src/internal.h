@@ -169,7 +169,8 @@ struct mf_executor {
     int *workers; /* ranks of the workers */
     mf_executor_opts opts;
     mf_reg_snap reg;
-    char **hosts; /* per rank */
+    char **hosts; /* per rank (root only) */
+    char host[64]; /* this rank's host name */
     /* pending queue */
     mf_fut *qhead, *qtail;
     size_t nqueued;
@@ -226,6 +227,12 @@ int mf__signals_install(void);
 void mf__signals_restore(void);
 int mf__signal_caught(void); /* the first signal caught, or 0 */
 const char *mf__signal_name(int sig);
+
+/* ---- crash reports (crash.c) ------------------------------------------ */
+void mf__crash_install(int rank, const char *host);
+void mf__crash_restore(void);
+/* The task about to run (NULL: none) and how many tasks the rank holds. */
+void mf__crash_task(const char *name, size_t held);
 
 /* ---- worker (worker.c) ---------------------------------------------- */
 int mf__serve(mf_executor *ex);

@@ -269,7 +269,9 @@ static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
                      (unsigned long long)fn, w->ex->rank);
         return MF_ETASK;
     }
+    mf__crash_task(e->name, w->qlen - w->qhead + 1);
     rc = e->fn(task, e->userdata);
+    mf__crash_task(NULL, 0);
     if (rc != 0 || task->failed) {
         if (!task->failed)
             snprintf(task->msg, sizeof task->msg, "task returned %d", rc);
@@ -413,6 +415,7 @@ int mf__serve(mf_executor *ex)
     memset(&w, 0, sizeof w);
     w.ex = ex;
     mf__backoff_init(&b, ex->opts.idle_sleep_max_us);
+    mf__crash_install(ex->rank, ex->host);
     while (rc == MF_OK) {
         int got = 0;
         rc = mf_w_receive(&w, &stop, &got);
@@ -453,6 +456,7 @@ int mf__serve(mf_executor *ex)
     int r2 = mf_w_reap(&w, 1);
     if (rc == MF_OK)
         rc = r2;
+    mf__crash_restore();
     for (size_t i = w.qhead; i < w.qlen; i++)
         mf__rbuf_unref(w.q[i].rb);
     mf__free(w.q);
