@@ -127,8 +127,8 @@ MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
             rc = mf__new_task(ex, fn, args[first], lens[first], &it->f[t]);
             continue;
         }
-        void *packed;
-        size_t plen;
+        void *packed = NULL;
+        size_t plen = 0;
         rc = mf_pack_chunk(args, lens, first, k, &packed, &plen);
         if (rc != MF_OK)
             break;

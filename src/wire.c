@@ -244,21 +244,40 @@ int mf_wire_isend(mf_send *s, int dest, MPI_Comm comm)
     return MF_OK;
 }
 
+/* Real status arrays, not MPI_STATUSES_IGNORE: MPICH's headers declare
+ * the array's size and gcc then warns (as an error here) about the
+ * placeholder pointer. */
 int mf_wire_test(mf_send *s)
 {
     int flag = 0;
+    MPI_Status st[8], *sts = st;
     if (!s->nreqs)
         return 1;
-    MPI_Testall(s->nreqs, s->reqs, &flag, MPI_STATUSES_IGNORE);
+    if (s->nreqs > 8 && !(sts = mf__malloc(s->nreqs * sizeof *sts)))
+        return 0; /* try again later */
+    MPI_Testall(s->nreqs, s->reqs, &flag, sts);
+    if (sts != st)
+        mf__free(sts);
     return flag;
 }
 
 int mf_wire_wait(mf_send *s)
 {
-    if (s->nreqs &&
-        MPI_Waitall(s->nreqs, s->reqs, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
-        return MF_EMPI;
-    return MF_OK;
+    MPI_Status st[8], *sts = st;
+    int rc;
+    if (!s->nreqs)
+        return MF_OK;
+    if (s->nreqs > 8 && !(sts = mf__malloc(s->nreqs * sizeof *sts))) {
+        /* No memory for statuses: wait one request at a time. */
+        for (int i = 0; i < s->nreqs; i++)
+            if (MPI_Wait(&s->reqs[i], &st[0]) != MPI_SUCCESS)
+                return MF_EMPI;
+        return MF_OK;
+    }
+    rc = MPI_Waitall(s->nreqs, s->reqs, sts);
+    if (sts != st)
+        mf__free(sts);
+    return rc == MPI_SUCCESS ? MF_OK : MF_EMPI;
 }
 
 void mf_wire_free(mf_send *s)
