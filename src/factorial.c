@@ -528,7 +528,8 @@ static int task_mul(mf_task *task, void *ud)
     (void)ud;
     size_t len = 0, off = 0;
     const unsigned char *a = mf_task_arg(task, &len);
-    mpz_t va, vb, ta, tb;
+    mpz_t ta, tb;
+    mpz_t va = {{0, 0, NULL}}, vb = {{0, 0, NULL}}; /* views, see get_mpz */
     mpz_srcptr A = NULL, B = NULL;
     mpz_inits(ta, tb, NULL);
     int rc = get_mpz(a, len, &off, va, ta, &A);
@@ -1126,6 +1127,7 @@ static int huge_final_product(mf_executor *ex, mf_fn_id fn_mul, mpz_srcptr A,
                 now() - t0);
     /* Wait for all, then add them up in place. */
     mpz_t views[64], tmps[64];
+    memset(views, 0, sizeof views); /* written by get_mpz() */
     mpz_srcptr src[64];
     size_t tn = 0;
     for (size_t i = 0; i < nf; i++) {

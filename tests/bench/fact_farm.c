@@ -44,7 +44,8 @@ int main(int argc, char **argv)
         for (;;) {
             unsigned long n;
             MPI_Status st;
-            MPI_Recv(&n, 1, MPI_UNSIGNED_LONG, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+            MPI_Recv(&n, 1, MPI_UNSIGNED_LONG, 0, MPI_ANY_TAG, MPI_COMM_WORLD,
+                     &st);
             if (st.MPI_TAG == TAG_STOP)
                 break;
             mpz_fac_ui(z, n);
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
     int nw = size - 1;
     size_t next = 0, done = 0;
     unsigned long long digits = 0, sum = 0;
-    unsigned long (*res)[3] = malloc(sizeof *res * (size_t)nw * window);
+    unsigned long(*res)[3] = malloc(sizeof *res * (size_t)nw * window);
     MPI_Request *req = malloc(sizeof *req * (size_t)nw * window);
     int *slot_worker = malloc(sizeof *slot_worker * (size_t)nw * window);
     double t0 = fc_now();
@@ -71,9 +72,10 @@ int main(int argc, char **argv)
         slot_worker[s] = w;
         req[s] = MPI_REQUEST_NULL;
         if (next < count) {
-            MPI_Send(&v[next++], 1, MPI_UNSIGNED_LONG, w, TAG_WORK, MPI_COMM_WORLD);
-            MPI_Irecv(res[s], 3, MPI_UNSIGNED_LONG, w, TAG_RESULT, MPI_COMM_WORLD,
-                      &req[s]);
+            MPI_Send(&v[next++], 1, MPI_UNSIGNED_LONG, w, TAG_WORK,
+                     MPI_COMM_WORLD);
+            MPI_Irecv(res[s], 3, MPI_UNSIGNED_LONG, w, TAG_RESULT,
+                      MPI_COMM_WORLD, &req[s]);
         }
     }
     long backoff = 0;
@@ -94,16 +96,17 @@ int main(int argc, char **argv)
         sum = (sum + res[idx][2]) % FC_M61;
         if (next < count) {
             int w = slot_worker[idx];
-            MPI_Send(&v[next++], 1, MPI_UNSIGNED_LONG, w, TAG_WORK, MPI_COMM_WORLD);
-            MPI_Irecv(res[idx], 3, MPI_UNSIGNED_LONG, w, TAG_RESULT, MPI_COMM_WORLD,
-                      &req[idx]);
+            MPI_Send(&v[next++], 1, MPI_UNSIGNED_LONG, w, TAG_WORK,
+                     MPI_COMM_WORLD);
+            MPI_Irecv(res[idx], 3, MPI_UNSIGNED_LONG, w, TAG_RESULT,
+                      MPI_COMM_WORLD, &req[idx]);
         }
     }
     double secs = fc_now() - t0;
     for (int w = 1; w < size; w++)
         MPI_Send(&next, 0, MPI_UNSIGNED_LONG, w, TAG_STOP, MPI_COMM_WORLD);
-    printf("summary: count=%zu digits=%llu checksum=%llu seconds=%.3f\n", count,
-           digits, sum, secs);
+    printf("summary: count=%zu digits=%llu checksum=%llu seconds=%.3f\n",
+           count, digits, sum, secs);
     free(v);
     free(res);
     free(req);

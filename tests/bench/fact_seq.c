@@ -37,8 +37,8 @@ int main(int argc, char **argv)
         digits += fc_digits(z);
         sum = (sum + mpz_fdiv_ui(z, FC_M61)) % FC_M61;
     }
-    printf("summary: count=%zu digits=%llu checksum=%llu seconds=%.3f\n", count,
-           digits, sum, fc_now() - t0);
+    printf("summary: count=%zu digits=%llu checksum=%llu seconds=%.3f\n",
+           count, digits, sum, fc_now() - t0);
     free(v);
     mpz_clear(z);
     return 0;

@@ -229,7 +229,8 @@ static void test_reject_corrupted(void)
 
 static void test_peek_and_view(void)
 {
-    mpz_t z, v;
+    mpz_t z;
+    mpz_t v = {{0, 0, NULL}}; /* a view: written by mf_mpz_view() */
     mpz_init(z);
     for (int i = 0; i < 200; i++) {
         if (i == 0)
