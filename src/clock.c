@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <sched.h>
+#include <unistd.h>
 #include <time.h>
 
 double mf__now(void)
@@ -31,10 +32,14 @@ double mf__deadline(double timeout)
 #define MF_SPIN_SECONDS 50e-6
 #define MF_YIELD_SECONDS 1e-3
 #define MF_SLEEP_START_US 20
+/* A waiting rank may sleep up to this share of the time it has been idle
+ * (so sleeping adds at most ~10% to a wait), up to MF_GROW_MAX_US. */
+#define MF_SLEEP_SHARE 0.1
+#define MF_GROW_MAX_US 10000u
 
-void mf__backoff_init(mf_backoff *b, unsigned max_us)
+void mf__backoff_init(mf_backoff *b, int oversub)
 {
-    b->max_us = max_us;
+    b->oversub = oversub;
     mf__backoff_reset(b);
 }
 
@@ -46,29 +51,45 @@ void mf__backoff_reset(mf_backoff *b)
     b->idle_since = 0;
 }
 
-void mf__backoff_idle(mf_backoff *b, double deadline)
+void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us)
 {
     double now;
     if (b->polls++ == 0) {
         b->idle_since = mf__now();
         return;
     }
-    /* While spinning, only read the clock every 16 polls. */
-    if (b->phase == 0 && (b->polls & 15) != 0)
+    /* While spinning, read the clock every 16 polls only. With more ranks
+     * than cores on this node, every poll yields: a spinning rank would
+     * take the core from the rank it waits for. */
+    if (b->phase == 0 && (b->polls & 15) != 0) {
+        if (b->oversub)
+            sched_yield();
         return;
+    }
     now = mf__now();
     if (b->phase == 0 && now - b->idle_since >= MF_SPIN_SECONDS)
         b->phase = 1;
     if (b->phase == 1 && now - b->idle_since >= MF_YIELD_SECONDS)
         b->phase = 2;
-    if (b->phase == 0)
+    if (b->phase == 0) {
+        if (b->oversub)
+            sched_yield();
         return;
-    if (b->phase == 1 || b->max_us == 0) {
+    }
+    if (b->phase == 1) {
         sched_yield();
         return;
     }
     {
-        double left = deadline - now;
+        double idle = now - b->idle_since, left = deadline - now;
+        double share = idle * 1e6 * MF_SLEEP_SHARE;
+        unsigned max = ceiling_us;
+        if (share > MF_GROW_MAX_US)
+            share = MF_GROW_MAX_US;
+        if (share > max)
+            max = (unsigned)share;
+        if (b->sleep_us > max)
+            b->sleep_us = max;
         unsigned us = b->sleep_us;
         struct timespec ts;
         if (left <= 0)
@@ -78,10 +99,19 @@ void mf__backoff_idle(mf_backoff *b, double deadline)
         ts.tv_sec = us / 1000000;
         ts.tv_nsec = (long)(us % 1000000) * 1000;
         nanosleep(&ts, NULL);
-        if (b->sleep_us < b->max_us) {
+        if (b->sleep_us < max) {
             b->sleep_us *= 2;
-            if (b->sleep_us > b->max_us)
-                b->sleep_us = b->max_us;
+            if (b->sleep_us > max)
+                b->sleep_us = max;
         }
     }
+}
+
+int mf__cores(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }

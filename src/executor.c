@@ -391,6 +391,14 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     }
 
     ex->comm = dup;
+    {
+        /* Ranks on this host (same name) against its cores: when there
+         * are more, waiting ranks yield instead of spinning. */
+        int local = 0;
+        for (int r = 0; r < size; r++)
+            local += strncmp(all[r].host, me.host, sizeof me.host) == 0;
+        ex->oversub = local > mf__cores();
+    }
     memcpy(ex->host, me.host, sizeof ex->host);
     ex->host[sizeof ex->host - 1] = '\0';
     if (rank != root) {
@@ -756,6 +764,8 @@ static int mf_dispatch(mf_executor *ex, bool *act)
             mf__free(s);
             continue;
         }
+        if (ex->qhead)
+            mf_wire_set_flags(s, MF_HDR_MORE);
         rc = mf_wire_finish(s);
         if (rc == MF_OK)
             rc = mf_push_send(ex, s, w);
@@ -879,28 +889,41 @@ int mf__progress_all(bool *activity)
 
 /* The root's progress thread: makes progress while no caller does, with
  * the same idle backoff as a waiting caller. */
+/* How long a root waiting on `ex` may sleep (lock held): not at all while
+ * a large send needs polling to move; while tasks run, a quarter of an
+ * average task, so short tasks are answered at once; else `max`. */
+static unsigned mf_ceiling(const mf_executor *ex, unsigned max)
+{
+    for (size_t i = 0; i < ex->nsends; i++)
+        if (ex->sends[i]->nool)
+            return 0;
+    if (ex->outstanding > 0 && ex->task_ns_avg >= 0) {
+        double q = ex->task_ns_avg / 4000.0;
+        if (q < (double)max)
+            return (unsigned)q;
+    }
+    return max;
+}
+
 static void *mf_progress_thread(void *arg)
 {
     mf_executor *ex = arg;
     mf_backoff b;
-    mf__backoff_init(&b, ex->opts.idle_sleep_max_us);
+    mf__backoff_init(&b, ex->oversub);
     mf__lock();
     while (!ex->stop_thread) {
         bool act = false;
+        unsigned ceiling;
         if (mf__waiters == 0)
             (void)mf__progress(ex, &act);
         if (act)
             mf__backoff_reset(&b);
-        b.max_us = ex->opts.idle_sleep_max_us;
-        for (size_t i = 0; i < ex->nsends; i++)
-            if (ex->sends[i]->nool)
-                b.max_us = 0;
-        if (mf__waiters > 0 && b.max_us)
-            b.max_us = 200; /* a caller drives progress: stand back */
-        if (b.sleep_us > b.max_us)
-            b.sleep_us = b.max_us;
+        if (mf__waiters > 0)
+            ceiling = 200; /* a caller drives progress: stand back */
+        else
+            ceiling = mf_ceiling(ex, ex->opts.idle_sleep_max_us);
         mf__unlock();
-        mf__backoff_idle(&b, INFINITY);
+        mf__backoff_idle(&b, INFINITY, ceiling);
         mf__lock();
     }
     mf__unlock();
@@ -930,13 +953,13 @@ int mf__wait_until(bool (*pred)(void *), void *ctx, double deadline)
 static int mf_wait_loop(bool (*pred)(void *), void *ctx, double deadline)
 {
     mf_backoff b;
-    unsigned max_us = MF_DEFAULT_IDLE_US;
+    int oversub = 0;
     for (mf_executor *ex = mf_open_list; ex; ex = ex->next_open)
-        if (ex->opts.idle_sleep_max_us < max_us)
-            max_us = ex->opts.idle_sleep_max_us;
-    mf__backoff_init(&b, max_us);
+        oversub |= ex->oversub;
+    mf__backoff_init(&b, oversub);
     for (;;) {
         bool act = false;
+        unsigned ceiling = 1000000;
         int rc = mf__progress_all(&act);
         if (pred(ctx))
             return MF_OK;
@@ -948,16 +971,13 @@ static int mf_wait_loop(bool (*pred)(void *), void *ctx, double deadline)
             return mf__fail(MF_ESTATE, "waiting with no open executor");
         if (act)
             mf__backoff_reset(&b);
-        /* Large sends progress only while MPI is polled. */
-        b.max_us = max_us;
-        for (mf_executor *ex = mf_open_list; ex; ex = ex->next_open)
-            for (size_t i = 0; i < ex->nsends; i++)
-                if (ex->sends[i]->nool)
-                    b.max_us = 0;
-        if (b.sleep_us > b.max_us)
-            b.sleep_us = b.max_us;
+        for (mf_executor *ex = mf_open_list; ex; ex = ex->next_open) {
+            unsigned c = mf_ceiling(ex, ex->opts.idle_sleep_max_us);
+            if (c < ceiling)
+                ceiling = c;
+        }
         mf__unlock();
-        mf__backoff_idle(&b, deadline);
+        mf__backoff_idle(&b, deadline, ceiling);
         mf__lock();
     }
 }

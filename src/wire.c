@@ -42,6 +42,13 @@ int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len)
     if (kind < MF_MSG_TASKS || kind > MF_MSG_SHUTDOWN)
         return mf__fail(MF_EPROTO, "unknown message kind %u", kind);
     memcpy(&count, b + 8, 4);
+    {
+        uint16_t fl;
+        memcpy(&fl, b + 6, 2);
+        if (fl & ~MF_HDR_MORE)
+            return mf__fail(MF_EPROTO, "unknown header flags %#x", fl);
+        r->flags = fl;
+    }
     if (kind == MF_MSG_SHUTDOWN && count != 0)
         return mf__fail(MF_EPROTO, "shutdown message with %u records",
                         count);
@@ -212,6 +219,12 @@ int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
     memcpy(rec + 16, &l, 8);
     memcpy(rec + 24, &ns, 8);
     return mf_add(s, rec, 12, p, len, owned, flags);
+}
+
+void mf_wire_set_flags(mf_send *s, unsigned flags)
+{
+    uint16_t fl = (uint16_t)flags;
+    memcpy(s->buf + 6, &fl, 2);
 }
 
 int mf_wire_finish(mf_send *s)

@@ -50,6 +50,10 @@ enum mf_wire_kind {
  *                           each result or error message, padded
  */
 
+/* Header flag of TASKS: the root has more work queued, so the worker
+ * should keep polling rather than sleep. */
+#define MF_HDR_MORE 1u
+
 enum mf_wire_status {
     MF_RS_OK = 0,     /* payload is the result */
     MF_RS_FAILED = 1, /* payload is an error message */
@@ -70,6 +74,7 @@ typedef struct mf_wire_reader {
     const unsigned char *buf;
     size_t len, off;
     int kind;
+    unsigned flags; /* header flags */
     uint32_t count, seen;
 } mf_wire_reader;
 
@@ -122,6 +127,7 @@ typedef struct mf_chunk_view {
  * malformed, MF_ENOMEM. Free with mf_chunk_view_free(). */
 int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v);
 void mf_chunk_view_free(mf_chunk_view *v);
+void mf_wire_set_flags(mf_send *s, unsigned flags);
 /* Finish the header; MF_E2BIG if the inline part is too large for MPI. */
 int mf_wire_finish(mf_send *s);
 /* Post the message and its out-of-line payloads to `dest`. */

@@ -19,6 +19,8 @@
 #define MF_FLUSH_BYTES ((size_t)256 << 10)
 #define MF_FLUSH_SECONDS 200e-6
 #define MF_TASK_MSG 4096
+/* How long a worker keeps polling after the root said "more". */
+#define MF_MORE_SECONDS 0.1
 /* Room kept for message and record headers below MPI's int count. */
 #define MF_MAX_RESULT (MF_WIRE_MAX - 4096)
 
@@ -49,6 +51,8 @@ typedef struct mf_wstate {
     double out_since;
     mf_send **sends;
     size_t nsends, capsends;
+    bool more;      /* the root said it has more work queued */
+    double more_at; /* when */
 } mf_wstate;
 
 static const uint64_t mf_empty_arg;
@@ -203,6 +207,10 @@ static int mf_w_receive(mf_wstate *w, int *stop, int *got)
             return mf__fail(MF_EMPI, "worker: MPI_Mrecv failed");
         }
         rc = mf_wire_open(&r, rb->data, rb->len);
+        if (rc == MF_OK && r.kind == MF_MSG_TASKS) {
+            w->more = (r.flags & MF_HDR_MORE) != 0;
+            w->more_at = mf__now();
+        }
         if (rc == MF_OK && r.kind == MF_MSG_SHUTDOWN) {
             *stop = 1;
             mf__rbuf_unref(rb);
@@ -414,7 +422,7 @@ int mf__serve(mf_executor *ex)
 
     memset(&w, 0, sizeof w);
     w.ex = ex;
-    mf__backoff_init(&b, ex->opts.idle_sleep_max_us);
+    mf__backoff_init(&b, ex->oversub);
     mf__crash_install(ex->rank, ex->host);
     while (rc == MF_OK) {
         int got = 0;
@@ -437,19 +445,20 @@ int mf__serve(mf_executor *ex)
         if (stop)
             break;
         mf_w_reap(&w, 0);
-        /* A large send in flight may move only while MPI is polled (when
-         * the MPI has no single-copy path, fragments go one poll at a
-         * time): keep polling then, yielding the core, never sleeping. */
-        b.max_us = ex->opts.idle_sleep_max_us;
+        if (got) {
+            mf__backoff_reset(&b);
+            continue;
+        }
+        /* Do not sleep while a large send needs polling to move (when the
+         * MPI has no single-copy path, fragments go one poll at a time),
+         * nor shortly after the root said more work is coming. */
+        unsigned ceiling = ex->opts.idle_sleep_max_us;
         for (size_t i = 0; i < w.nsends; i++)
             if (w.sends[i]->nool)
-                b.max_us = 0;
-        if (b.sleep_us > b.max_us)
-            b.sleep_us = b.max_us;
-        if (got)
-            mf__backoff_reset(&b);
-        else
-            mf__backoff_idle(&b, INFINITY);
+                ceiling = 0;
+        if (w.more && mf__now() - w.more_at < MF_MORE_SECONDS)
+            ceiling = 0;
+        mf__backoff_idle(&b, INFINITY, ceiling);
     }
     if (w.out)
         mf_w_flush(&w);
