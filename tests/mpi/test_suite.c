@@ -241,6 +241,16 @@ static void ar_api_local(void)
     bad_open(mft_comm, mft_size, NULL, 1, MF_EINVAL);
     bad_open(mft_comm, mft_root, NULL, 0, MF_EINVAL);
     bad_open(MPI_COMM_SELF, 0, NULL, 1, MF_ENOWORKERS);
+    {
+        /* an inter-communicator is refused on every rank */
+        MPI_Comm half, inter;
+        int color = mft_rank % 2;
+        MPI_Comm_split(mft_comm, color, mft_rank, &half);
+        MPI_Intercomm_create(half, 0, mft_comm, color ? 0 : 1, 77, &inter);
+        bad_open(inter, 0, NULL, 1, MF_EINVAL);
+        MPI_Comm_free(&inter);
+        MPI_Comm_free(&half);
+    }
     mf_executor_opts_init(&o);
     o.window = 65537; /* at most 65536 */
     bad_open(mft_comm, mft_root, &o, 1, MF_EINVAL);
@@ -2113,6 +2123,13 @@ static void t_map_and_submit_errors(void)
     lens[1] = 4096;
     ASSERT_RC(mf_map(mft_ex, mf_fn_id_of("nope"), args, lens, 3, NULL, &it),
               MF_ENOENT);
+    /* NULL lens, or a NULL item with a length: nothing submitted */
+    ASSERT_RC(mf_map(mft_ex, ID_MARK, args, NULL, 3, NULL, &it), MF_EINVAL);
+    args[1] = NULL;
+    lens[1] = 4;
+    ASSERT_RC(mf_map(mft_ex, ID_MARK, args, lens, 3, NULL, &it), MF_EINVAL);
+    CU_ASSERT_PTR_NULL(it);
+    args[1] = big;
     ASSERT_RC(mf_submit(mft_ex, ID_MARK, big, 4097, &f), MF_E2BIG);
     CU_ASSERT_EQUAL(f.h, 0);
     /* at the limit it works */
