@@ -2364,7 +2364,7 @@ static void t_shutdown_cancel_futures(void)
     mf_future q[3];
     cb_log log;
     cb_rec r[3] = {{&log, 1}, {&log, 2}, {&log, 3}};
-    mf_map_iter *it = NULL;
+    mf_map_iter *it = NULL, *itc = NULL;
     const void *d;
     size_t l, idx;
     int i;
@@ -2379,6 +2379,16 @@ static void t_shutdown_cancel_futures(void)
     ASSERT_RC(mf_map(mft_ex, ID_MARK, g_map_args, g_map_lens, 2,
                      bounded(0, 1), &it),
               MF_OK);
+    {
+        /* chunks of 3: every item of a cancelled chunk is reported */
+        mf_map_opts mo;
+        mf_map_opts_init(&mo);
+        mo.chunksize = 3;
+        mo.timeout = T;
+        ASSERT_RC(mf_map(mft_ex, ID_MARK, g_map_args, g_map_lens, 5, &mo,
+                         &itc),
+                  MF_OK);
+    }
     ASSERT_RC(mf_executor_shutdown(mft_ex, 0, 0), MF_OK);
     CU_ASSERT_EQUAL(mf_future_cancelled(q[0]), 0);
     /* a later call adds cancel_futures: only the queued ones go */
@@ -2397,6 +2407,11 @@ static void t_shutdown_cancel_futures(void)
     ASSERT_RC(mf_map_next(it, &d, &l, &idx), MF_ECANCELLED);
     ASSERT_RC(mf_map_next(it, &d, &l, &idx), MF_EDONE);
     mf_map_free(it);
+    for (i = 0; i < 5 && itc; i++)
+        ASSERT_RC(mf_map_next(itc, &d, &l, &idx), MF_ECANCELLED);
+    if (itc)
+        ASSERT_RC(mf_map_next(itc, &d, &l, &idx), MF_EDONE);
+    mf_map_free(itc);
     /* running ones finish with results */
     release_all(gs, mft_nw);
     ASSERT_RC(mf_executor_shutdown(mft_ex, 1, 1), MF_OK);
@@ -2437,6 +2452,72 @@ static void t_shutdown_wait(void)
     ASSERT_RC(mf_submit(mft_ex, ID_ECHO, "x", 1, &x), MF_ESHUTDOWN);
     ASSERT_RC(mf_executor_shutdown(mft_ex, 0, 1), MF_OK);
 }
+
+typedef struct sub_ctx {
+    atomic_int ran;
+    int rc;
+    mf_future f;
+} sub_ctx;
+
+static void cb_submit_late(mf_future f, void *ud)
+{
+    sub_ctx *c = ud;
+    (void)f;
+    c->rc = mf_submit(mft_ex, ID_ECHO, "late", 5, &c->f);
+    atomic_store(&c->ran, 1);
+}
+
+/* A callback that runs after shutdown (during shutdown(wait)) cannot
+ * submit any more. */
+static void t_callback_submit_after_shutdown(void)
+{
+    mft_gate *g = NULL;
+    sub_ctx c;
+    NEED_EX();
+    memset(&c, 0, sizeof c);
+    c.rc = -1;
+    ASSERT_RC(mft_gate_submit(&g), MF_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_FATAL(mft_gates_started(&g, 1, NULL, 0));
+    ASSERT_RC(mf_future_on_done(g->f, cb_submit_late, &c), MF_OK);
+    ASSERT_RC(mf_executor_shutdown(mft_ex, 0, 0), MF_OK);
+    mft_gate_release(g, MFT_GATE_OK);
+    ASSERT_RC(mf_executor_shutdown(mft_ex, 1, 0), MF_OK);
+    CU_ASSERT_EQUAL(atomic_load(&c.ran), 1);
+    CU_ASSERT_EQUAL(c.rc, MF_ESHUTDOWN);
+    if (c.rc == MF_OK)
+        mf_future_release(c.f);
+}
+
+static const mft_test tests_shutdown_cb[] = {
+    {"callback_submit_after_shutdown_ESHUTDOWN",
+     t_callback_submit_after_shutdown},
+    {NULL, NULL}};
+
+/* Fire and forget: 20000 futures released at once, then shutdown(wait). */
+static void t_fire_and_forget(void)
+{
+    enum { N = 20000 };
+    int32_t i;
+    int bad = 0;
+    mf_future last;
+    NEED_EX();
+    for (i = 0; i < N; i++) {
+        mf_future f = {0};
+        if (mf_submit(mft_ex, ID_ECHO, &i, sizeof i, &f) != MF_OK ||
+            mf_future_release(f) != MF_OK)
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    last = submit_ok(ID_ECHO, "last", 5);
+    expect_result(last, "last", 5);
+    mf_future_release(last);
+    ASSERT_RC(mf_executor_shutdown(mft_ex, 1, 0), MF_OK);
+}
+
+static const mft_test tests_fire_and_forget[] = {
+    {"release_20000_futures_unwaited_then_shutdown", t_fire_and_forget},
+    {NULL, NULL}};
 
 static const mft_test tests_shutdown_nowait[] = {
     {"shutdown_nowait_results_still_arrive", t_shutdown_nowait},
@@ -2492,6 +2573,22 @@ static void pc_close_keeps(void)
     int32_t i;
     if (mft_rank != mft_root)
         return;
+    {
+        /* waiting works on futures of a closed executor */
+        unsigned char fl[KEEPN];
+        size_t nd = 0;
+        mf_as_completed_iter *it = NULL;
+        mf_future x;
+        int n = 0;
+        ASSERT_RC(mf_wait(g_keep, KEEPN, 0, MF_ALL_COMPLETED, fl, &nd), MF_OK);
+        CU_ASSERT_EQUAL(nd, KEEPN);
+        ASSERT_RC(mf_as_completed(g_keep, KEEPN, 0, &it), MF_OK);
+        while (it && mf_as_completed_next(it, &x) == MF_OK)
+            n++;
+        CU_ASSERT_EQUAL(n, KEEPN);
+        mf_as_completed_free(it);
+        ASSERT_RC(mf_future_cancel(g_keep[0]), MF_ESTATE);
+    }
     for (i = 0; i < KEEPN; i++) {
         const void *d = NULL;
         size_t l = 0;
@@ -2741,6 +2838,10 @@ static const mft_scenario g_scenarios[] = {
      NULL, tests_shutdown_wait},
     {"map_without_iteration", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL,
      tests_map_no_iter},
+    {"shutdown_then_callback_submits", NULL, NULL, MF_OK, NULL, NULL, NULL,
+     NULL, tests_shutdown_cb},
+    {"fire_and_forget", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL,
+     tests_fire_and_forget},
     {"close_keeps_futures", NULL, NULL, MF_OK, NULL, NULL, pc_close_keeps,
      NULL, tests_close_keeps},
     {"user_traffic", NULL, NULL, MF_OK, NULL, pre_traffic, post_traffic, NULL,
@@ -2792,6 +2893,15 @@ int main(int argc, char **argv)
             return 2;
         }
         g_used_mf_init = 1;
+        {
+            int q = -1;
+            MPI_Query_thread(&q);
+            if (q != provided) {
+                fprintf(stderr, "mf_init: provided %d, MPI says %d\n",
+                        provided, q);
+                return 1;
+            }
+        }
     } else {
         int want = level_of(threads);
         if (want < 0) {
@@ -2853,9 +2963,22 @@ int main(int argc, char **argv)
     MPI_Allreduce(&fails, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     if (wrank == 0)
         printf("mf_mpi_suite: %s\n", all ? "FAILED" : "all passed");
-    if (g_used_mf_init)
-        mf_finalize();
-    else
+    if (g_used_mf_init) {
+        /* mf_init() initialised MPI, so mf_finalize() finalises it */
+        int fin = 0;
+        if (mf_finalize() != MF_OK) {
+            fprintf(stderr, "rank %d: mf_finalize failed\n", wrank);
+            fails++;
+        }
+        MPI_Finalized(&fin);
+        if (!fin) {
+            fprintf(stderr, "rank %d: MPI not finalised by mf_finalize\n",
+                    wrank);
+            fails++;
+            MPI_Finalize();
+        }
+    } else {
         MPI_Finalize();
+    }
     return fails ? 1 : 0;
 }
