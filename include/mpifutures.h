@@ -200,8 +200,10 @@ typedef struct mf_executor mf_executor;
  *  fields; passing NULL to mf_executor_open() means all defaults.
  *  Environment variables, read once at open on each rank, override the
  *  fields: MF_WINDOW, MF_MAX_ARG_BYTES, MF_IDLE_SLEEP_US,
- *  MF_GRACE_SECONDS (whole numbers), MF_PROGRESS_THREAD, MF_SIGNALS (0 or
- *  1); a bad value fails the open with MF_EINVAL naming the variable. */
+ *  MF_GRACE_SECONDS, MF_PROGRESS_INTERVAL (whole numbers),
+ *  MF_PROGRESS_THREAD, MF_SIGNALS, MF_STATS, MF_PROGRESS (0 or 1),
+ *  MF_TRACE (a path); a bad value fails the open with MF_EINVAL naming
+ *  the variable. */
 typedef struct mf_executor_opts {
     /** Most tasks in flight per worker (sent, not yet answered), so a
      *  worker never waits for a round trip. The executor adapts below this
@@ -239,7 +241,39 @@ typedef struct mf_executor_opts {
     /** Seconds running tasks get after an interrupting signal. Default
      *  10 (0 means the default). Environment: MF_GRACE_SECONDS. */
     unsigned grace_seconds;
+    /** 1: print a per-worker table (tasks, failures, busy share, bytes,
+     *  mean and max task time) to stderr when the executor closes. The
+     *  same figures are always available from mf_executor_stats().
+     *  Environment: MF_STATS=0|1. */
+    int stats;
+    /** 1: a progress line on the root's stderr (done/submitted, failures,
+     *  rate, ETA): redrawn in place when stderr is a terminal, else a
+     *  plain line every `progress_interval` seconds. Environment:
+     *  MF_PROGRESS=0|1. */
+    int progress;
+    /** Seconds between plain progress lines (not a terminal). Default 10
+     *  (0 means the default). Environment: MF_PROGRESS_INTERVAL. */
+    unsigned progress_interval;
+    /** A file to write a Chrome trace-event JSON timeline to at close
+     *  (one track per rank, one slice per task; the root's dispatch and
+     *  wait phases), which Perfetto and chrome://tracing open. NULL: no
+     *  trace. Copied at open. Environment: MF_TRACE=path. */
+    const char *trace_path;
 } mf_executor_opts;
+
+/** Figures of one worker, as seen by the root. */
+typedef struct mf_worker_stats {
+    int rank;                 /**< rank in the executor's communicator */
+    const char *host;         /**< valid while the executor is open */
+    uint64_t tasks;           /**< tasks (map chunks count their items) */
+    uint64_t failures;        /**< of which failed */
+    uint64_t bytes_in;        /**< argument bytes sent to it */
+    uint64_t bytes_out;       /**< result bytes received from it */
+    double busy_seconds;      /**< time spent in task functions */
+    double busy_share;        /**< busy_seconds / time the executor is open */
+    double mean_task_seconds; /**< busy_seconds / tasks (0 if none) */
+    double max_task_seconds;  /**< longest single task (or chunk) */
+} mf_worker_stats;
 
 /** Fill `opts` with the defaults. */
 MF_API void mf_executor_opts_init(mf_executor_opts *opts);
@@ -295,6 +329,15 @@ MF_API int mf_executor_close(mf_executor *ex);
 
 /** Number of worker ranks of `ex` (0 for NULL). */
 MF_API int mf_executor_workers(const mf_executor *ex);
+
+/**
+ * Copy the figures of up to `n` workers into `out` (in rank order);
+ * `nworkers` (may be NULL) receives the number of workers. Cheap: no
+ * messages. Call on the root while the executor is open. Errors:
+ * MF_EINVAL (NULL ex, or out NULL with n > 0). Thread-safe.
+ */
+MF_API int mf_executor_stats(mf_executor *ex, mf_worker_stats *out,
+                             size_t n, size_t *nworkers);
 
 /** The signal that interrupted `ex` (see mf_executor_opts.handle_signals),
  *  or 0. Makes no progress; thread-safe. */

@@ -41,6 +41,7 @@ MF_API void mf_executor_opts_init(mf_executor_opts *opts)
     opts->max_arg_bytes = MF_DEFAULT_MAX_ARG;
     opts->idle_sleep_max_us = MF_DEFAULT_IDLE_US;
     opts->grace_seconds = MF_DEFAULT_GRACE;
+    opts->progress_interval = 10;
 }
 
 /* Apply defaults to zero fields and check ranges. */
@@ -117,6 +118,33 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
         return MF_EINVAL;
     if (r)
         out->grace_seconds = (unsigned)v;
+    if (in) {
+        out->stats = in->stats;
+        out->progress = in->progress;
+        if (in->progress_interval)
+            out->progress_interval = in->progress_interval;
+        out->trace_path = in->trace_path;
+    }
+    if ((r = mf_env_num("MF_PROGRESS_INTERVAL", 86400, &v, msg, msglen)) <
+        0)
+        return MF_EINVAL;
+    if (r)
+        out->progress_interval = (unsigned)v;
+    if (mf_env_bool("MF_STATS", &out->stats, msg, msglen) != MF_OK ||
+        mf_env_bool("MF_PROGRESS", &out->progress, msg, msglen) != MF_OK)
+        return MF_EINVAL;
+    {
+        const char *t = getenv("MF_TRACE");
+        if (t && *t)
+            out->trace_path = t;
+    }
+    if ((out->stats != 0 && out->stats != 1) ||
+        (out->progress != 0 && out->progress != 1)) {
+        snprintf(msg, msglen, "options stats and progress must be 0 or 1");
+        return MF_EINVAL;
+    }
+    if (out->trace_path && !*out->trace_path)
+        out->trace_path = NULL;
     if (mf_env_bool("MF_PROGRESS_THREAD", &out->progress_thread, msg,
                     msglen) != MF_OK ||
         mf_env_bool("MF_SIGNALS", &out->handle_signals, msg, msglen) !=
@@ -170,6 +198,7 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
 typedef struct mf_hello {
     int32_t status;
     int32_t nmismatch;
+    uint64_t mono_ns; /* clock at the handshake, for trace offsets */
     char host[64];
     char msg[MF_HELLO_MSG];
 } mf_hello;
@@ -245,6 +274,7 @@ static void mf_executor_free(mf_executor *ex)
     mf__free(ex->workers);
     mf__free(ex->inflight);
     mf__free(ex->sends);
+    mf__obs_free(ex);
     mf__registry_snap_free(&ex->reg);
     mf__free(ex);
 }
@@ -358,6 +388,7 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     mf__free(blob);
 
     all = malloc((size_t)size * sizeof *all);
+    me.mono_ns = mf__mono_ns();
     if (rc == MPI_SUCCESS) {
         if (all)
             rc = MPI_Allgather(&me, (int)sizeof me, MPI_BYTE, all,
@@ -434,6 +465,21 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
             rc = MF_ENOMEM;
         if (r != root)
             ex->workers[w++] = r;
+    }
+    if (rc == MF_OK) {
+        int64_t *off = malloc((size_t)size * sizeof *off);
+        if (off) {
+            /* One host, one monotonic clock: no offset. Across hosts,
+             * estimate it from the handshake (good to its latency). */
+            for (int r = 0; r < size; r++)
+                off[r] = strncmp(all[r].host, me.host, sizeof me.host) == 0
+                             ? 0
+                             : (int64_t)(me.mono_ns - all[r].mono_ns);
+            rc = mf__obs_init(ex, off);
+            free(off);
+        } else {
+            rc = MF_ENOMEM;
+        }
     }
     free(all);
     if (rc != MF_OK) {
@@ -573,6 +619,8 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         } else {
             rb->refs++;
         }
+        mf__obs_result(ex, src, f, rec.start, rec.ns, rec.len,
+                       rec.status != MF_RS_OK);
         if (rec.status == MF_RS_OK) {
             f->rbuf = own;
             f->res = rec.data;
@@ -716,6 +764,7 @@ static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
     f->state = MF_FS_RUNNING;
     f->worker = w;
     ex->inflight[w]++;
+    ex->obs.w[w].bytes_in += f->arg_len;
     return MF_OK;
 }
 
@@ -862,8 +911,16 @@ int mf__progress(mf_executor *ex, bool *activity)
         mf_check_signal(ex);
     rc = mf_recv_results(ex, &act);
     mf_reap_sends(ex);
-    if (rc == MF_OK && !ex->broken && ex->qhead)
-        rc = mf_dispatch(ex, &act);
+    if (rc == MF_OK && !ex->broken && ex->qhead) {
+        uint64_t t0 = ex->obs.trace_path ? mf__mono_ns() : 0;
+        bool sent = false;
+        rc = mf_dispatch(ex, &sent);
+        if (sent && t0)
+            mf__obs_phase(ex, MF_EV_DISPATCH, t0, mf__mono_ns());
+        act |= sent;
+    }
+    if (ex->opts.progress)
+        mf__obs_tick(ex);
     if (ex->shutdown && ex->outstanding == 0 && !ex->released) {
         mf_skip_cancelled(ex);
         int r2 = mf_release_workers(ex);
@@ -944,9 +1001,13 @@ static void mf_stop_thread(mf_executor *ex)
 int mf__wait_until(bool (*pred)(void *), void *ctx, double deadline)
 {
     int rc;
+    uint64_t t0 = mf__mono_ns();
     mf__waiters++;
     rc = mf_wait_loop(pred, ctx, deadline);
     mf__waiters--;
+    for (mf_executor *ex = mf_open_list; ex; ex = ex->next_open)
+        if (ex->obs.trace_path)
+            mf__obs_phase(ex, MF_EV_WAIT, t0, mf__mono_ns());
     return rc;
 }
 
@@ -1052,6 +1113,7 @@ MF_API int mf_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
         rc = mf__new_task(ex, fn, arg, len, &f);
     if (rc == MF_OK) {
         mf__enqueue(ex, f);
+        ex->obs.submitted++;
         *fut = mf__fut_handle(f);
         /* Send it now if a worker has room; a failure here belongs to the
          * executor, not to this submit (the future is queued). Polling
@@ -1140,6 +1202,7 @@ MF_API int mf_executor_close(mf_executor *ex)
         mf__fut_maybe_free(f);
     }
     mf_stop_thread(ex);
+    mf__obs_close(ex);
     if (ex->signals)
         mf__signals_restore();
     for (mf_executor **p = &mf_open_list; *p; p = &(*p)->next_open) {

@@ -167,6 +167,32 @@ extern uint64_t mf__failures;
 /* A fresh value for mf_fut.mark scans. */
 uint32_t mf__next_mark(void);
 
+/* ---- observation (observe.c) ------------------------------------------ */
+enum { MF_EV_TASK = 0, MF_EV_DISPATCH = 1, MF_EV_WAIT = 2 };
+typedef struct mf_trace_ev {
+    uint64_t ts_ns, dur_ns; /* root clock */
+    int tid;                /* rank */
+    uint32_t kind;
+    mf_fn_id fn;
+    uint64_t tag;
+    uint8_t ok;
+} mf_trace_ev;
+typedef struct mf_obs_worker {
+    uint64_t tasks, failures, bytes_in, bytes_out, busy_ns, max_ns;
+} mf_obs_worker;
+typedef struct mf_obs {
+    uint64_t t_open_ns;
+    mf_obs_worker *w; /* per rank */
+    int64_t *offset;  /* per rank: root clock minus that rank's clock */
+    char *trace_path;
+    mf_trace_ev *ev;
+    size_t nev, capev, trace_lost;
+    uint64_t submitted, done, failed;
+    int tty, printed;
+    double last_print;
+} mf_obs;
+uint64_t mf__mono_ns(void);
+
 /* ---- executor (executor.c) ------------------------------------------ */
 struct mf_executor {
     MPI_Comm comm; /* private duplicate */
@@ -204,7 +230,16 @@ struct mf_executor {
     int interrupted;   /* the signal, once noticed */
     double interrupt_at;
     bool abandoned;    /* running tasks given up after the grace period */
+    mf_obs obs;
 };
+int mf__obs_init(mf_executor *ex, const int64_t *offsets);
+void mf__obs_result(mf_executor *ex, int src, const mf_fut *f,
+                    uint64_t start, uint64_t ns, size_t bytes, int failed);
+void mf__obs_phase(mf_executor *ex, int kind, uint64_t t0, uint64_t t1);
+void mf__obs_tick(mf_executor *ex);
+int mf__obs_stats(mf_executor *ex, mf_worker_stats *out, size_t n);
+void mf__obs_close(mf_executor *ex);
+void mf__obs_free(mf_executor *ex);
 /* Callers inside mf__wait_until; the progress thread stands back while
  * any are (they make progress themselves). Lock held. */
 extern int mf__waiters;

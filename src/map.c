@@ -157,6 +157,7 @@ MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
     }
     for (size_t t = 0; t < it->ntask; t++)
         mf__enqueue(ex, it->f[t]);
+    ex->obs.submitted += it->ntask; /* tasks: a chunk counts once */
     (void)mf__progress(ex, NULL);
     mf__unlock();
     if (it->unordered) {

@@ -74,7 +74,9 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
                             r->len - r->off, r->count);
         return MF_EDONE;
     }
-    if (r->len - r->off < MF_WIRE_REC)
+    size_t hdr = r->kind == MF_MSG_TASKS ? MF_WIRE_TASK_REC
+                                          : MF_WIRE_RESULT_REC;
+    if (r->len - r->off < hdr)
         return mf__fail(MF_EPROTO, "record %u of %u is truncated", r->seen,
                         r->count);
     p = r->buf + r->off;
@@ -89,7 +91,8 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
         memcpy(&rec->status, p + 8, 4);
         memcpy(&flags, p + 12, 4);
         memcpy(&len, p + 16, 8);
-        memcpy(&rec->ns, p + 24, 8);
+        memcpy(&rec->start, p + 24, 8);
+        memcpy(&rec->ns, p + 32, 8);
         if (rec->status > MF_RS_FAILED)
             return mf__fail(MF_EPROTO, "record %u: bad status %u", r->seen,
                             rec->status);
@@ -98,7 +101,7 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
     if ((flags & ~(MF_REC_OOL | MF_REC_CHUNK)) || pad)
         return mf__fail(MF_EPROTO, "record %u: unknown flags %#x", r->seen,
                         flags);
-    r->off += MF_WIRE_REC;
+    r->off += hdr;
     if (flags & MF_REC_OOL) {
         /* Out of line: nothing inline; the length is checked against the
          * largest message we would ever send. */
@@ -157,14 +160,14 @@ int mf_wire_begin(mf_send *s, int kind)
 }
 
 /* Append the record header `rec` and its payload. */
-static int mf_add(mf_send *s, unsigned char rec[MF_WIRE_REC], int flag_at,
-                  const void *p, size_t len, int owned, uint32_t flags)
+static int mf_add(mf_send *s, const unsigned char *rec, size_t reclen,
+                  int flag_at, const void *p, size_t len, int owned,
+                  uint32_t flags)
 {
     size_t pad = MF_PAD8(len) - len;
     int ool = len >= MF_WIRE_OOL_MIN && p;
     flags = (flags & MF_REC_CHUNK) | (ool ? MF_REC_OOL : 0);
 
-    memcpy(rec + flag_at, &flags, 4);
     if (ool && s->nool == s->capool) {
         size_t cap = s->capool ? 2 * s->capool : 4;
         mf_wire_ool *n = mf__realloc(s->ool, cap * sizeof *n);
@@ -173,19 +176,20 @@ static int mf_add(mf_send *s, unsigned char rec[MF_WIRE_REC], int flag_at,
         s->ool = n;
         s->capool = cap;
     }
-    if (mf_grow(s, MF_WIRE_REC + (ool ? 0 : len + pad)) != MF_OK)
+    if (mf_grow(s, reclen + (ool ? 0 : len + pad)) != MF_OK)
         goto nomem;
-    memcpy(s->buf + s->len, rec, MF_WIRE_REC);
-    s->len += MF_WIRE_REC;
+    memcpy(s->buf + s->len, rec, reclen);
+    memcpy(s->buf + s->len + flag_at, &flags, 4);
+    s->len += reclen;
     if (ool) {
         s->ool[s->nool++] = (mf_wire_ool){p, len, owned};
-        s->total += MF_WIRE_REC + len;
+        s->total += reclen + len;
     } else {
         if (len)
             memcpy(s->buf + s->len, p, len);
         memset(s->buf + s->len + len, 0, pad);
         s->len += len + pad;
-        s->total += MF_WIRE_REC + len + pad;
+        s->total += reclen + len + pad;
         if (owned)
             mf__free((void *)p);
     }
@@ -200,25 +204,26 @@ nomem:
 int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
                      size_t len, int owned, uint32_t flags)
 {
-    unsigned char rec[MF_WIRE_REC] = {0};
+    unsigned char rec[MF_WIRE_TASK_REC] = {0};
     uint64_t l = len;
     memcpy(rec, &tag, 8);
     memcpy(rec + 8, &fn, 8);
     memcpy(rec + 16, &l, 8);
-    return mf_add(s, rec, 24, p, len, owned, flags);
+    return mf_add(s, rec, sizeof rec, 24, p, len, owned, flags);
 }
 
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
-                       uint64_t ns, const void *p, size_t len, int owned,
-                       uint32_t flags)
+                       uint64_t start, uint64_t ns, const void *p,
+                       size_t len, int owned, uint32_t flags)
 {
-    unsigned char rec[MF_WIRE_REC] = {0};
+    unsigned char rec[MF_WIRE_RESULT_REC] = {0};
     uint64_t l = len;
     memcpy(rec, &tag, 8);
     memcpy(rec + 8, &status, 4);
     memcpy(rec + 16, &l, 8);
-    memcpy(rec + 24, &ns, 8);
-    return mf_add(s, rec, 12, p, len, owned, flags);
+    memcpy(rec + 24, &start, 8);
+    memcpy(rec + 32, &ns, 8);
+    return mf_add(s, rec, sizeof rec, 12, p, len, owned, flags);
 }
 
 void mf_wire_set_flags(mf_send *s, unsigned flags)

@@ -2,7 +2,8 @@
  * wire.h — the message format between root and workers; not installed.
  *
  * A message is a 16-byte header followed by `count` records, each a fixed
- * 32-byte record header and a payload padded to 8 bytes. All integers are
+ * record header (32 bytes for tasks, 40 for results) and a payload padded
+ * to 8 bytes. All integers are
  * in the sender's byte order; the magic tells a reader of the other order
  * apart (heterogeneous jobs are refused with MF_EPROTO). Every decoder
  * checks bounds: a truncated or garbage message is MF_EPROTO, never a
@@ -10,7 +11,8 @@
  *
  *   header   magic u32 | version u8 | kind u8 | flags u16 | count u32 | 0 u32
  *   TASKS    tag u64 | fn u64 | len u64 | flags u32 | 0 u32 | payload
- *   RESULTS  tag u64 | status u32 | flags u32 | len u64 | ns u64 | payload
+ *   RESULTS  tag u64 | status u32 | flags u32 | len u64 | start u64 |
+ *            ns u64 | payload   (start: the worker's monotonic clock, ns)
  *   SHUTDOWN header only
  *
  * Large payloads (MF_WIRE_OOL_MIN bytes and more) travel out of line: the
@@ -31,7 +33,8 @@
 #define MF_WIRE_TAG 0x4d46      /* MPI tag of the library messages */
 #define MF_WIRE_TAG_DATA 0x4d47 /* MPI tag of out-of-line payloads */
 #define MF_WIRE_HDR 16
-#define MF_WIRE_REC 32
+#define MF_WIRE_TASK_REC 32
+#define MF_WIRE_RESULT_REC 40
 /* Largest message: MPI counts are int. */
 #define MF_WIRE_MAX ((size_t)0x7fffff00)
 
@@ -63,6 +66,7 @@ typedef struct mf_wire_rec {
     uint64_t tag;
     uint64_t fn;     /* TASKS */
     uint32_t status; /* RESULTS */
+    uint64_t start;  /* RESULTS: when the task started (worker clock) */
     uint64_t ns;     /* RESULTS: compute time */
     int ool;         /* payload follows out of line; data is NULL */
     int chunk;       /* MF_REC_CHUNK */
@@ -112,8 +116,8 @@ int mf_wire_begin(mf_send *s, int kind);
 int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
                      size_t len, int owned, uint32_t flags);
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
-                       uint64_t ns, const void *p, size_t len, int owned,
-                       uint32_t flags);
+                       uint64_t start, uint64_t ns, const void *p,
+                       size_t len, int owned, uint32_t flags);
 
 /* A parsed chunk (arguments or results), bounds-checked. */
 typedef struct mf_chunk_view {

@@ -407,8 +407,8 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
         }
         w->out_since = mf__now();
     }
-    rc = mf_wire_add_result(w->out, t->tag, status, t1 - t0, payload, plen,
-                            owned, t->chunk ? MF_REC_CHUNK : 0);
+    rc = mf_wire_add_result(w->out, t->tag, status, t0, t1 - t0, payload,
+                            plen, owned, t->chunk ? MF_REC_CHUNK : 0);
     if (rc != MF_OK)
         return mf__fail(rc, "worker: out of memory adding a result");
     return MF_OK;
