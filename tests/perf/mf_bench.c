@@ -110,12 +110,16 @@ static int t_sleep(mf_task *t, void *ud)
     return 0;
 }
 
-/* Returns this rank's CPU seconds so far. */
+/* Returns {world rank, this rank's CPU seconds so far}. */
 static int t_rusage(mf_task *t, void *ud)
 {
-    double c = cpu_seconds();
+    double c[2];
+    int r;
     (void)ud;
-    return mf_task_return(t, &c, sizeof c);
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    c[0] = r;
+    c[1] = cpu_seconds();
+    return mf_task_return(t, c, sizeof c);
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -340,68 +344,64 @@ static void mf_scaling(mf_executor *ex)
         if (n >= 100000) {
             snprintf(name, sizeof name,
                      "root memory per held future, %ld futures", n);
-            /* The array of handles (8 B each) is ours, not the library's. */
+            /* The handle array (8 B each) is the benchmark's own. */
             double b = ((double)(r1 - r0) * 1024.0 - 8.0 * (double)n) / n;
             row(name, b, 200, "B", 0);
         }
     }
 }
 
-/* CPU share of each rank while one long sleeping task runs. */
+/* CPU seconds of every worker rank, asked with many probes (a probe
+ * lands on whichever worker is free; each answers with its rank). */
+static void worker_cpu(mf_executor *ex, double *cpu)
+{
+    int nprobe = 16 * (size - 1);
+    mf_future *p = malloc((size_t)nprobe * sizeof *p);
+    for (int i = 0; i < nprobe; i++)
+        CHECK(mf_submit(ex, id_rusage, NULL, 0, &p[i]));
+    for (int i = 0; i < nprobe; i++) {
+        const void *d;
+        double v[2];
+        CHECK(mf_future_result(p[i], MF_FOREVER, &d, NULL));
+        memcpy(v, d, sizeof v);
+        int r = (int)v[0];
+        if (r > 0 && r < size && v[1] > cpu[r])
+            cpu[r] = v[1];
+        mf_future_release(p[i]);
+    }
+    free(p);
+}
+
+/* CPU share of each rank while one long task that sleeps runs: what the
+ * library costs when there is nothing to do. */
 static void mf_idle_cpu(mf_executor *ex)
 {
     double secs = quick ? 2.0 : idle_seconds;
-    int nw = size - 1;
     double *c0 = calloc((size_t)size, sizeof *c0);
     double *c1 = calloc((size_t)size, sizeof *c1);
-    mf_future f, *probe = malloc((size_t)nw * 4 * sizeof *probe);
-    /* CPU of the workers: ask each for its counter before and after. We
-     * cannot address a worker, so send many probes and keep the latest
-     * answer per rank. */
-    for (int pass = 0; pass < 2; pass++) {
-        double *c = pass ? c1 : c0;
-        if (pass == 0) {
-            c[0] = cpu_seconds();
-        }
-        for (int i = 0; i < nw * 4; i++)
-            CHECK(mf_submit(ex, id_rusage, NULL, 0, &probe[i]));
-        for (int i = 0; i < nw * 4; i++) {
-            const void *d;
-            const mf_task_error *e;
-            double v;
-            CHECK(mf_future_result(probe[i], MF_FOREVER, &d, NULL));
-            memcpy(&v, d, sizeof v);
-            (void)e;
-            /* The rank is not exposed for successes; probes go round the
-             * workers, so keep max per slot i % nw. */
-            int slot = 1 + i % nw;
-            if (v > c[slot])
-                c[slot] = v;
-            mf_future_release(probe[i]);
-        }
-        if (pass == 0) {
-            double t0 = now();
-            CHECK(mf_submit(ex, id_sleep, &secs, sizeof secs, &f));
-            CHECK(mf_future_result(f, MF_FOREVER, NULL, NULL));
-            mf_future_release(f);
-            c1[0] = cpu_seconds();
-            secs = now() - t0;
-        }
+    mf_future f;
+    worker_cpu(ex, c0);
+    c0[0] = cpu_seconds();
+    double t0 = now();
+    CHECK(mf_submit(ex, id_sleep, &secs, sizeof secs, &f));
+    CHECK(mf_future_result(f, MF_FOREVER, NULL, NULL));
+    mf_future_release(f);
+    double span = now() - t0;
+    c1[0] = cpu_seconds();
+    worker_cpu(ex, c1);
+    row("idle CPU, root, during one long task", (c1[0] - c0[0]) / span * 100,
+        1.0, "% core", 0);
+    for (int r = 1; r < size; r++) {
+        char name[80];
+        snprintf(name, sizeof name, "idle CPU, worker rank %d", r);
+        if (c0[r] == 0 || c1[r] == 0)
+            printf("| %-46s | %20s | %12s | %8s |\n", name, "not probed",
+                   "-", "-");
+        else
+            row(name, (c1[r] - c0[r]) / span * 100, 1.0, "% core", 0);
     }
-    double root_share = (c1[0] - c0[0]) / secs;
-    double worst = 0;
-    for (int s = 1; s <= nw; s++) {
-        double share = (c1[s] - c0[s]) / secs;
-        if (share > worst)
-            worst = share;
-    }
-    row("idle CPU, root, during one long task", root_share * 100, 1.0,
-        "% core", 0);
-    row("idle CPU, busiest worker (incl. probes)", worst * 100, 1.0,
-        "% core", 0);
     free(c0);
     free(c1);
-    free(probe);
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -419,6 +419,9 @@ static void run_root(mf_executor *ex, double rtt_raw, double farm1,
            "baseline", "ratio");
     printf("|%s|%s|%s|%s|\n", "------------------------------------------------",
            "----------------------", "--------------", "----------");
+    /* Memory first: later phases leave future slots to reuse. */
+    if (want("scaling"))
+        mf_scaling(ex);
     if (want("round")) {
         double p99, med = mf_round_trip(ex, quick ? 5000 : 20000, &p99);
         row("empty task round trip, median (raw farm W=1)", med * 1e6,
@@ -450,8 +453,6 @@ static void run_root(mf_executor *ex, double rtt_raw, double farm1,
         row("echo 8 MiB both ways, bandwidth",
             mf_bandwidth(ex, 8 << 20, quick ? 10 : 40), bw8m, "B/s", 1);
     }
-    if (want("scaling"))
-        mf_scaling(ex);
     if (want("idle"))
         mf_idle_cpu(ex);
     free(fs);

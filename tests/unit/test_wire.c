@@ -57,10 +57,10 @@ static void test_results_round_trip(void)
     mf_wire_reader r;
     mf_wire_rec rec;
     CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 7, MF_RS_OK, 1234, "xy", 2, 0, 0),
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 7, MF_RS_OK, 99, 1234, "xy", 2, 0, 0),
                     MF_OK);
     CU_ASSERT_EQUAL(
-        mf_wire_add_result(&s, 8, MF_RS_FAILED, 5, "boom", 4, 0, 0), MF_OK);
+        mf_wire_add_result(&s, 8, MF_RS_FAILED, 0, 5, "boom", 4, 0, 0), MF_OK);
     CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
     CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, s.buf, s.len), MF_OK);
     CU_ASSERT_EQUAL(r.kind, MF_MSG_RESULTS);
@@ -68,6 +68,7 @@ static void test_results_round_trip(void)
     CU_ASSERT_EQUAL(rec.tag, 7);
     CU_ASSERT_EQUAL(rec.status, MF_RS_OK);
     CU_ASSERT_EQUAL(rec.ns, 1234);
+    CU_ASSERT_EQUAL(rec.start, 99);
     CU_ASSERT_EQUAL(memcmp(rec.data, "xy", 2), 0);
     CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
     CU_ASSERT_EQUAL(rec.status, MF_RS_FAILED);
@@ -168,7 +169,7 @@ static void test_corrupted_fields(void)
 
     /* A result record with an unknown status. */
     CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 1, 77, 0, "z", 1, 0, 0), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 1, 77, 0, 0, "z", 1, 0, 0), MF_OK);
     CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
     CU_ASSERT_EQUAL(decode_all(s.buf, s.len), MF_EPROTO);
     mf_wire_free(&s);
@@ -223,13 +224,13 @@ static void test_large_payload_in_place(void)
     }
     mf_send s;
     CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 1, MF_RS_OK, 0, "hi", 2, 0, 0),
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 1, MF_RS_OK, 0, 0, "hi", 2, 0, 0),
                     MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 2, MF_RS_OK, 0, big, BIG, 0, 0),
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 2, MF_RS_OK, 0, 0, big, BIG, 0, 0),
                     MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 3, MF_RS_OK, 0, big2, BIG, 1, 0),
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 3, MF_RS_OK, 0, 0, big2, BIG, 1, 0),
                     MF_OK); /* big2 now owned by s */
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 4, MF_RS_OK, 0, "tail", 4, 0, 0),
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 4, MF_RS_OK, 0, 0, "tail", 4, 0, 0),
                     MF_OK);
     CU_ASSERT_EQUAL_FATAL(mf_wire_finish(&s), MF_OK);
     CU_ASSERT_EQUAL(s.nool, 2);
