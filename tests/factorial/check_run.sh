@@ -17,10 +17,12 @@
 #   --out-dir DIR       removed before the run; use with --out-check
 #   --out-check "N CMD" DIR/N.txt must equal the output of CMD
 #   --count-lines RE N  exactly N stdout lines match RE
+#   --order CMD         the n of the "n=..." result lines, in output order,
+#                       are exactly the lines printed by CMD (e.g. seq)
 # The test fails (exit 1) with the reason and the program's output.
 set -u
 expect_exit=0
-greps=() nogreps=() lines=() expects=() outchecks=() counts=()
+greps=() nogreps=() lines=() expects=() outchecks=() counts=() orders=()
 last_prefix="" stdin_file=/dev/null out_dir=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --out-dir) out_dir=$2; shift 2 ;;
     --out-check) outchecks+=("$2"); shift 2 ;;
     --count-lines) counts+=("$2"$'\t'"$3"); shift 3 ;;
+    --order) orders+=("$2"); shift 2 ;;
     --) shift; break ;;
     *) echo "check_run.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -95,6 +98,11 @@ for c in "${counts[@]+"${counts[@]}"}"; do
     re=${c%%$'\t'*} want=${c#*$'\t'}
     got=$(grep -Ec -- "$re" "$tmp/out")
     [ "$got" -eq "$want" ] || fail "$got stdout lines match /$re/, expected $want"
+done
+for cmd in "${orders[@]+"${orders[@]}"}"; do
+    eval "$cmd" >"$tmp/order" || fail "order command failed: $cmd"
+    sed -n 's/^n=\([0-9]*\) .*/\1/p' "$tmp/out" >"$tmp/got_order"
+    cmp -s "$tmp/order" "$tmp/got_order" || fail "result lines not in the order of: $cmd"
 done
 if [ -n "$out_dir" ]; then rm -rf "$out_dir"; fi
 echo "ok: exit $rc, $(wc -l <"$tmp/out") lines of output"

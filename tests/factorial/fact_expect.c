@@ -11,6 +11,10 @@
  *   <decimal value of N!>                   (for each dec:N, alone)
  *   N! = <decimal value of N!>              (for each line:N, as --print)
  *
+ *   fact_expect order [N | range:LO:HI:COUNT]...
+ *
+ * prints the integers of the set, one per line, in input order.
+ *
  * Digits: mpz_sizeinbase(.., 10) corrected by an exact comparison with
  * 10^(d-1); checksum: sum of mpz_fdiv_ui(N!, 2^61-1) (GMP division).
  */
@@ -60,6 +64,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "fact_expect: needs 64-bit unsigned long\n");
         return 2;
     }
+    int order = argc > 1 && strcmp(argv[1], "order") == 0;
     mpz_t z;
     mpz_init(z);
     unsigned long long count = 0, digits = 0, sum = 0;
@@ -68,7 +73,7 @@ int main(int argc, char **argv)
         if (strncmp(argv[i], "dec:", 4) != 0 &&
             strncmp(argv[i], "line:", 5) != 0)
             dec_only = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1 + order; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "line:", 5) == 0) {
             unsigned long n = parse(a + 5);
@@ -106,6 +111,10 @@ int main(int argc, char **argv)
             for (unsigned long k = 0; k < cnt; k++) {
                 unsigned long n =
                     cnt == 1 ? lo : lo + (k * (hi - lo)) / (cnt - 1);
+                if (order) {
+                    printf("%lu\n", n);
+                    continue;
+                }
                 mpz_fac_ui(z, n);
                 count++;
                 digits += digits_of(z);
@@ -113,7 +122,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    if (!dec_only || have_set)
+    if (!order && (!dec_only || have_set))
         printf("summary: count=%llu digits=%llu checksum=%llu\n", count,
                digits, sum);
     mpz_clear(z);
