@@ -43,6 +43,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "check_run.sh: no command" >&2; exit 2; }
 
+cmdline="$*"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ -n "$out_dir" ]; then rm -rf "$out_dir"; fi
@@ -53,7 +54,7 @@ cat "$tmp/out" "$tmp/err" >"$tmp/all"
 
 fail() {
     echo "FAIL: $*"
-    echo "---- command: $*"
+    echo "---- command: $cmdline"
     echo "---- exit status: $rc"
     echo "---- stdout (last 40 lines):"; tail -n 40 "$tmp/out"
     echo "---- stderr:"; tail -n 40 "$tmp/err"
