@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# tests/cluster/slurm_jobs.sh — the job scripts of jobs/ against a real
+# single-node Slurm (Debian's slurm-wlm + munge, started as root without
+# systemd by scripts/slurm-up with 8 CPUs declared), and the PBS script
+# through Slurm's PBS layer (slurm-wlm-torque).
+#
+#   slurm_jobs.sh ROOT MF_FACTORIAL FACT_EXPECT
+#
+# Checks, for each job: the state and exit code from `scontrol show job`,
+# and the summary line against values known independently (the table of
+# ../shared/reference/perf-baseline.md §3, and fact_expect, an oracle that
+# shares no code with mf-factorial). Also: a failed run ends FAILED with
+# the program's exit code, never COMPLETED 0:0; a job asking for more
+# ranks than the node has is rejected at submit; everything started is
+# stopped. Exit 0 pass, 1 fail, 77 skip (not root, packages missing...).
+set -u
+ROOT=$1 FACT=$2 EXPECT=$3
+# shellcheck source=lib.sh
+. "$ROOT/tests/cluster/lib.sh"
+# shellcheck source=slurm_lib.sh
+. "$ROOT/tests/cluster/slurm_lib.sh"
+
+[ -x "$FACT" ] || skip "mf-factorial not built (needs GMP): $FACT"
+require_cluster_env
+take_lock
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mf-slurm-jobs.XXXXXX")
+cleanup() {  # idempotent
+    slurm_stop
+    [ -d "$WORK" ] || return 0
+    if [ "$n_fail" -eq 0 ]; then rm -rf "$WORK"; else say "job outputs kept in $WORK"; fi
+    WORK=
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+slurm_start 8
+cd "$WORK" || exit 1
+export MF_FACTORIAL="$FACT"
+unset MF_LAUNCHER MF_SIGNALS MF_GRACE_SECONDS
+
+# Known answers (perf-baseline.md §3, computed there by an independent checker).
+SEED_ARGS=(--quiet --range 1000:20000:2000 --range 50000:200000:64)
+SEED_SUM="count=2064 digits=114238284 checksum=732216442968277340"
+LIGHT_SUM="count=2000 digits=76713219 checksum=1939912400977522909"
+
+# The light set written by awk, not by mf-factorial's --range.
+awk 'BEGIN { for (i = 0; i < 2000; i++) print 1000 + int(i * 19000 / 1999) }' >numbers.txt
+[ "$("$EXPECT" $(cat numbers.txt))" = "summary: $LIGHT_SUM" ] \
+    && ok "fact_expect agrees with perf-baseline on the light set" \
+    || bad "fact_expect disagrees with perf-baseline on the light set"
+
+has_line() { grep -qE "$2" "$1" 2>/dev/null; }
+summary_of() { grep '^summary: ' "$1" 2>/dev/null | tail -n 1 | sed 's/ seconds=.*//; s/^summary: //'; }
+show_out() { say "---- $1:"; sed 's/^/    /' "$1" 2>/dev/null | tail -n 25; }
+
+# expect_job ID NAME STATE EXIT OUTFILE: state/exit code of a finished job.
+expect_job() {
+    local id=$1 name=$2 want_state=$3 want_exit=$4 out=$5 st
+    if ! job_wait "$id" 180; then bad "$name: job $id did not finish in 180 s"; show_out "$out"; return 1; fi
+    st=$(job_states "$id")
+    if [ "$st" = "- $want_state $want_exit" ]; then
+        ok "$name: job $id $want_state $want_exit"
+    else
+        bad "$name: job $id ended '$st', want '$want_state $want_exit'"
+        show_out "$out"
+        return 1
+    fi
+}
+
+t=$EPOCHREALTIME
+# ---- 1. factorial.sbatch, launcher chosen automatically (srun --mpi=pmix) --
+j1=$(sbatch --parsable --chdir="$WORK" "$ROOT/jobs/slurm/factorial.sbatch")
+# ---- 2. factorial.sbatch with mpirun, 5 ranks, work given as arguments --
+j2=$(MF_LAUNCHER=mpirun sbatch --parsable -n 5 --chdir="$WORK" \
+         "$ROOT/jobs/slurm/factorial.sbatch" --quiet --from numbers.txt)
+# ---- 3. a failing run (bad argument: mf-factorial exits 2) must FAIL -----
+j3=$(sbatch --parsable -n 3 --chdir="$WORK" -o fail-%j.out \
+         "$ROOT/jobs/slurm/factorial.sbatch" --range 10:5:x)
+# ---- 4. template.sbatch running mf-factorial --huge as "your program" ---
+j4=$(MF_PROGRAM="$FACT" sbatch --parsable -n 3 --chdir="$WORK" \
+         "$ROOT/jobs/slurm/template.sbatch" --quiet --huge 100000)
+[ -n "$j1" ] && [ -n "$j2" ] && [ -n "$j3" ] && [ -n "$j4" ] \
+    && ok "submitted jobs $j1 $j2 $j3 $j4" || bad "sbatch failed"
+
+if expect_job "$j1" "factorial.sbatch (auto launcher)" COMPLETED 0:0 "mf-factorial-$j1.out"; then
+    check "factorial.sbatch: launched with srun --mpi=pmix" \
+        has_line "mf-factorial-$j1.out" "^job: $j1 .*4 ranks: srun --mpi=pmix "
+    [ "$(summary_of "mf-factorial-$j1.out")" = "$SEED_SUM" ] \
+        && ok "factorial.sbatch: summary is the seed workload's ($SEED_SUM)" \
+        || { bad "factorial.sbatch: summary '$(summary_of "mf-factorial-$j1.out")' != '$SEED_SUM'"; show_out "mf-factorial-$j1.out"; }
+fi
+if expect_job "$j2" "factorial.sbatch (mpirun, 5 ranks, --from)" COMPLETED 0:0 "mf-factorial-$j2.out"; then
+    check "factorial.sbatch: mpirun -n 5 from the allocation" \
+        has_line "mf-factorial-$j2.out" "^job: $j2 .*5 ranks: .*mpirun(\\.openmpi)? -n 5 "
+    [ "$(summary_of "mf-factorial-$j2.out")" = "$LIGHT_SUM" ] \
+        && ok "factorial.sbatch (mpirun): summary of numbers.txt = light set" \
+        || { bad "factorial.sbatch (mpirun): summary '$(summary_of "mf-factorial-$j2.out")'"; show_out "mf-factorial-$j2.out"; }
+fi
+expect_job "$j3" "failing run" FAILED 2:0 "fail-$j3.out" \
+    && check "failing run: mf-factorial's error is in the output" \
+        has_line "fail-$j3.out" "mf-factorial: .*(range|COUNT|integer|number)"
+if expect_job "$j4" "template.sbatch (--huge 100000)" COMPLETED 0:0 "mf-job-$j4.out"; then
+    want=$("$EXPECT" huge:100000 | grep '^huge:')
+    got=$(grep '^huge: ' "mf-job-$j4.out" | sed 's/ seconds=.*//')
+    [ -n "$want" ] && [ "$got" = "$want" ] \
+        && ok "template.sbatch: $got (= fact_expect)" \
+        || { bad "template.sbatch: '$got' != fact_expect '$want'"; show_out "mf-job-$j4.out"; }
+fi
+say "single jobs done in $(elapsed_since "$t") s"
+
+# ---- 5. array.sbatch over numbers.txt + a merge job after it ------------
+t=$EPOCHREALTIME
+ja=$(sbatch --parsable --chdir="$WORK" "$ROOT/jobs/slurm/array.sbatch" numbers.txt)
+jm=$(sbatch --parsable --chdir="$WORK" -n 1 -o merge-%j.out --dependency="afterok:$ja" \
+         --wrap "'$ROOT/jobs/slurm/merge-summaries' --expect 4 mf-array-${ja}_*.out")
+if job_wait "$ja" 240 && job_wait "$jm" 60; then
+    states=$(job_states "$ja" | tr '\n' ';')
+    [ "$states" = "0 COMPLETED 0:0;1 COMPLETED 0:0;2 COMPLETED 0:0;3 COMPLETED 0:0;" ] \
+        && ok "array.sbatch: 4 elements COMPLETED 0:0" \
+        || bad "array.sbatch: element states '$states'"
+    check "array job: merge job (afterok) COMPLETED 0:0" \
+        test "$(job_states "$jm")" = "- COMPLETED 0:0"
+    got=$(summary_of "merge-$jm.out")
+    [ "$got" = "$LIGHT_SUM" ] \
+        && ok "array.sbatch + merge-summaries: $got (= light set in one run)" \
+        || { bad "merged summary '$got' != '$LIGHT_SUM'"; show_out "merge-$jm.out"; }
+    # Slices are disjoint and cover the input.
+    check "array.sbatch: the 4 slices partition the input" \
+        test "$(cat mf-slice-"${ja}"_*.txt | sort -n | md5sum)" = "$(sort -n numbers.txt | md5sum)"
+    # A missing element must not pass unnoticed.
+    check "merge-summaries --expect 5 fails with 4 parts" \
+        bash -c "! '$ROOT/jobs/slurm/merge-summaries' --expect 5 mf-array-${ja}_*.out 2>/dev/null"
+else
+    bad "array job $ja / merge job $jm did not finish"
+fi
+say "array done in $(elapsed_since "$t") s"
+
+# ---- 6. PBS: the directive mapping, then the script under qsub ----------
+t=$EPOCHREALTIME
+line=$(qsub --sbatchline -l nodes=1:ppn=4,walltime=0:10:00 -N x "$ROOT/jobs/pbs/factorial.pbs" 2>&1)
+maps_ok() { [[ " $line " == *" -N1 "* && " $line " == *" -n4 "* && " $line " == *" -t10 "* && " $line " == *" -J x "* ]]; }
+check "qsub maps -l nodes=1:ppn=4,walltime=0:10:00 -N x to sbatch -N1 -n4 -t10 -J x ($line)" maps_ok
+jp=$(qsub "$ROOT/jobs/pbs/factorial.pbs" 2>&1 | tail -n 1)
+if [[ "$jp" =~ ^[0-9]+$ ]]; then
+    ok "qsub factorial.pbs: job $jp"
+    if expect_job "$jp" "factorial.pbs under qsub" COMPLETED 0:0 "factorial.pbs.e$jp"; then
+        check "factorial.pbs: #PBS lines parsed (name, 4 tasks, 10 min)" \
+            test "$(job_field "$jp" JobName) $(job_field "$jp" NumTasks) $(job_field "$jp" TimeLimit)" = "mf-factorial 4 00:10:00"
+        check "factorial.pbs: 4 ranks from the node file" \
+            has_line "factorial.pbs.e$jp" "^job: .*-np 4 --hostfile "
+        [ "$(summary_of "factorial.pbs.o$jp")" = "$SEED_SUM" ] \
+            && ok "factorial.pbs: summary is the seed workload's" \
+            || { bad "factorial.pbs: summary '$(summary_of "factorial.pbs.o$jp")'"; show_out "factorial.pbs.o$jp"; show_out "factorial.pbs.e$jp"; }
+    fi
+else
+    bad "qsub factorial.pbs failed: $jp"
+fi
+say "PBS done in $(elapsed_since "$t") s"
+
+# ---- 7. more ranks than the node has: rejected at once, nothing queued --
+before=$(squeue -h -o %i | wc -l)
+t=$EPOCHREALTIME
+out=$(sbatch --parsable -n 9 "$ROOT/jobs/slurm/factorial.sbatch" 2>&1); rc=$?
+if [ "$rc" -ne 0 ] && [[ "$out" == *"More processors requested than permitted"* ]]; then
+    ok "sbatch -n 9 on 8 CPUs rejected in $(elapsed_since "$t") s: $out"
+else
+    bad "sbatch -n 9 was not rejected (rc=$rc): $out"
+    [[ "$out" =~ ^[0-9]+$ ]] && scancel "$out"
+fi
+out=$(qsub -l nodes=1:ppn=9 "$ROOT/jobs/pbs/factorial.pbs" 2>&1); rc=$?
+if [ "$rc" -ne 0 ] && [[ "$out" == *"More processors requested than permitted"* ]]; then
+    ok "qsub -l nodes=1:ppn=9 rejected: $(grep -m1 'More processors' <<<"$out")"
+else
+    bad "qsub -l nodes=1:ppn=9 was not rejected (rc=$rc): $out"
+fi
+check "nothing was left pending" test "$(squeue -h -o %i | wc -l)" -eq "$before"
+
+# ---- 8. the launch code is the same in every Slurm script ---------------
+check "the launch block of factorial/template/array.sbatch is identical" \
+    bash -c "[ \"\$(cd '$ROOT/jobs/slurm' && for f in factorial template array; do sed -n '/^# ---- launch: nothing to edit below/,/^mf_launch \"/p' \$f.sbatch | sed '\$d' | md5sum; done | sort -u | wc -l)\" = 1 ]"
+
+cleanup
+trap - EXIT
+finish
