@@ -1,0 +1,67 @@
+cmake_minimum_required(VERSION 3.18)
+# cmake -DSOURCE_DIR=<project source> -P check_names.cmake
+#
+# Every mf_* / MF_* name that docs/*.md mention must exist: in a public
+# header (include/, code or comments: environment variables are documented
+# there) or, for CMake options, in the build files. A renamed or removed
+# function, option or error code then fails here instead of leaving the
+# pages describing something that is gone. A name ending in "_" is a
+# prefix (mf_future_ for mf_future_done, ...) and must start some name.
+if(NOT SOURCE_DIR)
+  message(FATAL_ERROR "usage: cmake -DSOURCE_DIR=... -P check_names.cmake")
+endif()
+
+file(GLOB_RECURSE _headers "${SOURCE_DIR}/include/*.h")
+file(GLOB _cmake "${SOURCE_DIR}/CMakeLists.txt" "${SOURCE_DIR}/cmake/*.cmake")
+set(known "")
+foreach(f IN LISTS _headers _cmake)
+  file(READ "${f}" t)
+  string(APPEND known "\n${t}")
+endforeach()
+string(REGEX MATCHALL "[A-Za-z0-9_]+" _known_tokens "${known}")
+list(REMOVE_DUPLICATES _known_tokens)
+
+file(GLOB _pages "${SOURCE_DIR}/docs/*.md")
+if(NOT _pages)
+  message(FATAL_ERROR "no pages in ${SOURCE_DIR}/docs")
+endif()
+set(problems "")
+set(count 0)
+foreach(page IN LISTS _pages)
+  file(READ "${page}" t)
+  string(REGEX MATCHALL "[A-Za-z0-9_]+" toks "${t}")
+  list(REMOVE_DUPLICATES toks)
+  foreach(tok IN LISTS toks)
+    if(NOT tok MATCHES "^(mf|MF)_")
+      continue()
+    endif()
+    math(EXPR count "${count} + 1")
+    if(tok MATCHES "_$")
+      set(ok FALSE)
+      foreach(k IN LISTS _known_tokens)
+        string(FIND "${k}" "${tok}" p)
+        if(p EQUAL 0)
+          set(ok TRUE)
+          break()
+        endif()
+      endforeach()
+    else()
+      list(FIND _known_tokens "${tok}" k)
+      if(k LESS 0)
+        set(ok FALSE)
+      else()
+        set(ok TRUE)
+      endif()
+    endif()
+    if(NOT ok)
+      get_filename_component(pn "${page}" NAME)
+      string(APPEND problems "  docs/${pn}: ${tok}\n")
+    endif()
+  endforeach()
+endforeach()
+if(problems)
+  message(FATAL_ERROR
+    "names in docs/*.md that no public header (nor the build files) has:\n"
+    "${problems}")
+endif()
+message(STATUS "docs/*.md: ${count} mf_/MF_ names, all in the headers")
