@@ -201,9 +201,9 @@ typedef struct mf_executor mf_executor;
  *  Environment variables, read once at open on each rank, override the
  *  fields: MF_WINDOW, MF_MAX_ARG_BYTES, MF_IDLE_SLEEP_US,
  *  MF_GRACE_SECONDS, MF_PROGRESS_INTERVAL (whole numbers),
- *  MF_PROGRESS_THREAD, MF_SIGNALS, MF_STATS, MF_PROGRESS (0 or 1),
- *  MF_TRACE (a path); a bad value fails the open with MF_EINVAL naming
- *  the variable. */
+ *  MF_PROGRESS_THREAD, MF_SIGNALS, MF_STATS, MF_PROGRESS, MF_ISOLATE (0
+ *  or 1), MF_TASK_TIMEOUT (seconds), MF_TRACE (a path); a bad value fails
+ *  the open with MF_EINVAL naming the variable. */
 typedef struct mf_executor_opts {
     /** Most tasks in flight per worker (sent, not yet answered), so a
      *  worker never waits for a round trip. The executor adapts below this
@@ -259,6 +259,16 @@ typedef struct mf_executor_opts {
      *  wait phases), which Perfetto and chrome://tracing open. NULL: no
      *  trace. Copied at open. Environment: MF_TRACE=path. */
     const char *trace_path;
+    /** 1: run every task in a child process (fork) of its worker, so a
+     *  task that crashes (segfault, abort, exit) fails only its future
+     *  (MF_ETASK, reason MF_FAIL_CRASH, "killed by signal 11 (SIGSEGV)")
+     *  and the worker serves on. Costs a fork per task. Isolated tasks
+     *  must not call MPI. Environment: MF_ISOLATE=0|1. */
+    int isolate;
+    /** Default per-task timeout in seconds (0: none); implies isolation
+     *  for the tasks it applies to. See mf_submit_opts.timeout.
+     *  Environment: MF_TASK_TIMEOUT (seconds, may be fractional). */
+    double task_timeout;
 } mf_executor_opts;
 
 /** Figures of one worker, as seen by the root. */
@@ -350,15 +360,25 @@ MF_API int mf_executor_interrupted(const mf_executor *ex);
  *  tells it apart from other integers; a released handle is detected as
  *  stale (MF_EBADHANDLE), never dereferenced. */
 typedef struct mf_future {
-    uint64_t h;
+    uint64_t h; /**< opaque: generation and slot; 0 = null future */
 } mf_future;
 
-/** Failure details of a task, valid while the future is held. */
+/** Why a task failed (mf_task_error.reason). */
+enum mf_fail_reason {
+    MF_FAIL_TASK = 0,     /**< mf_task_fail() or a non-zero return */
+    MF_FAIL_CRASH = 1,    /**< isolated task killed by a signal or exited */
+    MF_FAIL_TIMEOUT = 2,  /**< isolated task ran past its timeout; killed */
+    MF_FAIL_ABANDONED = 3 /**< given up after an interrupting signal */
+};
+
+/** Failure details of a task (see mf_future_error()), valid while the
+ *  future is held. */
 typedef struct mf_task_error {
     const char *message;  /**< from mf_task_fail() or the library */
     const char *function; /**< registered name of the function */
     int rank;             /**< rank in the executor's communicator */
     const char *host;     /**< host name of that rank */
+    int reason;           /**< enum mf_fail_reason */
 } mf_task_error;
 
 /**
@@ -374,6 +394,25 @@ typedef struct mf_task_error {
  */
 MF_API int mf_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
                      size_t len, mf_future *fut);
+
+/** Per-call options of mf_submit_ex(). Zero-initialise: all defaults. */
+typedef struct mf_submit_opts {
+    /** Seconds the task may run; past that, its process is killed and the
+     *  future fails with MF_ETASK, reason MF_FAIL_TIMEOUT (never
+     *  MF_ETIMEDOUT: that code means a wait ran out while the task goes
+     *  on). A task with a timeout always runs isolated (see `isolate`).
+     *  0: the executor's task_timeout; negative: none. */
+    double timeout;
+    /** 1: run this task in a child process of its worker (see
+     *  mf_executor_opts.isolate); 0: the executor's setting. */
+    int isolate;
+} mf_submit_opts;
+
+/** mf_submit() with per-call options (`opts` may be NULL). Same errors,
+ *  plus MF_EINVAL for a timeout above 49 days. */
+MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
+                        size_t len, const mf_submit_opts *opts,
+                        mf_future *fut);
 
 /**
  * Wait up to `timeout` for `fut` to finish and give its result: `*data`

@@ -137,3 +137,13 @@ void mf__crash_task(const char *name, size_t held)
     mf_cur_held = held;
     mf_cur_name = name;
 }
+
+void mf__crash_child(void)
+{
+    /* In an isolated task's process: a crash is reported by the parent,
+     * so the default actions apply and no last words are said. */
+    for (size_t i = 0; i < MF_NFATAL; i++)
+        signal(mf_fatal[i], SIG_DFL);
+    mf_crash_on = 0;
+    mf_cur_name = NULL;
+}

@@ -31,6 +31,7 @@
 #define MF_HELLO_MSG 440
 
 static mf_executor *mf_open_list;
+static int mf_timeout_ms(double t, uint32_t *ms);
 
 MF_API void mf_executor_opts_init(mf_executor_opts *opts)
 {
@@ -137,6 +138,38 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
         const char *t = getenv("MF_TRACE");
         if (t && *t)
             out->trace_path = t;
+    }
+    if (in) {
+        out->isolate = in->isolate;
+        out->task_timeout = in->task_timeout;
+    }
+    if (mf_env_bool("MF_ISOLATE", &out->isolate, msg, msglen) != MF_OK)
+        return MF_EINVAL;
+    {
+        const char *t = getenv("MF_TASK_TIMEOUT");
+        if (t && *t) {
+            char *end;
+            errno = 0;
+            double d = strtod(t, &end);
+            if (errno || *end || !(d >= 0) || d > 4.2e6) {
+                snprintf(msg, msglen, "environment variable "
+                                      "MF_TASK_TIMEOUT='%.40s' is not a "
+                                      "number of seconds",
+                         t);
+                return MF_EINVAL;
+            }
+            out->task_timeout = d;
+        }
+    }
+    if (out->isolate != 0 && out->isolate != 1) {
+        snprintf(msg, msglen, "option isolate=%d is not 0 or 1",
+                 out->isolate);
+        return MF_EINVAL;
+    }
+    if (out->task_timeout < 0 || out->task_timeout > 4.2e6) {
+        snprintf(msg, msglen, "option task_timeout=%g is out of range",
+                 out->task_timeout);
+        return MF_EINVAL;
     }
     if ((out->stats != 0 && out->stats != 1) ||
         (out->progress != 0 && out->progress != 1)) {
@@ -503,6 +536,7 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     ex->cur_window = ex->opts.window < 2 ? ex->opts.window : 2;
     ex->task_ns_avg = -1;
     ex->last_src = -1;
+    mf_timeout_ms(ex->opts.task_timeout, &ex->timeout_ms);
     mf__lock();
     ex->next_open = mf_open_list;
     mf_open_list = ex;
@@ -540,9 +574,7 @@ MF_API int mf_executor_interrupted(const mf_executor *ex)
 
 /* ---- progress -------------------------------------------------------- */
 
-static mf_ferr mf_oom_err = {{"out of memory while recording the error",
-                              "?", -1, "?"},
-                             NULL, NULL, NULL};
+
 
 static void mf_fail_future(mf_executor *ex, mf_fut *f, int rank,
                            const char *msg, size_t msglen)
@@ -570,7 +602,7 @@ static void mf_fail_future(mf_executor *ex, mf_fut *f, int rank,
             e->pub.rank = rank;
         }
     }
-    f->err = e ? e : &mf_oom_err;
+    f->err = e ? e : &mf__oom_err;
     mf__fut_finish(f, MF_FS_FAILED);
 }
 
@@ -628,6 +660,12 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
             mf__fut_finish(f, MF_FS_OK);
         } else {
             mf_fail_future(ex, f, src, rec.data, rec.len);
+            if (f->err != &mf__oom_err)
+                f->err->pub.reason = rec.status == MF_RS_CRASHED
+                                         ? MF_FAIL_CRASH
+                                     : rec.status == MF_RS_TIMEOUT
+                                         ? MF_FAIL_TIMEOUT
+                                         : MF_FAIL_TASK;
             mf__rbuf_unref(own);
         }
     }
@@ -753,8 +791,10 @@ static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
 {
     int owned = f->arg != (void *)f->inline_arg;
     mf_future h = mf__fut_handle(f);
-    int rc = mf_wire_add_task(s, h.h, f->fn, f->arg, f->arg_len, owned,
-                              f->nitems ? MF_REC_CHUNK : 0);
+    uint32_t flags = (f->nitems ? MF_REC_CHUNK : 0) |
+                     (f->isolate || f->timeout_ms ? MF_REC_ISOLATE : 0);
+    int rc = mf_wire_add_task_t(s, h.h, f->fn, f->arg, f->arg_len, owned,
+                                flags, f->timeout_ms);
     f->arg = NULL; /* now owned by the message (or freed) */
     if (rc != MF_OK) {
         static const char m[] = "out of memory sending the task";
@@ -878,6 +918,8 @@ static void mf_abandon_one(mf_fut *f, void *ctx)
                      mf__signal_name(ex->interrupted),
                      ex->opts.grace_seconds);
     mf_fail_future(ex, f, f->worker, m, (size_t)n);
+    if (f->err != &mf__oom_err)
+        f->err->pub.reason = MF_FAIL_ABANDONED;
 }
 
 /* Notice a caught signal, and the end of the grace period after it. */
@@ -1093,6 +1135,8 @@ int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
     f->ex = ex;
     f->refs = 1;
     f->held = 1;
+    f->isolate = (uint8_t)ex->opts.isolate;
+    f->timeout_ms = ex->timeout_ms;
     ex->outstanding++;
     *out = f;
     return MF_OK;
@@ -1101,16 +1145,49 @@ int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
 MF_API int mf_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
                      size_t len, mf_future *fut)
 {
+    return mf_submit_ex(ex, fn, arg, len, NULL, fut);
+}
+
+/* Seconds to whole milliseconds for the wire (at least 1 if positive). */
+static int mf_timeout_ms(double t, uint32_t *ms)
+{
+    if (!(t > 0)) {
+        *ms = 0;
+        return MF_OK;
+    }
+    if (t > 4.2e6)
+        return MF_EINVAL;
+    *ms = (uint32_t)(t * 1000.0 + 0.5);
+    if (*ms == 0)
+        *ms = 1;
+    return MF_OK;
+}
+
+MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
+                        size_t len, const mf_submit_opts *opts,
+                        mf_future *fut)
+{
     int rc;
     mf_fut *f;
+    uint32_t tms = 0;
     mf__clear_error();
     if (!ex || !fut)
         return mf__fail(MF_EINVAL, "mf_submit: NULL %s",
                         ex ? "future pointer" : "executor");
+    if (opts && opts->timeout != 0 &&
+        mf_timeout_ms(opts->timeout, &tms) != MF_OK)
+        return mf__fail(MF_EINVAL, "mf_submit_ex: timeout %g s is too long",
+                        opts->timeout);
     mf__lock();
     rc = mf__check_submit(ex, fn, arg, len);
     if (rc == MF_OK)
         rc = mf__new_task(ex, fn, arg, len, &f);
+    if (rc == MF_OK && opts) {
+        if (opts->timeout != 0)
+            f->timeout_ms = tms; /* negative: none */
+        if (opts->isolate)
+            f->isolate = 1;
+    }
     if (rc == MF_OK) {
         mf__enqueue(ex, f);
         ex->obs.submitted++;

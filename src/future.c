@@ -38,9 +38,14 @@ void mf__rbuf_unref(mf_rbuf *r)
         mf__free(r);
 }
 
+/* The error of a future whose own error could not be allocated. */
+mf_ferr mf__oom_err = {{"out of memory while recording the error", "?", -1,
+                        "?", MF_FAIL_TASK},
+                       NULL, NULL, NULL};
+
 static void mf_ferr_free(mf_ferr *e)
 {
-    if (!e)
+    if (!e || e == &mf__oom_err)
         return;
     mf__free(e->message);
     mf__free(e->function);

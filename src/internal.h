@@ -110,6 +110,7 @@ typedef struct mf_ferr {
     char *function;
     char *host;
 } mf_ferr;
+extern mf_ferr mf__oom_err; /* shared, never freed */
 
 #define MF_INLINE_ARG 16
 
@@ -129,6 +130,8 @@ typedef struct mf_fut {
     struct mf_fut *next; /* pending queue / free list */
     mf_fn_id fn;
     uint32_t nitems; /* a chunk of map items (0 = a single task) */
+    uint32_t timeout_ms; /* isolated run limit (0 = none) */
+    uint8_t isolate;     /* run in a child process */
     void *arg;      /* owned copy, or inline_arg */
     size_t arg_len;
     const void *res;
@@ -221,6 +224,7 @@ struct mf_executor {
     bool in_progress;
     bool broken;
     int oversub; /* more ranks than cores on this node */
+    uint32_t timeout_ms; /* opts.task_timeout in ms */
     struct mf_executor *next_open; /* list of open executors */
     /* progress thread (opts.progress_thread) */
     bool has_thread, stop_thread;
@@ -274,6 +278,8 @@ void mf__crash_install(int rank, const char *host);
 void mf__crash_restore(void);
 /* The task about to run (NULL: none) and how many tasks the rank holds. */
 void mf__crash_task(const char *name, size_t held);
+/* In the child process of an isolated task. */
+void mf__crash_child(void);
 
 /* ---- worker (worker.c) ---------------------------------------------- */
 int mf__serve(mf_executor *ex);

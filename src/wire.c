@@ -86,19 +86,22 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
         memcpy(&rec->fn, p + 8, 8);
         memcpy(&len, p + 16, 8);
         memcpy(&flags, p + 24, 4);
-        memcpy(&pad, p + 28, 4);
+        memcpy(&rec->timeout_ms, p + 28, 4);
     } else {
         memcpy(&rec->status, p + 8, 4);
         memcpy(&flags, p + 12, 4);
         memcpy(&len, p + 16, 8);
         memcpy(&rec->start, p + 24, 8);
         memcpy(&rec->ns, p + 32, 8);
-        if (rec->status > MF_RS_FAILED)
+        if (rec->status > MF_RS_TIMEOUT)
             return mf__fail(MF_EPROTO, "record %u: bad status %u", r->seen,
                             rec->status);
     }
     rec->chunk = (flags & MF_REC_CHUNK) != 0;
-    if ((flags & ~(MF_REC_OOL | MF_REC_CHUNK)) || pad)
+    rec->isolate = (flags & MF_REC_ISOLATE) != 0;
+    if (r->kind != MF_MSG_TASKS && (flags & MF_REC_ISOLATE))
+        pad = 1; /* a task-only flag on a result */
+    if ((flags & ~(MF_REC_OOL | MF_REC_CHUNK | MF_REC_ISOLATE)) || pad)
         return mf__fail(MF_EPROTO, "record %u: unknown flags %#x", r->seen,
                         flags);
     r->off += hdr;
@@ -166,7 +169,7 @@ static int mf_add(mf_send *s, const unsigned char *rec, size_t reclen,
 {
     size_t pad = MF_PAD8(len) - len;
     int ool = len >= MF_WIRE_OOL_MIN && p;
-    flags = (flags & MF_REC_CHUNK) | (ool ? MF_REC_OOL : 0);
+    flags = (flags & (MF_REC_CHUNK | MF_REC_ISOLATE)) | (ool ? MF_REC_OOL : 0);
 
     if (ool && s->nool == s->capool) {
         size_t cap = s->capool ? 2 * s->capool : 4;
@@ -201,15 +204,23 @@ nomem:
     return MF_ENOMEM;
 }
 
-int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
-                     size_t len, int owned, uint32_t flags)
+int mf_wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
+                       size_t len, int owned, uint32_t flags,
+                       uint32_t timeout_ms)
 {
     unsigned char rec[MF_WIRE_TASK_REC] = {0};
     uint64_t l = len;
     memcpy(rec, &tag, 8);
     memcpy(rec + 8, &fn, 8);
     memcpy(rec + 16, &l, 8);
+    memcpy(rec + 28, &timeout_ms, 4);
     return mf_add(s, rec, sizeof rec, 24, p, len, owned, flags);
+}
+
+int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
+                     size_t len, int owned, uint32_t flags)
+{
+    return mf_wire_add_task_t(s, tag, fn, p, len, owned, flags, 0);
 }
 
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,

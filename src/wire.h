@@ -10,7 +10,8 @@
  * crash.
  *
  *   header   magic u32 | version u8 | kind u8 | flags u16 | count u32 | 0 u32
- *   TASKS    tag u64 | fn u64 | len u64 | flags u32 | 0 u32 | payload
+ *   TASKS    tag u64 | fn u64 | len u64 | flags u32 | timeout_ms u32 |
+ *            payload
  *   RESULTS  tag u64 | status u32 | flags u32 | len u64 | start u64 |
  *            ns u64 | payload   (start: the worker's monotonic clock, ns)
  *   SHUTDOWN header only
@@ -46,6 +47,7 @@ enum mf_wire_kind {
 
 #define MF_REC_OOL 1u   /* record flag: payload sent out of line */
 #define MF_REC_CHUNK 2u /* record flag: a chunk of map items (below) */
+#define MF_REC_ISOLATE 4u /* task flag: run in a child process */
 
 /*
  * A chunk task's payload:   n u64 | len u64 x n | each argument, padded
@@ -59,7 +61,9 @@ enum mf_wire_kind {
 
 enum mf_wire_status {
     MF_RS_OK = 0,     /* payload is the result */
-    MF_RS_FAILED = 1, /* payload is an error message */
+    MF_RS_FAILED = 1,  /* payload is an error message */
+    MF_RS_CRASHED = 2, /* isolated task died; payload says how */
+    MF_RS_TIMEOUT = 3, /* isolated task killed at its timeout */
 };
 
 typedef struct mf_wire_rec {
@@ -70,6 +74,8 @@ typedef struct mf_wire_rec {
     uint64_t ns;     /* RESULTS: compute time */
     int ool;         /* payload follows out of line; data is NULL */
     int chunk;       /* MF_REC_CHUNK */
+    int isolate;     /* MF_REC_ISOLATE */
+    uint32_t timeout_ms; /* TASKS: 0 = none */
     const void *data;
     size_t len;
 } mf_wire_rec;
@@ -115,6 +121,10 @@ int mf_wire_begin(mf_send *s, int kind);
  * (ownership passes to `s` even on failure). */
 int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
                      size_t len, int owned, uint32_t flags);
+/* The same with a timeout (milliseconds, 0 = none). */
+int mf_wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
+                       size_t len, int owned, uint32_t flags,
+                       uint32_t timeout_ms);
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
                        uint64_t start, uint64_t ns, const void *p,
                        size_t len, int owned, uint32_t flags);

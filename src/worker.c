@@ -9,12 +9,17 @@
 #include "internal.h"
 #include "wire.h"
 
+#include <errno.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MF_FLUSH_BYTES ((size_t)256 << 10)
 #define MF_FLUSH_SECONDS 200e-6
@@ -37,6 +42,8 @@ struct mf_task {
 typedef struct mf_wtask {
     uint64_t tag;
     int chunk;
+    int isolate;
+    uint32_t timeout_ms;
     mf_fn_id fn;
     const void *data;
     size_t len;
@@ -251,8 +258,9 @@ static int mf_w_receive(mf_wstate *w, int *stop, int *got)
             } else {
                 rb->refs++;
             }
-            w->q[w->qlen++] = (mf_wtask){rec.tag, rec.chunk, rec.fn,
-                                         rec.data, rec.len, own};
+            w->q[w->qlen++] =
+                (mf_wtask){rec.tag,  rec.chunk, rec.isolate, rec.timeout_ms,
+                           rec.fn,   rec.data,  rec.len,     own};
         }
         mf__rbuf_unref(rb);
         if (rc != MF_EDONE)
@@ -361,6 +369,171 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
     return MF_OK;
 }
 
+/* ---- isolation: a task in a child process ------------------------------ */
+
+static int mf_write_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n) {
+        ssize_t k = write(fd, b, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        b += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Read exactly n bytes before `deadline` (monotonic seconds; INFINITY =
+ * none). Returns 0, -1 on EOF/error, -2 on timeout. */
+static int mf_read_all(int fd, void *p, size_t n, double deadline)
+{
+    char *b = p;
+    while (n) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int ms = -1;
+        if (deadline < INFINITY) {
+            double left = deadline - mf__now();
+            if (left <= 0)
+                return -2;
+            ms = (int)(left * 1000) + 1;
+        }
+        int r = poll(&pfd, 1, ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return -2;
+        ssize_t k = read(fd, b, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        b += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static void mf_run_here(mf_wstate *w, mf_wtask *t, mf_task *task);
+
+/* Run `t` in a child process: a crash or a timeout fails only this task.
+ * The child sends {failed u32, len u64, bytes} through a pipe. */
+static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
+{
+    int fd[2];
+    double deadline =
+        t->timeout_ms ? mf__now() + t->timeout_ms / 1000.0 : INFINITY;
+    memset(out, 0, offsetof(mf_task, msg));
+    out->msg[0] = '\0';
+    if (pipe(fd) != 0) {
+        mf_task_fail(out, "cannot isolate the task: pipe: %s",
+                     strerror(errno));
+        return MF_RS_FAILED;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        mf_task_fail(out, "cannot isolate the task: fork: %s",
+                     strerror(errno));
+        return MF_RS_FAILED;
+    }
+    if (pid == 0) {
+        /* The child: no MPI here, no last words, just the task. */
+        close(fd[0]);
+        mf__crash_child();
+        mf_task task;
+        mf_run_here(w, t, &task);
+        uint32_t failed = (uint32_t)task.failed;
+        const void *p = task.failed ? (const void *)task.msg : task.res;
+        uint64_t len = task.failed ? strlen(task.msg) : task.res_len;
+        int bad = mf_write_all(fd[1], &failed, 4) ||
+                  mf_write_all(fd[1], &len, 8) ||
+                  (len && mf_write_all(fd[1], p, (size_t)len));
+        _exit(bad ? 121 : 0);
+    }
+    close(fd[1]);
+    uint32_t failed = 0;
+    uint64_t len = 0;
+    int r = mf_read_all(fd[0], &failed, 4, deadline);
+    if (r == 0)
+        r = mf_read_all(fd[0], &len, 8, deadline);
+    if (r == 0 && len > MF_MAX_RESULT) {
+        mf_task_fail(out, "isolated task sent a %llu-byte result, above the "
+                          "limit",
+                     (unsigned long long)len);
+        r = -3;
+    }
+    void *buf = NULL;
+    if (r == 0) {
+        buf = mf__malloc(len ? (size_t)len : 1);
+        if (!buf) {
+            mf_task_fail(out, "out of memory for an isolated result");
+            r = -3;
+        } else if (len) {
+            r = mf_read_all(fd[0], buf, (size_t)len, deadline);
+        }
+    }
+    close(fd[0]);
+    int st = 0;
+    uint32_t status = MF_RS_OK;
+    if (r == -2) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        mf_task_fail(out, "task timed out after %.3f s; killed",
+                     t->timeout_ms / 1000.0);
+        status = MF_RS_TIMEOUT;
+    } else {
+        if (r == -3)
+            kill(pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        if (r == -3) {
+            status = MF_RS_FAILED;
+        } else if (WIFSIGNALED(st)) {
+            const char *ab = sigabbrev_np(WTERMSIG(st));
+            mf_task_fail(out, "killed by signal %d (SIG%s)", WTERMSIG(st),
+                         ab ? ab : "?");
+            status = MF_RS_CRASHED;
+        } else if (r != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            mf_task_fail(out, "the task's process exited with status %d "
+                              "before returning (exit() called?)",
+                         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+            status = MF_RS_CRASHED;
+        } else if (failed) {
+            size_t n = len < sizeof out->msg - 1 ? (size_t)len
+                                                 : sizeof out->msg - 1;
+            memcpy(out->msg, buf, n);
+            out->msg[n] = '\0';
+            out->failed = 1;
+            status = MF_RS_FAILED;
+        } else {
+            out->res = buf;
+            out->res_len = (size_t)len;
+            buf = NULL;
+        }
+    }
+    mf__free(buf);
+    if (status != MF_RS_OK)
+        out->failed = 1;
+    return status;
+}
+
+static void mf_run_here(mf_wstate *w, mf_wtask *t, mf_task *task)
+{
+    if (t->chunk)
+        mf_w_run_chunk(w, t, task);
+    else
+        mf_w_call(w, task, t->fn, t->data, t->len);
+}
+
 /* Run one task (or chunk) and add its result to the outgoing batch. */
 static int mf_w_run(mf_wstate *w, mf_wtask *t)
 {
@@ -372,13 +545,14 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
     uint64_t t0, t1;
 
     t0 = mf_ns_now();
-    if (t->chunk)
-        mf_w_run_chunk(w, t, &task);
-    else
-        mf_w_call(w, &task, t->fn, t->data, t->len);
+    if (t->isolate || t->timeout_ms) {
+        status = mf_run_isolated(w, t, &task);
+    } else {
+        mf_run_here(w, t, &task);
+        status = task.failed ? MF_RS_FAILED : MF_RS_OK;
+    }
     t1 = mf_ns_now();
     if (task.failed) {
-        status = MF_RS_FAILED;
         payload = task.msg;
         plen = strlen(task.msg);
     } else {

@@ -33,7 +33,8 @@ static void finish(mf_future h, int state)
         e->message = mf__strdup("it broke");
         e->function = mf__strdup("fn");
         e->host = mf__strdup("host");
-        e->pub = (mf_task_error){e->message, e->function, 3, e->host};
+        e->pub = (mf_task_error){e->message, e->function, 3, e->host,
+                                 MF_FAIL_TASK};
         f->err = e;
     }
     mf__fut_finish(f, state);

@@ -288,7 +288,7 @@ static void test_bad_flags(void)
 {
     mf_send s = build_tasks();
     unsigned char *b = mf__malloc(s.len);
-    uint32_t flags = 4; /* unknown flag */
+    uint32_t flags = 8; /* unknown flag */
     memcpy(b, s.buf, s.len);
     memcpy(b + MF_WIRE_HDR + 24, &flags, 4);
     CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
@@ -300,6 +300,30 @@ static void test_bad_flags(void)
     memcpy(b + MF_WIRE_HDR + 24, &flags, 4);
     CU_ASSERT_EQUAL(decode_all(b, s.len), MF_EPROTO);
     mf__free(b);
+    mf_wire_free(&s);
+
+    /* Task flags and timeouts round-trip; ISOLATE on a result is refused. */
+    mf_wire_reader r;
+    mf_wire_rec rec;
+    CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_TASKS), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_task_t(&s, 5, 6, "x", 1, 0, MF_REC_ISOLATE,
+                                       2500),
+                    MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, s.buf, s.len), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_TRUE(rec.isolate);
+    CU_ASSERT_EQUAL(rec.timeout_ms, 2500);
+    mf_wire_free(&s);
+    CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 5, MF_RS_TIMEOUT, 0, 0, "t", 1,
+                                       0, 0),
+                    MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
+    CU_ASSERT_EQUAL(decode_all(s.buf, s.len), MF_OK);
+    flags = MF_REC_ISOLATE;
+    memcpy(s.buf + MF_WIRE_HDR + 12, &flags, 4);
+    CU_ASSERT_EQUAL(decode_all(s.buf, s.len), MF_EPROTO);
     mf_wire_free(&s);
 }
 
