@@ -7,7 +7,6 @@ cmake_minimum_required(VERSION 3.18)
 # cannot carry per-enumerator comments (the enum is built by an X-macro), so
 # this is where they come from; a code with no section in docs/errors.md
 # becomes an unresolved \ref, i.e. a doxygen warning.
-# The file is replaced only when its content changes.
 if(NOT HEADER OR NOT OUT)
   message(FATAL_ERROR "usage: cmake -DHEADER=... -DOUT=... -P errors_dox.cmake")
 endif()
@@ -28,7 +27,4 @@ foreach(i RANGE ${last})
   string(APPEND text " *  \\ref err_${name} \"Error codes: ${name}\".\n */\n")
 endforeach()
 
-file(WRITE "${OUT}.tmp" "${text}")
-execute_process(COMMAND "${CMAKE_COMMAND}" -E copy_if_different
-                        "${OUT}.tmp" "${OUT}")
-file(REMOVE "${OUT}.tmp")
+file(WRITE "${OUT}" "${text}")
