@@ -430,6 +430,30 @@ static void run_root(mf_executor *ex, double rtt_raw, double farm1,
         row("  (raw MPI 16 B ping-pong round trip)", rtt_raw * 1e6, 0, "us",
             0);
     }
+    if (want("isolat")) {
+        /* A fork per task: the price of surviving crashing tasks. */
+        int reps = quick ? 200 : 1000;
+        mf_submit_opts so = {0};
+        so.isolate = 1;
+        double t0 = now();
+        for (int i = 0; i < reps; i++) {
+            mf_future f;
+            CHECK(mf_submit_ex(ex, id_nop, NULL, 0, &so, &f));
+            CHECK(mf_future_result(f, MF_FOREVER, NULL, NULL));
+            mf_future_release(f);
+        }
+        double iso = (now() - t0) / reps;
+        t0 = now();
+        for (int i = 0; i < reps; i++) {
+            mf_future f;
+            CHECK(mf_submit(ex, id_nop, NULL, 0, &f));
+            CHECK(mf_future_result(f, MF_FOREVER, NULL, NULL));
+            mf_future_release(f);
+        }
+        double plain = (now() - t0) / reps;
+        row("isolated empty task round trip (vs plain)", iso * 1e6,
+            plain * 1e6, "us", 0);
+    }
     if (want("submit")) {
         snprintf(name, sizeof name, "submit/result, %ld outstanding", n);
         mf_future *big = malloc((size_t)n * sizeof *big);
