@@ -202,8 +202,8 @@ typedef struct mf_executor mf_executor;
  *  fields: MF_WINDOW, MF_MAX_ARG_BYTES, MF_IDLE_SLEEP_US,
  *  MF_GRACE_SECONDS, MF_PROGRESS_INTERVAL (whole numbers),
  *  MF_PROGRESS_THREAD, MF_SIGNALS, MF_STATS, MF_PROGRESS, MF_ISOLATE (0
- *  or 1), MF_TASK_TIMEOUT (seconds), MF_TRACE (a path); a bad value fails
- *  the open with MF_EINVAL naming the variable. */
+ *  or 1), MF_TASK_TIMEOUT (seconds), MF_TRACE, MF_JOURNAL (paths); a bad
+ *  value fails the open with MF_EINVAL naming the variable. */
 typedef struct mf_executor_opts {
     /** Most tasks in flight per worker (sent, not yet answered), so a
      *  worker never waits for a round trip. The executor adapts below this
@@ -269,6 +269,15 @@ typedef struct mf_executor_opts {
      *  for the tasks it applies to. See mf_submit_opts.timeout.
      *  Environment: MF_TASK_TIMEOUT (seconds, may be fractional). */
     double task_timeout;
+    /** A resume journal file (root only; NULL: none). Each completed task
+     *  (function, argument digest, result or error) is appended as it
+     *  arrives; a later run given the same file completes matching
+     *  submits from it without running them (tasks must be deterministic
+     *  for this to be right). A torn last record is dropped; a journal
+     *  written with other registered functions fails the open with
+     *  MF_EMISMATCH on every rank. Copied at open. Environment:
+     *  MF_JOURNAL=path. */
+    const char *journal_path;
 } mf_executor_opts;
 
 /** Figures of one worker, as seen by the root. */
@@ -348,6 +357,12 @@ MF_API int mf_executor_workers(const mf_executor *ex);
  */
 MF_API int mf_executor_stats(mf_executor *ex, mf_worker_stats *out,
                              size_t n, size_t *nworkers);
+
+/** Journal figures of `ex`: records loaded at open, futures completed
+ *  from them so far, and bytes of a torn end that was dropped (any
+ *  pointer may be NULL; all 0 without a journal). Thread-safe. */
+MF_API int mf_executor_journal(mf_executor *ex, size_t *loaded,
+                               size_t *reused, size_t *torn_bytes);
 
 /** The signal that interrupted `ex` (see mf_executor_opts.handle_signals),
  *  or 0. Makes no progress; thread-safe. */

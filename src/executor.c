@@ -161,6 +161,15 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
             out->task_timeout = d;
         }
     }
+    if (in)
+        out->journal_path = in->journal_path;
+    {
+        const char *jp = getenv("MF_JOURNAL");
+        if (jp && *jp)
+            out->journal_path = jp;
+        if (out->journal_path && !*out->journal_path)
+            out->journal_path = NULL;
+    }
     if (out->isolate != 0 && out->isolate != 1) {
         snprintf(msg, msglen, "option isolate=%d is not 0 or 1",
                  out->isolate);
@@ -308,6 +317,7 @@ static void mf_executor_free(mf_executor *ex)
     mf__free(ex->inflight);
     mf__free(ex->sends);
     mf__obs_free(ex);
+    mf__journal_close(ex->journal);
     mf__registry_snap_free(&ex->reg);
     mf__free(ex);
 }
@@ -365,6 +375,11 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
             me.status = MF_ENOMEM;
             snprintf(me.msg, sizeof me.msg, "out of memory");
         }
+        if (me.status == MF_OK && rank == root && ex->opts.journal_path)
+            me.status = mf__journal_open(ex->opts.journal_path,
+                                         mf__registry_digest(&ex->reg),
+                                         &ex->journal, me.msg,
+                                         sizeof me.msg);
     }
     gethostname(me.host, sizeof me.host - 1);
 
@@ -653,6 +668,14 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         }
         mf__obs_result(ex, src, f, rec.start, rec.ns, rec.len,
                        rec.status != MF_RS_OK);
+        if (ex->journal &&
+            mf__journal_append(ex->journal, f->fn, f->digest, rec.status,
+                               0, rec.data, rec.len) != MF_OK &&
+            !ex->journal_warned) {
+            ex->journal_warned = true;
+            fprintf(stderr, "mpifutures: cannot append to the journal; "
+                            "results from now on are not saved\n");
+        }
         if (rec.status == MF_RS_OK) {
             f->rbuf = own;
             f->res = rec.data;
@@ -1189,9 +1212,13 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
             f->isolate = 1;
     }
     if (rc == MF_OK) {
-        mf__enqueue(ex, f);
         ex->obs.submitted++;
         *fut = mf__fut_handle(f);
+        if (ex->journal && mf__journal_try(ex, f)) {
+            mf__unlock();
+            return MF_OK;
+        }
+        mf__enqueue(ex, f);
         /* Send it now if a worker has room; a failure here belongs to the
          * executor, not to this submit (the future is queued). Polling
          * for results costs more than the rest of a submit, so a burst of
@@ -1292,4 +1319,50 @@ MF_API int mf_executor_close(mf_executor *ex)
     mf_executor_free(ex);
     mf__unlock();
     return rc;
+}
+
+bool mf__journal_try(mf_executor *ex, mf_fut *f)
+{
+    uint32_t status, reason;
+    const void *bytes;
+    size_t len;
+    mf__journal_digest(f->arg, f->arg_len, f->digest);
+    if (!mf__journal_find(ex->journal, f->fn, f->digest, &status, &reason,
+                          &bytes, &len))
+        return false;
+    if (status == MF_RS_OK) {
+        mf_rbuf *rb = mf__rbuf_new(len);
+        if (!rb)
+            return false; /* run it instead */
+        memcpy(rb->data, bytes, len);
+        f->rbuf = rb;
+        f->res = rb->data;
+        f->res_len = len;
+        mf__fut_finish(f, MF_FS_OK);
+    } else {
+        mf_fail_future(ex, f, -1, bytes, len);
+        if (f->err != &mf__oom_err)
+            f->err->pub.reason = status == MF_RS_CRASHED   ? MF_FAIL_CRASH
+                                 : status == MF_RS_TIMEOUT ? MF_FAIL_TIMEOUT
+                                                           : MF_FAIL_TASK;
+    }
+    return true;
+}
+
+MF_API int mf_executor_journal(mf_executor *ex, size_t *loaded,
+                               size_t *reused, size_t *torn_bytes)
+{
+    size_t l, r, t;
+    if (!ex)
+        return mf__fail(MF_EINVAL, "mf_executor_journal: NULL executor");
+    mf__lock();
+    mf__journal_counts(ex->journal, &l, &r, &t);
+    mf__unlock();
+    if (loaded)
+        *loaded = l;
+    if (reused)
+        *reused = r;
+    if (torn_bytes)
+        *torn_bytes = t;
+    return MF_OK;
 }

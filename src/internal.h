@@ -131,6 +131,7 @@ typedef struct mf_fut {
     mf_fn_id fn;
     uint32_t nitems; /* a chunk of map items (0 = a single task) */
     uint32_t timeout_ms; /* isolated run limit (0 = none) */
+    uint64_t digest[2];  /* argument digest (journal only) */
     uint8_t isolate;     /* run in a child process */
     void *arg;      /* owned copy, or inline_arg */
     size_t arg_len;
@@ -169,6 +170,26 @@ extern uint64_t mf__completions;
 extern uint64_t mf__failures;
 /* A fresh value for mf_fut.mark scans. */
 uint32_t mf__next_mark(void);
+
+/* ---- journal (journal.c) --------------------------------------------- */
+typedef struct mf_journal mf_journal;
+void mf__hash128(const void *data, size_t len, uint64_t seed, uint64_t out[2]);
+uint64_t mf__registry_digest(const mf_reg_snap *s);
+int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
+                     char *msg, size_t msglen);
+int mf__journal_parse(mf_journal *j, const unsigned char *buf, size_t len,
+                      uint64_t regdigest, size_t *good, char *msg,
+                      size_t msglen);
+void mf__journal_close(mf_journal *j);
+void mf__journal_digest(const void *arg, size_t len, uint64_t d[2]);
+int mf__journal_find(mf_journal *j, uint64_t fn, const uint64_t d[2],
+                     uint32_t *status, uint32_t *reason, const void **bytes,
+                     size_t *len);
+int mf__journal_append(mf_journal *j, uint64_t fn, const uint64_t d[2],
+                       uint32_t status, uint32_t reason, const void *bytes,
+                       size_t len);
+void mf__journal_counts(const mf_journal *j, size_t *loaded, size_t *reused,
+                        size_t *torn);
 
 /* ---- observation (observe.c) ------------------------------------------ */
 enum { MF_EV_TASK = 0, MF_EV_DISPATCH = 1, MF_EV_WAIT = 2 };
@@ -235,6 +256,8 @@ struct mf_executor {
     double interrupt_at;
     bool abandoned;    /* running tasks given up after the grace period */
     mf_obs obs;
+    mf_journal *journal;
+    bool journal_warned;
 };
 int mf__obs_init(mf_executor *ex, const int64_t *offsets);
 void mf__obs_result(mf_executor *ex, int src, const mf_fut *f,
@@ -262,6 +285,9 @@ int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
                  mf_fut **out);
 int mf__check_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
                      size_t len);
+/* With a journal: complete a new future from it if it holds the answer
+ * (returns true; do not queue it then). */
+bool mf__journal_try(mf_executor *ex, mf_fut *f);
 
 /* wait.c: next index (into the distinct futures given, in input order)
  * of an as_completed iterator; lock held. */

@@ -156,7 +156,8 @@ MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
         return rc;
     }
     for (size_t t = 0; t < it->ntask; t++)
-        mf__enqueue(ex, it->f[t]);
+        if (!ex->journal || !mf__journal_try(ex, it->f[t]))
+            mf__enqueue(ex, it->f[t]);
     ex->obs.submitted += it->ntask; /* tasks: a chunk counts once */
     (void)mf__progress(ex, NULL);
     mf__unlock();

@@ -1,0 +1,410 @@
+/* journal.c — the resume journal (opts.journal_path / MF_JOURNAL).
+ *
+ * Every completed task is appended as one record: its function, a 128-bit
+ * digest of its argument, its outcome and result (or error message), and
+ * a checksum. A later run given the same journal completes a submitted
+ * task from it, without running it, when the function and argument
+ * digest match (tasks are assumed deterministic). Records are written
+ * with one write() each, so a run killed with SIGKILL loses nothing it
+ * had received. A torn last record (killed mid-write) fails its checksum
+ * or its length and is dropped (the file is cut back to the last good
+ * record); a journal from a program with another registry is refused.
+ *
+ *   file    header: "MFJOURN1" | version u32 | 0 u32 | registry digest u64
+ *   record  "MFJR" u32 | body length u32 | body | checksum u64
+ *   body    fn u64 | digest lo u64 | digest hi u64 | status u32 |
+ *           reason u32 | len u64 | bytes
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MF_J_MAGIC "MFJOURN1"
+#define MF_J_VERSION 1u
+#define MF_J_HDR 24
+#define MF_J_REC_MAGIC 0x524a464du /* "MFJR" */
+#define MF_J_BODY_FIXED 40
+#define MF_J_MAX_BODY ((uint64_t)1 << 31)
+
+/* ---- hashing: MurmurHash3 x64 128 (Austin Appleby's public-domain
+ * algorithm, written afresh here) ---------------------------------- */
+
+static uint64_t mf_rotl(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t mf_fmix(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    k ^= k >> 33;
+    return k;
+}
+
+void mf__hash128(const void *data, size_t len, uint64_t seed, uint64_t out[2])
+{
+    const unsigned char *p = data;
+    const uint64_t c1 = 0x87c37b91114253d5ull, c2 = 0x4cf5ad432745937full;
+    uint64_t h1 = seed, h2 = seed;
+    size_t nblocks = len / 16;
+    for (size_t i = 0; i < nblocks; i++) {
+        uint64_t k1, k2;
+        memcpy(&k1, p + 16 * i, 8);
+        memcpy(&k2, p + 16 * i + 8, 8);
+        k1 *= c1;
+        k1 = mf_rotl(k1, 31);
+        k1 *= c2;
+        h1 ^= k1;
+        h1 = mf_rotl(h1, 27);
+        h1 += h2;
+        h1 = h1 * 5 + 0x52dce729;
+        k2 *= c2;
+        k2 = mf_rotl(k2, 33);
+        k2 *= c1;
+        h2 ^= k2;
+        h2 = mf_rotl(h2, 31);
+        h2 += h1;
+        h2 = h2 * 5 + 0x38495ab5;
+    }
+    const unsigned char *tail = p + 16 * nblocks;
+    uint64_t k1 = 0, k2 = 0;
+    size_t rest = len & 15;
+    for (size_t i = rest; i > 8; i--)
+        k2 ^= (uint64_t)tail[i - 1] << (8 * (i - 9));
+    if (rest > 8) {
+        k2 *= c2;
+        k2 = mf_rotl(k2, 33);
+        k2 *= c1;
+        h2 ^= k2;
+    }
+    for (size_t i = rest > 8 ? 8 : rest; i > 0; i--)
+        k1 ^= (uint64_t)tail[i - 1] << (8 * (i - 1));
+    if (rest) {
+        k1 *= c1;
+        k1 = mf_rotl(k1, 31);
+        k1 *= c2;
+        h1 ^= k1;
+    }
+    h1 ^= (uint64_t)len;
+    h2 ^= (uint64_t)len;
+    h1 += h2;
+    h2 += h1;
+    h1 = mf_fmix(h1);
+    h2 = mf_fmix(h2);
+    h1 += h2;
+    h2 += h1;
+    out[0] = h1;
+    out[1] = h2;
+}
+
+/* ---- the table of loaded records ---------------------------------- */
+
+typedef struct mf_jent {
+    uint64_t fn, d0, d1;
+    uint32_t status, reason;
+    size_t len;
+    unsigned char *bytes;
+    int used; /* slot in use */
+} mf_jent;
+
+struct mf_journal {
+    int fd;
+    char *path;
+    mf_jent *tab;
+    size_t cap, n;
+    size_t loaded, reused, torn;
+};
+
+static size_t mf_jslot(const mf_journal *j, uint64_t fn, uint64_t d0,
+                       uint64_t d1)
+{
+    size_t i = (size_t)((fn ^ d0 ^ (d1 * 31)) & (j->cap - 1));
+    while (j->tab[i].used &&
+           !(j->tab[i].fn == fn && j->tab[i].d0 == d0 && j->tab[i].d1 == d1))
+        i = (i + 1) & (j->cap - 1);
+    return i;
+}
+
+static int mf_jgrow(mf_journal *j)
+{
+    size_t cap = j->cap ? 2 * j->cap : 1024;
+    mf_jent *old = j->tab;
+    size_t oldcap = j->cap;
+    j->tab = mf__calloc(cap, sizeof *j->tab);
+    if (!j->tab) {
+        j->tab = old;
+        return MF_ENOMEM;
+    }
+    j->cap = cap;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].used)
+            j->tab[mf_jslot(j, old[i].fn, old[i].d0, old[i].d1)] = old[i];
+    mf__free(old);
+    return MF_OK;
+}
+
+uint64_t mf__registry_digest(const mf_reg_snap *s)
+{
+    uint64_t h = 0x6a09e667f3bcc908ull, d[2];
+    for (size_t i = 0; i < s->n; i++) {
+        mf__hash128(s->e[i].name, strlen(s->e[i].name), h, d);
+        h = d[0] ^ mf_rotl(d[1], 17);
+    }
+    return h ^ s->n;
+}
+
+static uint64_t mf_jsum(const unsigned char *p, size_t n)
+{
+    uint64_t d[2];
+    mf__hash128(p, n, 0x243f6a8885a308d3ull, d);
+    return d[0];
+}
+
+/* Parse `buf` (the whole file). Returns the length of the good prefix in
+ * *good, or an error for a header that is not ours. */
+int mf__journal_parse(mf_journal *j, const unsigned char *buf, size_t len,
+                      uint64_t regdigest, size_t *good, char *msg,
+                      size_t msglen)
+{
+    uint32_t ver;
+    uint64_t dig;
+    *good = 0;
+    if (len == 0)
+        return MF_OK; /* new journal */
+    if (len < MF_J_HDR || memcmp(buf, MF_J_MAGIC, 8) != 0) {
+        snprintf(msg, msglen, "%s is not an mpifutures journal", j->path);
+        return MF_EINVAL;
+    }
+    memcpy(&ver, buf + 8, 4);
+    memcpy(&dig, buf + 16, 8);
+    if (ver != MF_J_VERSION) {
+        snprintf(msg, msglen, "journal %s has version %u, expected %u",
+                 j->path, ver, MF_J_VERSION);
+        return MF_EINVAL;
+    }
+    if (dig != regdigest) {
+        snprintf(msg, msglen, "journal %s was written by a program with "
+                              "other registered functions; refusing it (use "
+                              "a new journal file)",
+                 j->path);
+        return MF_EMISMATCH;
+    }
+    size_t off = MF_J_HDR;
+    *good = off;
+    while (len - off >= 8) {
+        uint32_t magic, blen;
+        memcpy(&magic, buf + off, 4);
+        memcpy(&blen, buf + off + 4, 4);
+        if (magic != MF_J_REC_MAGIC || blen < MF_J_BODY_FIXED ||
+            blen > MF_J_MAX_BODY || len - off - 8 < (size_t)blen + 8)
+            break;
+        const unsigned char *b = buf + off + 8;
+        uint64_t sum, l;
+        memcpy(&sum, b + blen, 8);
+        memcpy(&l, b + 32, 8);
+        if (sum != mf_jsum(buf + off, 8 + (size_t)blen) ||
+            l != blen - MF_J_BODY_FIXED)
+            break;
+        mf_jent e;
+        memset(&e, 0, sizeof e);
+        memcpy(&e.fn, b, 8);
+        memcpy(&e.d0, b + 8, 8);
+        memcpy(&e.d1, b + 16, 8);
+        memcpy(&e.status, b + 24, 4);
+        memcpy(&e.reason, b + 28, 4);
+        e.len = (size_t)l;
+        e.used = 1;
+        if ((j->n + 1) * 2 > j->cap && mf_jgrow(j) != MF_OK)
+            return MF_ENOMEM;
+        size_t slot = mf_jslot(j, e.fn, e.d0, e.d1);
+        if (!j->tab[slot].used) {
+            e.bytes = mf__malloc(e.len ? e.len : 1);
+            if (!e.bytes)
+                return MF_ENOMEM;
+            memcpy(e.bytes, b + MF_J_BODY_FIXED, e.len);
+            j->tab[slot] = e;
+            j->n++;
+        }
+        j->loaded++;
+        off += 8 + (size_t)blen + 8;
+        *good = off;
+    }
+    if (*good < len)
+        j->torn = len - *good;
+    return MF_OK;
+}
+
+static int mf_write_full(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n) {
+        ssize_t k = write(fd, b, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        b += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
+                     char *msg, size_t msglen)
+{
+    mf_journal *j = mf__calloc(1, sizeof *j);
+    unsigned char *buf = NULL;
+    struct stat st;
+    int rc = MF_OK;
+    size_t good = 0;
+    *out = NULL;
+    if (!j || !(j->path = mf__strdup(path))) {
+        mf__free(j);
+        snprintf(msg, msglen, "out of memory opening the journal");
+        return MF_ENOMEM;
+    }
+    j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (j->fd < 0 || fstat(j->fd, &st) != 0) {
+        snprintf(msg, msglen, "cannot open journal %s: %s", path,
+                 strerror(errno));
+        rc = MF_EINVAL;
+        goto fail;
+    }
+    if (st.st_size > 0) {
+        buf = mf__malloc((size_t)st.st_size);
+        if (!buf) {
+            snprintf(msg, msglen, "out of memory reading journal %s", path);
+            rc = MF_ENOMEM;
+            goto fail;
+        }
+        size_t got = 0;
+        while (got < (size_t)st.st_size) {
+            ssize_t k = pread(j->fd, buf + got, (size_t)st.st_size - got,
+                              (off_t)got);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                break;
+            got += (size_t)k;
+        }
+        rc = mf__journal_parse(j, buf, got, regdigest, &good, msg, msglen);
+        if (rc == MF_ENOMEM)
+            snprintf(msg, msglen, "out of memory reading journal %s", path);
+        if (rc != MF_OK)
+            goto fail;
+    }
+    mf__free(buf);
+    buf = NULL;
+    if (good == 0) {
+        unsigned char hdr[MF_J_HDR] = {0};
+        uint32_t ver = MF_J_VERSION;
+        memcpy(hdr, MF_J_MAGIC, 8);
+        memcpy(hdr + 8, &ver, 4);
+        memcpy(hdr + 16, &regdigest, 8);
+        if (ftruncate(j->fd, 0) != 0 ||
+            pwrite(j->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
+            snprintf(msg, msglen, "cannot write journal %s: %s", path,
+                     strerror(errno));
+            rc = MF_EINVAL;
+            goto fail;
+        }
+        good = MF_J_HDR;
+    } else if (j->torn && ftruncate(j->fd, (off_t)good) != 0) {
+        snprintf(msg, msglen, "cannot cut the torn end of journal %s: %s",
+                 path, strerror(errno));
+        rc = MF_EINVAL;
+        goto fail;
+    }
+    if (lseek(j->fd, (off_t)good, SEEK_SET) < 0) {
+        snprintf(msg, msglen, "cannot seek in journal %s", path);
+        rc = MF_EINVAL;
+        goto fail;
+    }
+    *out = j;
+    return MF_OK;
+fail:
+    mf__free(buf);
+    mf__journal_close(j);
+    return rc;
+}
+
+void mf__journal_close(mf_journal *j)
+{
+    if (!j)
+        return;
+    if (j->fd >= 0)
+        close(j->fd);
+    for (size_t i = 0; i < j->cap; i++)
+        if (j->tab[i].used)
+            mf__free(j->tab[i].bytes);
+    mf__free(j->tab);
+    mf__free(j->path);
+    mf__free(j);
+}
+
+void mf__journal_digest(const void *arg, size_t len, uint64_t d[2])
+{
+    mf__hash128(arg, len, 0x9e3779b97f4a7c15ull, d);
+}
+
+int mf__journal_find(mf_journal *j, uint64_t fn, const uint64_t d[2],
+                     uint32_t *status, uint32_t *reason, const void **bytes,
+                     size_t *len)
+{
+    if (!j || !j->cap)
+        return 0;
+    size_t slot = mf_jslot(j, fn, d[0], d[1]);
+    if (!j->tab[slot].used)
+        return 0;
+    *status = j->tab[slot].status;
+    *reason = j->tab[slot].reason;
+    *bytes = j->tab[slot].bytes;
+    *len = j->tab[slot].len;
+    j->reused++;
+    return 1;
+}
+
+int mf__journal_append(mf_journal *j, uint64_t fn, const uint64_t d[2],
+                       uint32_t status, uint32_t reason, const void *bytes,
+                       size_t len)
+{
+    size_t blen = MF_J_BODY_FIXED + len;
+    if (blen > MF_J_MAX_BODY)
+        return MF_E2BIG;
+    unsigned char *r = mf__malloc(8 + blen + 8);
+    if (!r)
+        return MF_ENOMEM;
+    uint32_t magic = MF_J_REC_MAGIC, bl = (uint32_t)blen;
+    uint64_t l = len;
+    memcpy(r, &magic, 4);
+    memcpy(r + 4, &bl, 4);
+    memcpy(r + 8, &fn, 8);
+    memcpy(r + 16, &d[0], 8);
+    memcpy(r + 24, &d[1], 8);
+    memcpy(r + 32, &status, 4);
+    memcpy(r + 36, &reason, 4);
+    memcpy(r + 40, &l, 8);
+    if (len)
+        memcpy(r + 48, bytes, len);
+    uint64_t sum = mf_jsum(r, 8 + blen);
+    memcpy(r + 8 + blen, &sum, 8);
+    int bad = mf_write_full(j->fd, r, 8 + blen + 8);
+    mf__free(r);
+    return bad ? MF_EINVAL : MF_OK;
+}
+
+void mf__journal_counts(const mf_journal *j, size_t *loaded, size_t *reused,
+                        size_t *torn)
+{
+    *loaded = j ? j->loaded : 0;
+    *reused = j ? j->reused : 0;
+    *torn = j ? j->torn : 0;
+}
