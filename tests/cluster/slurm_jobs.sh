@@ -37,6 +37,12 @@ trap 'exit 130' INT TERM
 slurm_start 8
 cd "$WORK" || exit 1
 export MF_FACTORIAL="$FACT"
+# What the scripts must choose for this build's MPI.
+if ldd "$FACT" | grep -q libmpich; then
+    SRUN_RE="srun --mpi=pmi2" MPIRUN_RE="mpiexec(\\.mpich)? -n 5" PBS_RE="mpiexec(\\.mpich)? -n 4 -f "
+else
+    SRUN_RE="srun --mpi=pmix" MPIRUN_RE="mpirun(\\.openmpi)? -n 5" PBS_RE="mpirun(\\.openmpi)? -np 4 --hostfile "
+fi
 unset MF_LAUNCHER MF_SIGNALS MF_GRACE_SECONDS
 
 # Known answers (perf-baseline.md §3, computed there by an independent checker).
@@ -84,15 +90,15 @@ j4=$(MF_PROGRAM="$FACT" sbatch --parsable -n 3 --chdir="$WORK" \
     && ok "submitted jobs $j1 $j2 $j3 $j4" || bad "sbatch failed"
 
 if expect_job "$j1" "factorial.sbatch (auto launcher)" COMPLETED 0:0 "mf-factorial-$j1.out"; then
-    check "factorial.sbatch: launched with srun --mpi=pmix" \
-        has_line "mf-factorial-$j1.out" "^job: $j1 .*4 ranks: srun --mpi=pmix "
+    check "factorial.sbatch: launched with $SRUN_RE" \
+        has_line "mf-factorial-$j1.out" "^job: $j1 .*4 ranks: $SRUN_RE "
     [ "$(summary_of "mf-factorial-$j1.out")" = "$SEED_SUM" ] \
         && ok "factorial.sbatch: summary is the seed workload's ($SEED_SUM)" \
         || { bad "factorial.sbatch: summary '$(summary_of "mf-factorial-$j1.out")' != '$SEED_SUM'"; show_out "mf-factorial-$j1.out"; }
 fi
 if expect_job "$j2" "factorial.sbatch (mpirun, 5 ranks, --from)" COMPLETED 0:0 "mf-factorial-$j2.out"; then
-    check "factorial.sbatch: mpirun -n 5 from the allocation" \
-        has_line "mf-factorial-$j2.out" "^job: $j2 .*5 ranks: .*mpirun(\\.openmpi)? -n 5 "
+    check "factorial.sbatch: $MPIRUN_RE from the allocation" \
+        has_line "mf-factorial-$j2.out" "^job: $j2 .*5 ranks: .*$MPIRUN_RE "
     [ "$(summary_of "mf-factorial-$j2.out")" = "$LIGHT_SUM" ] \
         && ok "factorial.sbatch (mpirun): summary of numbers.txt = light set" \
         || { bad "factorial.sbatch (mpirun): summary '$(summary_of "mf-factorial-$j2.out")'"; show_out "mf-factorial-$j2.out"; }
@@ -148,7 +154,7 @@ if [[ "$jp" =~ ^[0-9]+$ ]]; then
         check "factorial.pbs: #PBS lines parsed (name, 4 tasks, 10 min)" \
             test "$(job_field "$jp" JobName) $(job_field "$jp" NumTasks) $(job_field "$jp" TimeLimit)" = "mf-factorial 4 00:10:00"
         check "factorial.pbs: 4 ranks from the node file" \
-            has_line "factorial.pbs.e$jp" "^job: .*-np 4 --hostfile "
+            has_line "factorial.pbs.e$jp" "^job: .*$PBS_RE"
         [ "$(summary_of "factorial.pbs.o$jp")" = "$SEED_SUM" ] \
             && ok "factorial.pbs: summary is the seed workload's" \
             || { bad "factorial.pbs: summary '$(summary_of "factorial.pbs.o$jp")'"; show_out "factorial.pbs.o$jp"; show_out "factorial.pbs.e$jp"; }
