@@ -1,4 +1,5 @@
 # tests/cluster/lib.sh — helpers shared by the cluster test drivers (sourced).
+# shellcheck shell=bash
 #
 # Conventions: a driver prints "ok - ..." / "FAIL - ..." per check, and ends
 # with `finish`, which exits 0 when every check passed and 1 otherwise.
@@ -53,8 +54,8 @@ proc_alive() {
 
 # in_our_tree PID: PID is this test shell or one of its descendants.
 in_our_tree() {
-    local pid=$1 i
-    for i in $(seq 64); do
+    local pid=$1 _i
+    for _i in $(seq 64); do
         [ "$pid" = "$$" ] && return 0
         [ -n "$pid" ] && [ "$pid" -gt 1 ] || return 1
         pid=$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$pid/stat" 2>/dev/null)

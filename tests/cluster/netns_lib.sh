@@ -1,4 +1,5 @@
 # tests/cluster/netns_lib.sh — three "hosts" as network namespaces on one
+# shellcheck shell=bash
 # machine (sourced after lib.sh; needs $ROOT). See
 # ../shared/reference/cluster-recipes.md §3.
 #

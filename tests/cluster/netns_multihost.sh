@@ -25,7 +25,7 @@ ROOT=$1 FACT=$2 MPIEXEC=$3
     || skip "the multi-host test uses Open MPI's rsh launcher; this build uses $MPIEXEC (not Open MPI)"
 ldd "$FACT" 2>/dev/null | grep -q libmpich \
     && skip "mf-factorial is linked with MPICH; the multi-host test needs an Open MPI build"
-MPIRUN=$MPIEXEC
+export MPIRUN=$MPIEXEC   # used by ns_mpirun
 require_cluster_env
 take_lock
 
@@ -41,7 +41,7 @@ trap 'exit 130' INT TERM
 cd "$WORK" || exit 1
 
 netns_up || finish
-H1=${NS_HOSTS[0]} H2=${NS_HOSTS[1]} H3=${NS_HOSTS[2]}
+H2=${NS_HOSTS[1]}
 ns_hostfile hosts 2
 
 # ---- 1. where the ranks run ------------------------------------------------

@@ -1,4 +1,5 @@
 # tests/cluster/slurm_lib.sh — a private single-node Slurm for a test
+# shellcheck shell=bash
 # (sourced after lib.sh; needs $ROOT).
 
 SLURM_DIR=
