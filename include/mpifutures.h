@@ -1,4 +1,5 @@
-/*
+/**
+ * @file mpifutures.h
  * mpifutures.h — Python's concurrent.futures in C, on MPI.
  *
  * One binary runs on every rank. Rank `root` of a communicator is the
@@ -67,9 +68,13 @@ extern "C" {
 
 /* ---- Version -------------------------------------------------------- */
 
+/** Major version: changes break the API or the wire format. */
 #define MF_VERSION_MAJOR 0
+/** Minor version: additions. */
 #define MF_VERSION_MINOR 1
+/** Patch version: fixes. */
 #define MF_VERSION_PATCH 0
+/** The version as a string, the same as mf_version() returns. */
 #define MF_VERSION_STRING "0.1.0"
 
 /** The library's version string ("MAJOR.MINOR.PATCH"); static storage. */
@@ -77,7 +82,7 @@ MF_API const char *mf_version(void);
 
 /* ---- Errors --------------------------------------------------------- */
 
-/*
+/**
  * The one table of error codes: X(NAME, value, message). It generates the
  * enum below, mf_strerror() and mf_errname(), so they cannot drift apart.
  */
@@ -194,6 +199,7 @@ MF_API mf_fn_id mf_fn_id_of(const char *name);
 
 /* ---- Executor ------------------------------------------------------- */
 
+/** An executor (opaque), on the root: see mf_executor_open(). */
 typedef struct mf_executor mf_executor;
 
 /** Executor options. Initialise with mf_executor_opts_init(), then change
@@ -513,6 +519,8 @@ enum mf_wait_mode {
 MF_API int mf_wait(const mf_future *futs, size_t n, double timeout, int mode,
                    unsigned char *done, size_t *ndone);
 
+/** An iterator over futures as they finish (opaque): see
+ *  mf_as_completed(). */
 typedef struct mf_as_completed_iter mf_as_completed_iter;
 
 /**
@@ -539,6 +547,7 @@ MF_API void mf_as_completed_free(mf_as_completed_iter *it);
 
 /* ---- Map ------------------------------------------------------------ */
 
+/** An iterator over the results of mf_map() (opaque). */
 typedef struct mf_map_iter mf_map_iter;
 
 /** Options of mf_map(). Zero-initialise or use mf_map_opts_init(). */

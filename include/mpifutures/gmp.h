@@ -1,4 +1,5 @@
-/*
+/**
+ * @file mpifutures/gmp.h
  * mpifutures/gmp.h — GMP integers (mpz_t) as task arguments and results.
  *
  * A small helper library (target `mpifutures_gmp`, link `-lmpifutures_gmp
