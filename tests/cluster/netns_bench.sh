@@ -7,15 +7,16 @@
 #   tests/cluster/netns_bench.sh BUILD_DIR [REPEATS]
 #
 # BUILD_DIR is an Open MPI build (with tests/perf/mf-bench and
-# mf-factorial). Configurations, each REPEATS times (default 2):
+# mf-factorial). Configurations, each REPEATS times (default 3):
 #   shm 2:  2 ranks on one host          tcp 2:  rank 0 on h1, rank 1 on h2
 #   shm 3:  3 ranks on one host          tcp 3:  one rank on each of h1..h3
 # and the seed workload of mf-factorial (2,064 factorials) on 3 ranks,
-# one host vs three hosts. Prints the mf-bench tables, then a summary of
+# one host vs three hosts. One-host runs go through scripts/run-local;
+# namespace runs use ns_mpirun (binding off, yield when idle). Prints the mf-bench tables, then a summary of
 # the main rows (median over the repeats).
 set -u
 BUILD=$(cd "$1" && pwd)
-REPEATS=${2:-2}
+REPEATS=${2:-3}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BENCH=$BUILD/tests/perf/mf-bench
 FACT=$BUILD/mf-factorial
@@ -35,7 +36,9 @@ H1=${NS_HOSTS[0]} H2=${NS_HOSTS[1]} H3=${NS_HOSTS[2]}
 printf '%s slots=1\n' "$H1" "$H2" >"$OUT/hosts2"
 printf '%s slots=1\n' "$H1" "$H2" "$H3" >"$OUT/hosts3"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-shm() { "$MPIRUN" -n "$1" --oversubscribe --bind-to none "${@:2}"; }
+# One host: as users run it (run-local adds --oversubscribe --bind-to none
+# only when ranks exceed cores).
+shm() { MPIEXEC=$MPIRUN "$ROOT/scripts/run-local" -q -n "$1" "${@:2}"; }
 
 for r in $(seq "$REPEATS"); do
     for np in 2 3; do
