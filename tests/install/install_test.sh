@@ -13,7 +13,8 @@
 # Configuration comes from the environment (set by CMakeLists.txt):
 #   MF_BUILD_DIR MF_SOURCE_DIR MF_WORK_DIR CMAKE_COMMAND MF_C_COMPILER
 #   MF_MPI_C_COMPILER MF_MPIEXEC MF_MPIEXEC_NUMPROC_FLAG MF_MPI_FLAVOUR
-#   MF_PROJECT_VERSION
+#   MF_PROJECT_VERSION MF_SANITIZE (the build's sanitizers: the outside
+#   programs are built with them too, as they must be to link)
 set -euo pipefail
 
 mode="${1:?usage: install_test.sh package|consumer}"
@@ -21,6 +22,12 @@ mode="${1:?usage: install_test.sh package|consumer}"
 : "${MF_MPI_C_COMPILER:?}" "${MF_MPIEXEC:?}" "${MF_MPI_FLAVOUR:?}"
 : "${MF_PROJECT_VERSION:?}"
 NPFLAG="${MF_MPIEXEC_NUMPROC_FLAG:--n}"
+SAN_FLAGS=()
+if [ -n "${MF_SANITIZE:-}" ]; then
+    SAN_FLAGS=(-fsanitize="$MF_SANITIZE" -fno-omit-frame-pointer)
+    # MPI libraries leak by design at exit; leaks are not what this tests.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
+fi
 
 failures=0
 step() { echo "--- $*"; }
@@ -250,7 +257,7 @@ elif [ "$mode" = consumer ]; then
     export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
     flags=$(pkg-config --cflags --libs mpifutures)
     echo "+ $MF_MPI_C_COMPILER consumer.c $flags -Wl,-rpath,$libdir"
-    if "$MF_MPI_C_COMPILER" -std=c11 -Wall -Wextra -Werror "$src/consumer.c" \
+    if "$MF_MPI_C_COMPILER" -std=c11 -Wall -Wextra -Werror "${SAN_FLAGS[@]}" "$src/consumer.c" \
             -o "$work/consumer_pc" $flags -Wl,-rpath,"$libdir"; then
         good "built consumer_pc"
         check_mpi_linkage "$work/consumer_pc" || true
@@ -271,7 +278,7 @@ elif [ "$mode" = consumer ]; then
 
     # The README's example, built the way the README says.
     step "build and run the README example (mpicc + pkg-config)"
-    if "$MF_MPI_C_COMPILER" -std=c11 -Wall -Wextra -Werror "$src/readme_example.c" \
+    if "$MF_MPI_C_COMPILER" -std=c11 -Wall -Wextra -Werror "${SAN_FLAGS[@]}" "$src/readme_example.c" \
             -o "$work/readme_example" $flags -Wl,-rpath,"$libdir"; then
         if run_ranks 3 "$work/readme_example" >"$work/run_readme.log" 2>&1 \
            && grep -qx 'square(12) = 144' "$work/run_readme.log"; then
@@ -289,6 +296,8 @@ elif [ "$mode" = consumer ]; then
     step "build with CMake (find_package(mpifutures), CMAKE_PREFIX_PATH=prefix)"
     if "$CMAKE_COMMAND" -S "$src" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
             -DCMAKE_C_COMPILER="${MF_C_COMPILER:-cc}" \
+            -DCMAKE_C_FLAGS="${SAN_FLAGS[*]}" \
+            -DCMAKE_EXE_LINKER_FLAGS="${SAN_FLAGS[*]}" \
             -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$work/cmake-configure.log" 2>&1 \
        && "$CMAKE_COMMAND" --build "$work/cmake" >"$work/cmake-build.log" 2>&1; then
         good "built consumer and consumer_static with CMake"
