@@ -91,28 +91,55 @@ netns_down() {
     NS_HOSTS=()
 }
 
-# ns_mpirun ARGS...: mpirun started inside host 1 (with its hostname),
-# launching orteds on the other hosts through the rsh agent that enters
-# their namespaces. Settings (recipes §3): TCP only between hosts, binding
-# off (else every host's first rank is bound to core 0 and round trips
-# take milliseconds), yield when idle, OOB keepalive so a lost host is
-# noticed in seconds, no tree spawn. Killed after $NS_TIMEOUT s (120).
-ns_mpirun() {
-    env OMPI_MCA_plm=rsh OMPI_MCA_plm_rsh_agent="$ROOT/tests/cluster/netns-rsh" \
-        OMPI_MCA_plm_rsh_no_tree_spawn=1 \
-        OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self,vader \
-        OMPI_MCA_btl_tcp_if_include="$NS_SUBNET" OMPI_MCA_oob_tcp_if_include="$NS_SUBNET" \
-        OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_mpi_yield_when_idle=1 \
-        OMPI_MCA_oob_tcp_keepalive_time=2 OMPI_MCA_oob_tcp_keepalive_intvl=1 \
-        OMPI_MCA_oob_tcp_keepalive_probes=3 \
-        OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-        timeout -k 5 "${NS_TIMEOUT:-120}" \
-        "$ROOT/tests/cluster/netns-rsh" --exec "${NS_HOSTS[0]}" "$MPIRUN" "$@"
+# ns_flavour: openmpi or mpich, from $MPIRUN --version.
+ns_flavour() {
+    if "$MPIRUN" --version 2>&1 | grep -qE 'Open MPI|OpenRTE'; then echo openmpi; else echo mpich; fi
 }
 
-# ns_hostfile FILE SLOTS: one line per host.
+# ns_mpirun HOSTFILE NP PROGRAM ARGS...: $MPIRUN started inside host 1
+# (with its hostname), starting its daemons on the other hosts through the
+# rsh agent that enters their namespaces. Killed after $NS_TIMEOUT s (120).
+# Open MPI settings (recipes §3): TCP only between hosts, binding off (else
+# every host's first rank is bound to core 0 and round trips take
+# milliseconds), yield when idle, OOB keepalive so a lost host is noticed
+# in seconds, no tree spawn. MPICH (hydra): rsh launcher = the agent,
+# interface eth0.
+ns_mpirun() {
+    local hf="$1" np="$2"
+    shift 2
+    if [ "$(ns_flavour)" = openmpi ]; then
+        env OMPI_MCA_plm=rsh OMPI_MCA_plm_rsh_agent="$ROOT/tests/cluster/netns-rsh" \
+            OMPI_MCA_plm_rsh_no_tree_spawn=1 \
+            OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self,vader \
+            OMPI_MCA_btl_tcp_if_include="$NS_SUBNET" OMPI_MCA_oob_tcp_if_include="$NS_SUBNET" \
+            OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_mpi_yield_when_idle=1 \
+            OMPI_MCA_oob_tcp_keepalive_time=2 OMPI_MCA_oob_tcp_keepalive_intvl=1 \
+            OMPI_MCA_oob_tcp_keepalive_probes=3 \
+            OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+            timeout -k 5 "${NS_TIMEOUT:-120}" \
+            "$ROOT/tests/cluster/netns-rsh" --exec "${NS_HOSTS[0]}" \
+            "$MPIRUN" --hostfile "$hf" -np "$np" "$@"
+    else
+        timeout -k 5 "${NS_TIMEOUT:-120}" \
+            "$ROOT/tests/cluster/netns-rsh" --exec "${NS_HOSTS[0]}" \
+            "$MPIRUN" -launcher rsh -launcher-exec "$ROOT/tests/cluster/netns-rsh" \
+            -iface eth0 -f "$hf" -n "$np" "$@"
+    fi
+}
+
+# ns_hostfile FILE SLOTS [HOSTS...]: one line per host (all hosts by
+# default), in the launcher's format.
 ns_hostfile() {
-    local h
-    : >"$1"
-    for h in "${NS_HOSTS[@]}"; do echo "$h slots=$2" >>"$1"; done
+    local f="$1" slots="$2" h
+    shift 2
+    [ $# -gt 0 ] || set -- "${NS_HOSTS[@]}"
+    : >"$f"
+    for h in "$@"; do
+        if [ "$(ns_flavour)" = openmpi ]; then echo "$h slots=$slots"; else echo "$h:$slots"; fi >>"$f"
+    done
+}
+
+# ns_rank_of PID: the MPI rank of a process started by the launcher.
+ns_rank_of() {
+    tr '\0' '\n' 2>/dev/null <"/proc/$1/environ" | sed -n 's/^OMPI_COMM_WORLD_RANK=//p; s/^PMI_RANK=//p' | head -n 1
 }

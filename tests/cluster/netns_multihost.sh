@@ -5,6 +5,9 @@
 #
 #   netns_multihost.sh ROOT MF_FACTORIAL MPIEXEC
 #
+# With Open MPI (rsh launcher, plm_rsh_agent) or MPICH (hydra's
+# -launcher rsh -launcher-exec), whichever MPIEXEC is.
+#
 # 1. The ranks really are on three hosts (hostname and network namespace
 #    per rank).
 # 2. The seed workload across the hosts gives the same summary as on one
@@ -12,7 +15,7 @@
 # 3. SIGKILL of one worker's process on host 2 mid-run: the job ends within
 #    10 s, non-zero, with a message naming the lost rank (and its host).
 # Everything is removed at the end (trap), including on failure.
-# Exit 0 pass, 1 fail, 77 skip (not root, no namespaces, not Open MPI...).
+# Exit 0 pass, 1 fail, 77 skip (not root, no namespaces...).
 set -u
 ROOT=$1 FACT=$2 MPIEXEC=$3
 # shellcheck source=lib.sh
@@ -21,10 +24,6 @@ ROOT=$1 FACT=$2 MPIEXEC=$3
 . "$ROOT/tests/cluster/netns_lib.sh"
 
 [ -x "$FACT" ] || skip "mf-factorial not built (needs GMP): $FACT"
-"$MPIEXEC" --version 2>&1 | grep -qE 'Open MPI|OpenRTE' \
-    || skip "the multi-host test uses Open MPI's rsh launcher; this build uses $MPIEXEC (not Open MPI)"
-ldd "$FACT" 2>/dev/null | grep -q libmpich \
-    && skip "mf-factorial is linked with MPICH; the multi-host test needs an Open MPI build"
 export MPIRUN=$MPIEXEC   # used by ns_mpirun
 require_cluster_env
 take_lock
@@ -45,8 +44,8 @@ H2=${NS_HOSTS[1]}
 ns_hostfile hosts 2
 
 # ---- 1. where the ranks run ------------------------------------------------
-out=$(ns_mpirun --hostfile hosts -np 6 sh -c \
-        'echo "$OMPI_COMM_WORLD_RANK $(hostname) $(readlink /proc/self/ns/net)"' 2>&1)
+out=$(ns_mpirun hosts 6 sh -c \
+        'echo "${OMPI_COMM_WORLD_RANK:-$PMI_RANK} $(hostname) $(readlink /proc/self/ns/net)"' 2>&1)
 echo "$out" | sed 's/^/    /'
 nhosts=$(awk 'NF == 3 { print $2 }' <<<"$out" | sort -u | wc -l)
 nnets=$(awk 'NF == 3 { print $3 }' <<<"$out" | sort -u | wc -l)
@@ -59,12 +58,11 @@ SEED=(--quiet --range 1000:20000:2000 --range 50000:200000:64)
 SEED_SUM="count=2064 digits=114238284 checksum=732216442968277340"
 sum_of() { grep '^summary: ' "$1" | tail -n 1 | sed 's/ seconds=.*//; s/^summary: //'; }
 t=$EPOCHREALTIME
-OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-    timeout 120 "$MPIEXEC" -n 3 --oversubscribe --bind-to none "$FACT" "${SEED[@]}" >one.out 2>&1
+MPIEXEC=$MPIRUN timeout 120 "$ROOT/scripts/run-local" -q -n 3 "$FACT" "${SEED[@]}" >one.out 2>&1
 rc1=$?
 say "one host, 3 ranks: rc=$rc1, $(elapsed_since "$t") s: $(grep '^summary' one.out)"
 t=$EPOCHREALTIME
-ns_mpirun --hostfile hosts -np 5 "$FACT" "${SEED[@]}" >multi.out 2>&1
+ns_mpirun hosts 5 "$FACT" "${SEED[@]}" >multi.out 2>&1
 rc3=$?
 say "3 hosts, 5 ranks: rc=$rc3, $(elapsed_since "$t") s: $(grep '^summary' multi.out)"
 if [ "$rc1" = 0 ] && [ "$rc3" = 0 ] && [ "$(sum_of one.out)" = "$(sum_of multi.out)" ] \
@@ -77,7 +75,7 @@ fi
 
 # ---- 3. a worker process on host 2 is killed mid-run -----------------------
 # Enough work for minutes (~20 ms tasks), so the kill lands mid-run.
-ns_mpirun --hostfile hosts -np 5 "$FACT" --range 150000:250000:20000 --chunk 1 >kill.out 2>&1 &
+ns_mpirun hosts 5 "$FACT" --range 150000:250000:20000 --chunk 1 >kill.out 2>&1 &
 mpid=$!
 started() { [ "$(grep -c '^n=' kill.out 2>/dev/null)" -ge 20 ]; }
 victim=
@@ -93,7 +91,7 @@ if [ -z "$victim" ]; then
     kill -TERM "$mpid" 2>/dev/null
     tail -n 20 kill.out
 else
-    vrank=$(tr '\0' '\n' 2>/dev/null </proc/"$victim"/environ | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
+    vrank=$(ns_rank_of "$victim")
     before=$(grep -c '^n=' kill.out)
     t=$EPOCHREALTIME
     kill -KILL "$victim"
@@ -113,7 +111,7 @@ else
     if grep -qE "rank $vrank( |,|\\)).*($H2|signal 9|Killed)|process rank $vrank with PID $victim on node $H2" kill.out; then
         ok "kill test: a message names the lost rank $vrank: $(grep -m1 -E "rank $vrank" kill.out)"
     else
-        bad "kill test: no message names rank $vrank"
+        bad "kill test: no message names rank $vrank$(grep -q "PID $victim RUNNING AT" kill.out && echo " (MPICH's hydra names only PID $victim and the host; naming the rank is left to the program)")"
     fi
     check "kill test: no summary line claims success" bash -c "! grep -q '^summary: ' '$WORK/kill.out'"
 fi
