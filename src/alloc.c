@@ -7,10 +7,23 @@
 #include <string.h>
 
 static unsigned long mf_fail_countdown; /* 0 = never fail */
+/* Blocks handed out and not freed: tests compare it before an executor
+ * opens and after it closes to see that nothing leaked. */
+static long mf_live;
+
+long mf__alloc_live(void)
+{
+    return __atomic_load_n(&mf_live, __ATOMIC_RELAXED);
+}
 
 void mf__alloc_fail_after(unsigned long n)
 {
     mf_fail_countdown = n;
+}
+
+unsigned long mf__alloc_fail_pending(void)
+{
+    return mf_fail_countdown;
 }
 
 static int mf_should_fail(void)
@@ -26,25 +39,36 @@ void *mf__malloc(size_t n)
 {
     if (mf_should_fail())
         return NULL;
-    return malloc(n ? n : 1);
+    void *p = malloc(n ? n : 1);
+    if (p)
+        __atomic_add_fetch(&mf_live, 1, __ATOMIC_RELAXED);
+    return p;
 }
 
 void *mf__calloc(size_t n, size_t size)
 {
     if (mf_should_fail())
         return NULL;
-    return calloc(n ? n : 1, size ? size : 1);
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (p)
+        __atomic_add_fetch(&mf_live, 1, __ATOMIC_RELAXED);
+    return p;
 }
 
 void *mf__realloc(void *p, size_t n)
 {
     if (mf_should_fail())
         return NULL;
-    return realloc(p, n ? n : 1);
+    void *q = realloc(p, n ? n : 1);
+    if (q && !p)
+        __atomic_add_fetch(&mf_live, 1, __ATOMIC_RELAXED);
+    return q;
 }
 
 void mf__free(void *p)
 {
+    if (p)
+        __atomic_sub_fetch(&mf_live, 1, __ATOMIC_RELAXED);
     free(p);
 }
 

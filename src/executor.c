@@ -314,6 +314,7 @@ static void mf_executor_free(mf_executor *ex)
         mf__free(ex->hosts);
     }
     mf__free(ex->workers);
+    mf__free(ex->packed);
     mf__free(ex->inflight);
     mf__free(ex->sends);
     mf__obs_free(ex);
@@ -503,9 +504,11 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
 
     /* Root: the executor proper. */
     ex->workers = mf__malloc((size_t)ex->nworkers * sizeof *ex->workers);
+    ex->packed = mf__malloc(ex->opts.window * sizeof *ex->packed);
     ex->inflight = mf__calloc((size_t)size, sizeof *ex->inflight);
     ex->hosts = mf__calloc((size_t)size, sizeof *ex->hosts);
-    rc = ex->workers && ex->inflight && ex->hosts ? MF_OK : MF_ENOMEM;
+    rc = ex->workers && ex->inflight && ex->hosts && ex->packed ? MF_OK
+                                                                : MF_ENOMEM;
     for (int r = 0, w = 0; rc == MF_OK && r < size; r++) {
         all[r].host[sizeof all[r].host - 1] = '\0';
         ex->hosts[r] = mf__strdup(all[r].host);
@@ -637,7 +640,7 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         mf_future h = {rec.tag};
         mf_fut *f = mf__fut_lookup(h);
         if (!f || f->state != MF_FS_RUNNING || f->worker != src) {
-            if (ex->abandoned)
+            if (ex->abandoned || ex->broken)
                 continue; /* a late answer to a task we gave up on */
             rc = mf__fail(MF_EPROTO, "rank %d answered a task it was not "
                                      "given (tag %llx)",
@@ -695,6 +698,18 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
     return rc == MF_EDONE ? MF_OK : rc;
 }
 
+static void mf_fail_lost(mf_fut *f, void *ctx)
+{
+    mf_executor *ex = ctx;
+    static const char m[] = "result lost: the root ran out of memory "
+                            "receiving it";
+    if (f->ex == ex && f->state == MF_FS_RUNNING) {
+        if (ex->inflight[f->worker])
+            ex->inflight[f->worker]--;
+        mf_fail_future(ex, f, f->worker, m, sizeof m - 1);
+    }
+}
+
 static int mf_recv_results(mf_executor *ex, bool *act)
 {
     for (int i = 0; i < 256; i++) {
@@ -710,11 +725,16 @@ static int mf_recv_results(mf_executor *ex, bool *act)
         MPI_Get_count(&st, MPI_BYTE, &count);
         mf_rbuf *rb = mf__rbuf_new(count > 0 ? (size_t)count : 0);
         if (!rb) {
-            /* Receive and drop, so MPI state stays consistent. */
+            /* Receive and drop, so MPI state stays consistent; the results
+             * in it are lost, and we cannot tell whose: fail every running
+             * future (nothing waits forever) and stop taking work. */
             char *tmp = malloc(count > 0 ? (size_t)count : 1);
-            MPI_Mrecv(tmp, count, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+            char one;
+            MPI_Mrecv(tmp ? (void *)tmp : (void *)&one, tmp ? count : 0,
+                      MPI_BYTE, &msg, MPI_STATUS_IGNORE);
             free(tmp);
             ex->broken = true;
+            mf__fut_foreach(mf_fail_lost, ex);
             return mf__fail(MF_ENOMEM, "out of memory receiving results");
         }
         if (MPI_Mrecv(rb->data, count, MPI_BYTE, &msg, &st) != MPI_SUCCESS) {
@@ -860,8 +880,9 @@ static int mf_dispatch(mf_executor *ex, bool *act)
             mf__free(s);
             return mf__fail(MF_ENOMEM, "out of memory dispatching tasks");
         }
-        size_t bytes = 0;
-        while (room > 0 && bytes < MF_BATCH_BYTES) {
+        size_t bytes = 0, npacked = 0;
+        while (room > 0 && bytes < MF_BATCH_BYTES &&
+               npacked < ex->opts.window) {
             mf_skip_cancelled(ex);
             mf_fut *f = mf_pop(ex);
             if (!f)
@@ -869,6 +890,7 @@ static int mf_dispatch(mf_executor *ex, bool *act)
             bytes += f->arg_len;
             if (mf_pack(ex, s, f, w) != MF_OK)
                 continue;
+            ex->packed[npacked++] = f;
             room--;
         }
         if (s->count == 0) {
@@ -882,11 +904,20 @@ static int mf_dispatch(mf_executor *ex, bool *act)
         if (rc == MF_OK)
             rc = mf_push_send(ex, s, w);
         if (rc != MF_OK) {
-            /* Cannot happen short of MPI or memory failure: the tasks in
-             * `s` are lost, so the executor can no longer be trusted. */
+            /* Out of memory or an MPI failure: the tasks of `s` were not
+             * sent. Fail their futures (nothing waits forever) and go on. */
+            char m[160];
+            int n = snprintf(m, sizeof m, "could not send the task to rank "
+                                          "%d: %s",
+                             w, mf_strerror(rc));
             mf_wire_free(s);
             mf__free(s);
-            ex->broken = true;
+            for (size_t i = 0; i < npacked; i++) {
+                mf_fut *f = ex->packed[i];
+                if (ex->inflight[w])
+                    ex->inflight[w]--;
+                mf_fail_future(ex, f, w, m, (size_t)n);
+            }
             return mf__fail(rc, "failed to send tasks to rank %d", w);
         }
         *act = true;

@@ -8,6 +8,7 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MF_CHUNK_BITS 12
@@ -36,7 +37,9 @@ mf_fut *mf__fut_alloc(void)
         if (c >= MF_MAX_CHUNKS)
             return NULL;
         if (!mf_chunks[c]) {
-            mf_chunks[c] = mf__calloc(MF_CHUNK, sizeof(mf_fut));
+            /* Kept for reuse for the life of the process (a slab), so
+             * not counted as a live allocation. */
+            mf_chunks[c] = calloc(MF_CHUNK, sizeof(mf_fut));
             if (!mf_chunks[c])
                 return NULL;
         }

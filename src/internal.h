@@ -24,6 +24,10 @@ void mf__free(void *p);
 char *mf__strdup(const char *s);
 /* Test hook: make the nth allocation from now fail (0 = never). */
 void mf__alloc_fail_after(unsigned long n);
+/* Allocations left before the injected failure (0: it happened or none). */
+unsigned long mf__alloc_fail_pending(void);
+/* Test hook: blocks allocated through the functions above, not freed. */
+long mf__alloc_live(void);
 
 /* ---- errors (error.c) ----------------------------------------------- */
 /* Record a detail message for mf_last_error() and return `err`. */
@@ -222,6 +226,7 @@ struct mf_executor {
     MPI_Comm comm; /* private duplicate */
     int rank, size, root, nworkers;
     int *workers; /* ranks of the workers */
+    struct mf_fut **packed; /* scratch: futures in the message being built */
     mf_executor_opts opts;
     mf_reg_snap reg;
     char **hosts; /* per rank (root only) */
