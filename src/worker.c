@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +61,10 @@ typedef struct mf_wstate {
     size_t nsends, capsends;
     bool more;      /* the root said it has more work queued */
     double more_at; /* when */
+    /* isolation: a child process that runs tasks one after another; it
+     * is replaced when it dies or is killed at a timeout */
+    pid_t runner;
+    int to_runner, from_runner; /* pipe ends */
 } mf_wstate;
 
 static const uint64_t mf_empty_arg;
@@ -420,110 +425,187 @@ static int mf_read_all(int fd, void *p, size_t n, double deadline)
 
 static void mf_run_here(mf_wstate *w, mf_wtask *t, mf_task *task);
 
-/* Run `t` in a child process: a crash or a timeout fails only this task.
- * The child sends {failed u32, len u64, bytes} through a pipe. */
-static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
+/* The runner's loop: read {fn u64, chunk u32, len u64, arg}, run, write
+ * {failed u32, len u64, bytes}; exit when the parent closes the pipe. */
+static void mf_runner_main(mf_wstate *w, int in, int out)
 {
-    int fd[2];
-    double deadline =
-        t->timeout_ms ? mf__now() + t->timeout_ms / 1000.0 : INFINITY;
-    memset(out, 0, offsetof(mf_task, msg));
-    out->msg[0] = '\0';
-    if (pipe(fd) != 0) {
-        mf_task_fail(out, "cannot isolate the task: pipe: %s",
-                     strerror(errno));
-        return MF_RS_FAILED;
+    unsigned char *arg = NULL;
+    size_t cap = 0;
+    mf__crash_child();
+    for (;;) {
+        uint64_t fn, len;
+        uint32_t chunk;
+        if (mf_read_all(in, &fn, 8, INFINITY) || mf_read_all(in, &chunk, 4,
+                                                             INFINITY) ||
+            mf_read_all(in, &len, 8, INFINITY))
+            _exit(0); /* the worker is done with us */
+        if (len > cap) {
+            free(arg);
+            arg = malloc((size_t)len);
+            cap = arg ? (size_t)len : 0;
+            if (!arg)
+                _exit(122);
+        }
+        if (len && mf_read_all(in, arg, (size_t)len, INFINITY))
+            _exit(0);
+        mf_wtask t = {0, (int)chunk, 0, 0, fn, arg, (size_t)len, NULL};
+        mf_task task;
+        mf_run_here(w, &t, &task);
+        uint32_t failed = (uint32_t)task.failed;
+        const void *p = task.failed ? (const void *)task.msg : task.res;
+        uint64_t rl = task.failed ? strlen(task.msg) : task.res_len;
+        int bad = mf_write_all(out, &failed, 4) ||
+                  mf_write_all(out, &rl, 8) ||
+                  (rl && mf_write_all(out, p, (size_t)rl));
+        mf__free(task.res);
+        if (bad)
+            _exit(121);
+    }
+}
+
+static void mf_runner_stop(mf_wstate *w, int kill_it)
+{
+    int st;
+    if (w->runner <= 0)
+        return;
+    close(w->to_runner);
+    close(w->from_runner);
+    if (kill_it)
+        kill(w->runner, SIGKILL);
+    while (waitpid(w->runner, &st, 0) < 0 && errno == EINTR)
+        ;
+    w->runner = 0;
+}
+
+static int mf_runner_start(mf_wstate *w, char *err, size_t errlen)
+{
+    int a[2], b[2];
+    if (pipe(a) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe(b) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        close(a[0]);
+        close(a[1]);
+        return -1;
     }
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     if (pid < 0) {
-        close(fd[0]);
-        close(fd[1]);
-        mf_task_fail(out, "cannot isolate the task: fork: %s",
-                     strerror(errno));
-        return MF_RS_FAILED;
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(a[0]);
+        close(a[1]);
+        close(b[0]);
+        close(b[1]);
+        return -1;
     }
     if (pid == 0) {
-        /* The child: no MPI here, no last words, just the task. */
-        close(fd[0]);
-        mf__crash_child();
-        mf_task task;
-        mf_run_here(w, t, &task);
-        uint32_t failed = (uint32_t)task.failed;
-        const void *p = task.failed ? (const void *)task.msg : task.res;
-        uint64_t len = task.failed ? strlen(task.msg) : task.res_len;
-        int bad = mf_write_all(fd[1], &failed, 4) ||
-                  mf_write_all(fd[1], &len, 8) ||
-                  (len && mf_write_all(fd[1], p, (size_t)len));
-        _exit(bad ? 121 : 0);
+        /* No MPI here: only the task functions. */
+        close(a[1]);
+        close(b[0]);
+        mf_runner_main(w, a[0], b[1]);
+        _exit(0);
     }
-    close(fd[1]);
+    close(a[0]);
+    close(b[1]);
+    fcntl(a[1], F_SETFD, FD_CLOEXEC);
+    fcntl(b[0], F_SETFD, FD_CLOEXEC);
+    w->runner = pid;
+    w->to_runner = a[1];
+    w->from_runner = b[0];
+    return 0;
+}
+
+/* Run `t` in the runner process, so a crash or a timeout fails only this
+ * task; the runner is restarted for the next one. */
+static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
+{
+    char err[160];
+    double deadline =
+        t->timeout_ms ? mf__now() + t->timeout_ms / 1000.0 : INFINITY;
+    memset(out, 0, offsetof(mf_task, msg));
+    out->msg[0] = '\0';
+    if (w->runner <= 0 && mf_runner_start(w, err, sizeof err) != 0) {
+        mf_task_fail(out, "cannot isolate the task: %s", err);
+        return MF_RS_FAILED;
+    }
+    uint64_t fn = t->fn, len = t->len;
+    uint32_t chunk = (uint32_t)t->chunk;
+    /* A runner that died shows up as a failed write: ignore SIGPIPE for
+     * the write, so the worker itself is not killed by it. */
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &old);
+    int r = mf_write_all(w->to_runner, &fn, 8) ||
+            mf_write_all(w->to_runner, &chunk, 4) ||
+            mf_write_all(w->to_runner, &len, 8) ||
+            (len && mf_write_all(w->to_runner, t->data, (size_t)len));
+    sigaction(SIGPIPE, &old, NULL);
     uint32_t failed = 0;
-    uint64_t len = 0;
-    int r = mf_read_all(fd[0], &failed, 4, deadline);
+    uint64_t rl = 0;
+    void *buf = NULL;
     if (r == 0)
-        r = mf_read_all(fd[0], &len, 8, deadline);
-    if (r == 0 && len > MF_MAX_RESULT) {
+        r = mf_read_all(w->from_runner, &failed, 4, deadline);
+    if (r == 0)
+        r = mf_read_all(w->from_runner, &rl, 8, deadline);
+    if (r == 0 && rl > MF_MAX_RESULT) {
         mf_task_fail(out, "isolated task sent a %llu-byte result, above the "
                           "limit",
-                     (unsigned long long)len);
-        r = -3;
+                     (unsigned long long)rl);
+        mf_runner_stop(w, 1);
+        return MF_RS_FAILED;
     }
-    void *buf = NULL;
     if (r == 0) {
-        buf = mf__malloc(len ? (size_t)len : 1);
+        buf = mf__malloc(rl ? (size_t)rl : 1);
         if (!buf) {
             mf_task_fail(out, "out of memory for an isolated result");
-            r = -3;
-        } else if (len) {
-            r = mf_read_all(fd[0], buf, (size_t)len, deadline);
+            mf_runner_stop(w, 1);
+            return MF_RS_FAILED;
         }
+        if (rl)
+            r = mf_read_all(w->from_runner, buf, (size_t)rl, deadline);
     }
-    close(fd[0]);
-    int st = 0;
-    uint32_t status = MF_RS_OK;
     if (r == -2) {
-        kill(pid, SIGKILL);
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-            ;
+        mf__free(buf);
+        mf_runner_stop(w, 1);
         mf_task_fail(out, "task timed out after %.3f s; killed",
                      t->timeout_ms / 1000.0);
-        status = MF_RS_TIMEOUT;
-    } else {
-        if (r == -3)
-            kill(pid, SIGKILL);
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        return MF_RS_TIMEOUT;
+    }
+    if (r != 0) {
+        /* The runner died: say how, and start a new one next time. */
+        int st = 0;
+        mf__free(buf);
+        close(w->to_runner);
+        close(w->from_runner);
+        while (waitpid(w->runner, &st, 0) < 0 && errno == EINTR)
             ;
-        if (r == -3) {
-            status = MF_RS_FAILED;
-        } else if (WIFSIGNALED(st)) {
+        w->runner = 0;
+        if (WIFSIGNALED(st)) {
             const char *ab = sigabbrev_np(WTERMSIG(st));
             mf_task_fail(out, "killed by signal %d (SIG%s)", WTERMSIG(st),
                          ab ? ab : "?");
-            status = MF_RS_CRASHED;
-        } else if (r != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        } else {
             mf_task_fail(out, "the task's process exited with status %d "
                               "before returning (exit() called?)",
                          WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-            status = MF_RS_CRASHED;
-        } else if (failed) {
-            size_t n = len < sizeof out->msg - 1 ? (size_t)len
-                                                 : sizeof out->msg - 1;
-            memcpy(out->msg, buf, n);
-            out->msg[n] = '\0';
-            out->failed = 1;
-            status = MF_RS_FAILED;
-        } else {
-            out->res = buf;
-            out->res_len = (size_t)len;
-            buf = NULL;
         }
+        return MF_RS_CRASHED;
     }
-    mf__free(buf);
-    if (status != MF_RS_OK)
+    if (failed) {
+        size_t k = rl < sizeof out->msg - 1 ? (size_t)rl : sizeof out->msg - 1;
+        memcpy(out->msg, buf, k);
+        out->msg[k] = '\0';
         out->failed = 1;
-    return status;
+        mf__free(buf);
+        return MF_RS_FAILED;
+    }
+    out->res = buf;
+    out->res_len = (size_t)rl;
+    return MF_RS_OK;
 }
 
 static void mf_run_here(mf_wstate *w, mf_wtask *t, mf_task *task)
@@ -639,6 +721,7 @@ int mf__serve(mf_executor *ex)
     int r2 = mf_w_reap(&w, 1);
     if (rc == MF_OK)
         rc = r2;
+    mf_runner_stop(&w, 0);
     mf__crash_restore();
     for (size_t i = w.qhead; i < w.qlen; i++)
         mf__rbuf_unref(w.q[i].rb);
