@@ -304,7 +304,24 @@ static void mf_compare_registry(const mf_reg_snap *mine, const char *blob,
     }
 }
 
-static void mf_executor_free(mf_executor *ex)
+/* Is `ex` an open executor? (Lock not needed: the magic of a closed one
+ * never changes again.) */
+int mf__ex_check(const mf_executor *ex, const char *fn)
+{
+    if (!ex)
+        return mf__fail(MF_EINVAL, "%s: NULL executor", fn);
+    if (ex->magic == MF_EX_CLOSED)
+        return mf__fail(MF_EBADHANDLE, "%s: the executor was closed", fn);
+    if (ex->magic != MF_EX_MAGIC)
+        return mf__fail(MF_EINVAL, "%s: not an executor", fn);
+    return MF_OK;
+}
+
+/* Free what `ex` holds. With `keep`, the struct itself stays, marked
+ * closed, so later calls with the stale pointer get MF_EBADHANDLE instead
+ * of touching freed memory (a few hundred bytes per executor a program
+ * closes). */
+static void mf_executor_free_ex(mf_executor *ex, int keep)
 {
     if (!ex)
         return;
@@ -320,7 +337,18 @@ static void mf_executor_free(mf_executor *ex)
     mf__obs_free(ex);
     mf__journal_close(ex->journal);
     mf__registry_snap_free(&ex->reg);
-    mf__free(ex);
+    if (keep) {
+        memset(ex, 0, sizeof *ex);
+        ex->magic = MF_EX_CLOSED;
+        ex->comm = MPI_COMM_NULL;
+        return;
+    }
+    free(ex);
+}
+
+static void mf_executor_free(mf_executor *ex)
+{
+    mf_executor_free_ex(ex, 0);
 }
 
 int mf__waiters;
@@ -361,11 +389,14 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
                                        "mpirun -n 2 or more)");
 
     memset(&me, 0, sizeof me);
-    ex = mf__calloc(1, sizeof *ex);
+    /* Not counted as a library block: a closed executor's struct is kept
+     * (see mf_executor_free_ex). */
+    ex = calloc(1, sizeof *ex);
     if (!ex) {
         me.status = MF_ENOMEM;
         snprintf(me.msg, sizeof me.msg, "out of memory");
     } else {
+        ex->magic = MF_EX_MAGIC;
         ex->comm = MPI_COMM_NULL;
         ex->rank = rank;
         ex->size = size;
@@ -576,13 +607,13 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
 
 MF_API int mf_executor_workers(const mf_executor *ex)
 {
-    return ex ? ex->nworkers : 0;
+    return ex && ex->magic == MF_EX_MAGIC ? ex->nworkers : 0;
 }
 
 MF_API int mf_executor_interrupted(const mf_executor *ex)
 {
     int sig;
-    if (!ex)
+    if (!ex || ex->magic != MF_EX_MAGIC)
         return 0;
     mf__lock();
     sig = ex->interrupted;
@@ -1225,9 +1256,10 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
     mf_fut *f;
     uint32_t tms = 0;
     mf__clear_error();
-    if (!ex || !fut)
-        return mf__fail(MF_EINVAL, "mf_submit: NULL %s",
-                        ex ? "future pointer" : "executor");
+    if ((rc = mf__ex_check(ex, "mf_submit")) != MF_OK)
+        return rc;
+    if (!fut)
+        return mf__fail(MF_EINVAL, "mf_submit: NULL future pointer");
     if (opts && opts->timeout != 0 &&
         mf_timeout_ms(opts->timeout, &tms) != MF_OK)
         return mf__fail(MF_EINVAL, "mf_submit_ex: timeout %g s is too long",
@@ -1275,8 +1307,8 @@ MF_API int mf_executor_shutdown(mf_executor *ex, int wait,
 {
     int rc = MF_OK;
     mf__clear_error();
-    if (!ex)
-        return mf__fail(MF_EINVAL, "mf_executor_shutdown: NULL executor");
+    if ((rc = mf__ex_check(ex, "mf_executor_shutdown")) != MF_OK)
+        return rc;
     mf__lock();
     if (wait && mf__cb_depth > 0) {
         mf__unlock();
@@ -1301,6 +1333,8 @@ MF_API int mf_executor_close(mf_executor *ex)
     int rc;
     if (!ex)
         return MF_OK;
+    if ((rc = mf__ex_check(ex, "mf_executor_close")) != MF_OK)
+        return rc;
     mf__lock();
     if (mf__cb_depth > 0) {
         mf__unlock();
@@ -1347,7 +1381,7 @@ MF_API int mf_executor_close(mf_executor *ex)
         }
     }
     MPI_Comm_free(&ex->comm);
-    mf_executor_free(ex);
+    mf_executor_free_ex(ex, 1);
     mf__unlock();
     return rc;
 }
@@ -1384,8 +1418,9 @@ MF_API int mf_executor_journal(mf_executor *ex, size_t *loaded,
                                size_t *reused, size_t *torn_bytes)
 {
     size_t l, r, t;
-    if (!ex)
-        return mf__fail(MF_EINVAL, "mf_executor_journal: NULL executor");
+    int rc = mf__ex_check(ex, "mf_executor_journal");
+    if (rc != MF_OK)
+        return rc;
     mf__lock();
     mf__journal_counts(ex->journal, &l, &r, &t);
     mf__unlock();

@@ -222,7 +222,10 @@ typedef struct mf_obs {
 uint64_t mf__mono_ns(void);
 
 /* ---- executor (executor.c) ------------------------------------------ */
+#define MF_EX_MAGIC 0x4d464558u  /* "MFEX": open */
+#define MF_EX_CLOSED 0x4d46436cu /* closed: the struct is kept */
 struct mf_executor {
+    uint32_t magic;
     MPI_Comm comm; /* private duplicate */
     int rank, size, root, nworkers;
     int *workers; /* ranks of the workers */
@@ -275,6 +278,9 @@ void mf__obs_free(mf_executor *ex);
 /* Callers inside mf__wait_until; the progress thread stands back while
  * any are (they make progress themselves). Lock held. */
 extern int mf__waiters;
+
+/* MF_OK if `ex` is an open executor, else MF_EINVAL / MF_EBADHANDLE. */
+int mf__ex_check(const mf_executor *ex, const char *fn);
 
 /* Make progress on every open executor. `activity` (may be NULL) is set
  * true if anything was sent or received. Lock held. */

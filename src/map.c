@@ -94,7 +94,9 @@ MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
     mf_map_iter *it;
     int rc = MF_OK;
     mf__clear_error();
-    if (!ex || !out || (n && (!args || !lens)))
+    if ((rc = mf__ex_check(ex, "mf_map")) != MF_OK)
+        return rc;
+    if (!out || (n && (!args || !lens)))
         return mf__fail(MF_EINVAL, "mf_map: NULL argument");
     *out = NULL;
     if (opts)

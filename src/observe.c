@@ -278,7 +278,10 @@ MF_API int mf_executor_stats(mf_executor *ex, mf_worker_stats *out,
                              size_t n, size_t *nworkers)
 {
     mf__clear_error();
-    if (!ex || (!out && n))
+    int rc = mf__ex_check(ex, "mf_executor_stats");
+    if (rc != MF_OK)
+        return rc;
+    if (!out && n)
         return mf__fail(MF_EINVAL, "mf_executor_stats: NULL argument");
     mf__lock();
     if (nworkers)
