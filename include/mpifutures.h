@@ -286,6 +286,16 @@ typedef struct mf_executor_opts {
      *  MF_EMISMATCH on every rank. Copied at open. Environment:
      *  MF_JOURNAL=path. */
     const char *journal_path;
+    /** A registered function run once on every worker when the executor
+     *  opens, before any task (ProcessPoolExecutor's initializer), with
+     *  `initializer_arg`/`initializer_len` as its argument (the root's
+     *  options count; the bytes are sent to the workers). If it fails on
+     *  any worker, the open fails on every rank with MF_EBROKEN and
+     *  mf_last_error() names the rank and the error; a later open works.
+     *  0: none. */
+    mf_fn_id initializer;
+    const void *initializer_arg; /**< argument bytes of the initializer */
+    size_t initializer_len;      /**< their length */
 } mf_executor_opts;
 
 /** Figures of one worker, as seen by the root. */
@@ -321,8 +331,9 @@ MF_API void mf_executor_opts_init(mf_executor_opts *opts);
  * failures of the executor itself, never of tasks.
  *
  * Errors: MF_EINVAL (bad comm, root out of range, NULL ex, bad option),
- * MF_ENOWORKERS (comm has a single rank), MF_EMISMATCH, MF_EMPI,
- * MF_ENOMEM. On failure `*ex` is NULL on every rank.
+ * MF_ENOWORKERS (comm has a single rank), MF_EMISMATCH, MF_EBROKEN (the
+ * initializer failed on some worker), MF_EMPI, MF_ENOMEM. On failure
+ * `*ex` is NULL on every rank.
  * Several executors may be opened one after the other; opening two at once
  * on overlapping communicators from one thread would deadlock (the workers
  * are busy serving the first).

@@ -142,6 +142,9 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
     if (in) {
         out->isolate = in->isolate;
         out->task_timeout = in->task_timeout;
+        out->initializer = in->initializer;
+        out->initializer_arg = in->initializer_arg;
+        out->initializer_len = in->initializer_len;
     }
     if (mf_env_bool("MF_ISOLATE", &out->isolate, msg, msglen) != MF_OK)
         return MF_EINVAL;
@@ -354,6 +357,83 @@ static void mf_executor_free(mf_executor *ex)
 int mf__waiters;
 static void *mf_progress_thread(void *arg);
 
+typedef struct mf_init_status {
+    int32_t status;
+    char msg[300];
+} mf_init_status;
+
+/* Collective: the root sends its initializer (id, argument), every worker
+ * runs it, and all ranks learn whether any failed. */
+static int mf_run_initializer(mf_executor *ex, MPI_Comm comm, int rank,
+                              int root, int size, const char *host)
+{
+    uint64_t hdr[3] = {0, 0, 0}; /* id, length, root failed */
+    mf_init_status me, *all;
+    char *arg = NULL;
+    int rc;
+    memset(&me, 0, sizeof me);
+    if (rank == root && ex->opts.initializer) {
+        hdr[0] = ex->opts.initializer;
+        hdr[1] = ex->opts.initializer_arg ? ex->opts.initializer_len : 0;
+        if (hdr[1] > INT_MAX)
+            hdr[1] = 0; /* refused below */
+        if (!mf__snap_find(&ex->reg, hdr[0])) {
+            me.status = MF_EINVAL;
+            snprintf(me.msg, sizeof me.msg, "the initializer %016llx is "
+                                            "not a registered function",
+                     (unsigned long long)hdr[0]);
+            hdr[0] = 0;
+            hdr[2] = 1;
+        }
+    }
+    if (MPI_Bcast(hdr, 3, MPI_UINT64_T, root, comm) != MPI_SUCCESS)
+        return mf__fail(MF_EMPI, "broadcasting the initializer failed");
+    if (hdr[0] == 0 && hdr[2] == 0)
+        return MF_OK; /* none: every rank returns here */
+    if (hdr[0]) {
+        arg = rank == root ? (char *)ex->opts.initializer_arg
+                           : mf__malloc(hdr[1] ? (size_t)hdr[1] : 1);
+        char scratch;
+        rc = MPI_Bcast(arg ? arg : &scratch, arg ? (int)hdr[1] : 0,
+                       MPI_BYTE, root, comm);
+        if (rank != root && (rc != MPI_SUCCESS || !arg)) {
+            me.status = arg ? MF_EMPI : MF_ENOMEM;
+            snprintf(me.msg, sizeof me.msg, "could not receive the "
+                                            "initializer's argument");
+        } else if (rank != root) {
+            char err[300];
+            if (mf__run_once(ex, hdr[0], arg, (size_t)hdr[1], err,
+                             sizeof err) != MF_OK) {
+                me.status = MF_EBROKEN;
+                snprintf(me.msg, sizeof me.msg, "%s", err);
+            }
+        }
+        if (rank != root)
+            mf__free(arg);
+    }
+    all = malloc((size_t)size * sizeof *all);
+    if (!all ||
+        MPI_Allgather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me,
+                      MPI_BYTE, comm) != MPI_SUCCESS) {
+        free(all);
+        return mf__fail(MF_EMPI, "gathering the initializers' status "
+                                 "failed");
+    }
+    rc = MF_OK;
+    for (int r = 0; r < size && rc == MF_OK; r++) {
+        if (all[r].status != MF_OK) {
+            all[r].msg[sizeof all[r].msg - 1] = '\0';
+            const mf_reg_entry *e = mf__snap_find(&ex->reg, hdr[0]);
+            rc = mf__fail(MF_EBROKEN, "executor not opened: the initializer "
+                                      "'%s' failed on rank %d: %s",
+                          e ? e->name : "?", r, all[r].msg);
+        }
+    }
+    (void)host;
+    free(all);
+    return rc;
+}
+
 MF_API int mf_executor_open(MPI_Comm comm, int root,
                             const mf_executor_opts *opts, mf_executor **out)
 {
@@ -499,6 +579,15 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
             MPI_Comm_free(&dup);
             return st < MF_ERR_COUNT_ && st > 0 ? st : MF_EMPI;
         }
+    }
+
+    /* The initializer: the root's choice, run on every worker now. */
+    if (mf_run_initializer(ex, dup, rank, root, size, me.host) != MF_OK) {
+        int st = MF_EBROKEN;
+        free(all);
+        mf_executor_free(ex);
+        MPI_Comm_free(&dup);
+        return st;
     }
 
     ex->comm = dup;

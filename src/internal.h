@@ -320,5 +320,9 @@ void mf__crash_child(void);
 
 /* ---- worker (worker.c) ---------------------------------------------- */
 int mf__serve(mf_executor *ex);
+/* Run one call of `fn` in this process (the initializer); its failure
+ * message goes to err. */
+int mf__run_once(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
+                 char *err, size_t errlen);
 
 #endif

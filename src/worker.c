@@ -729,3 +729,19 @@ int mf__serve(mf_executor *ex)
     mf__free(w.sends);
     return rc;
 }
+
+int mf__run_once(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
+                 char *err, size_t errlen)
+{
+    mf_wstate w;
+    mf_task task;
+    memset(&w, 0, sizeof w);
+    w.ex = ex;
+    mf_w_call(&w, &task, fn, arg, len);
+    mf__free(task.res);
+    if (task.failed) {
+        snprintf(err, errlen, "%s", task.msg);
+        return MF_ETASK;
+    }
+    return MF_OK;
+}
