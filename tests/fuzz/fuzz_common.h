@@ -35,6 +35,10 @@ extern int fz_verdict;
         }                                                                    \
     } while (0)
 
+/* The registry digest of the journals the journal target opens (and the
+ * generator writes). */
+#define FZ_JOURNAL_DIGEST 0x6d66667a6a726e6cull
+
 /* 1 if [p, p+n) lies inside [buf, buf+len) (n may be 0: p may be the end). */
 static inline int fz_inside(const void *p, size_t n, const void *buf,
                             size_t len)

@@ -175,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ool) {
             FZ_CHECK(nool < s.nool && s.ool[nool].p == c->p &&
                          s.ool[nool].len == c->len &&
-                         s.ool[nool].owned == c->owned,
+                         (s.ool[nool].release != NULL) == c->owned,
                      "out-of-line part %zu does not reference record %zu",
                      nool, i);
             FZ_CHECK(memcmp(s.ool[nool].p, c->copy, c->len) == 0,

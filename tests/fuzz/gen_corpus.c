@@ -3,14 +3,15 @@
  *
  *     gen_corpus DIR        (DIR/wire, DIR/wire_encode, DIR/chunk, ...)
  *
- * Valid inputs come from the library's own encoders (mf_wire_* and
- * mf_mpz_pack), so they follow the format of the sources the generator is
- * built with; edge cases and malformed inputs are made from them by
- * changing single fields. Files are named after what they hold; existing
- * files of the same name are overwritten, others are left alone. Build
- * target `fuzz_corpus` runs it on tests/fuzz/corpus.
+ * Valid inputs come from the library's own encoders (mf_wire_*,
+ * mf_mpz_pack, mf__journal_append), so they follow the format of the sources
+ * the generator is built with; edge cases and malformed inputs are made from
+ * them by changing single fields. Files are named after what they hold;
+ * existing files of the same name are overwritten, others are left alone.
+ * Build target `fuzz_corpus` runs it on tests/fuzz/corpus.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "fuzz_common.h"
 #include "internal.h"
 #include "wire_compat.h"
 
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *g_dir;
 static int g_files, g_errors;
@@ -194,14 +196,20 @@ static void gen_wire(void)
     put("wire", "task-timeout", b, n); /* bad: reserved word */
 #endif
     set32(b, TL + 12, 0);
-    set32(b, TL + 8, MF_REC_OOL);
-    put("wire", "odd-ool-small", b, n); /* decoder: payload elsewhere */
-    set32(b, TL + 8, 0);
     set32(b, 12, 0xdeadbeef);
     put("wire", "odd-reserved-header-word", b, n);
     set32(b, 12, 0);
     b[16 + 32 + 3] = 'x'; /* a padding byte of the first payload */
     put("wire", "odd-padding-byte", b, n);
+    free(b);
+
+    /* An out-of-line record of 5 bytes (the encoder sends those inline). */
+    mf_wire_begin(&s, MF_MSG_TASKS);
+    mf_wire_add_task(&s, 9, 0xabcdef, NULL, 0, 0, 0);
+    b = finish(&s, 0, &n);
+    set64(b, TL, 5);
+    set32(b, TL + 8, MF_REC_OOL);
+    put("wire", "odd-ool-small", b, n);
     free(b);
 
     /* A header claiming many records with none behind it. */
@@ -415,6 +423,7 @@ static void gen_chunk(void)
 {
     unsigned char b[1024];
     size_t n;
+    memset(b, 0, sizeof b); /* bytes past an item are written too */
     {
         size_t lens[1] = {0};
         n = chunk_args(b, 1, lens);
@@ -576,6 +585,110 @@ static void gen_gmp(void)
 }
 #endif
 
+/* ---- journal ------------------------------------------------------ */
+
+static char g_jpath[4200];
+
+/* A journal written by the library: `nrec` records from `recs`. */
+typedef struct jr {
+    uint64_t fn;
+    const char *arg, *bytes;
+    size_t len;
+    uint32_t status, reason;
+} jr;
+
+static unsigned char *journal(const jr *recs, int nrec, size_t *n)
+{
+    mf_journal *j = NULL;
+    char msg[256];
+    unlink(g_jpath);
+    if (mf__journal_open(g_jpath, FZ_JOURNAL_DIGEST, &j, msg, sizeof msg) !=
+        MF_OK) {
+        fprintf(stderr, "gen_corpus: journal: %s\n", msg);
+        exit(1);
+    }
+    for (int i = 0; i < nrec; i++) {
+        uint64_t d[2];
+        mf__journal_digest(recs[i].arg, strlen(recs[i].arg), d);
+        mf__journal_append(j, recs[i].fn, d, recs[i].status, recs[i].reason,
+                           recs[i].bytes, recs[i].len);
+    }
+    mf__journal_close(j);
+    FILE *f = fopen(g_jpath, "rb");
+    static unsigned char buf[65536];
+    *n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    unlink(g_jpath);
+    return buf;
+}
+
+static void gen_journal(void)
+{
+    static char big[3000];
+    unsigned char *b, c[65536];
+    size_t n;
+    memset(big, 'q', sizeof big);
+    jr three[] = {
+        {0x1111, "arg-1", "42", 2, MF_RS_OK, 0},
+        {0x1111, "arg-2", "task failed: boom", 17, MF_RS_FAILED, 0},
+        {0x2222, "arg-3", "", 0, MF_RS_OK, 0},
+    };
+    jr dup[] = {
+        {0x3333, "same", "first", 5, MF_RS_OK, 0},
+        {0x3333, "same", "second", 6, MF_RS_OK, 0},
+    };
+    jr one_big[] = {{0x4444, "big", big, sizeof big, MF_RS_OK, 0}};
+
+    snprintf(g_jpath, sizeof g_jpath, "%s/.journal-tmp", g_dir);
+    put("journal", "ok-empty", "", 0);
+    b = journal(three, 0, &n);
+    put("journal", "ok-header-only", b, n);
+    b = journal(dup, 2, &n);
+    put("journal", "ok-duplicate-key", b, n);
+    b = journal(one_big, 1, &n);
+    put("journal", "ok-big-record", b, n);
+
+    b = journal(three, 3, &n);
+    memcpy(c, b, n);
+    put("journal", "ok-three", c, n);
+    put("journal", "torn-cut-1", c, n - 1);
+    put("journal", "torn-cut-9", c, n - 9);
+    put("journal", "torn-cut-30", c, n - 30);
+    c[n - 1] ^= 1;
+    put("journal", "torn-bad-checksum", c, n);
+    c[n - 1] ^= 1;
+    {
+        /* The last record (body 40 bytes, no result): its magic, its
+         * length, and a length field that disagrees under a valid sum. */
+        size_t last = n - 56;
+        uint64_t d[2];
+        c[last] ^= 0xff;
+        put("journal", "torn-bad-record-magic", c, n);
+        c[last] ^= 0xff;
+        set32(c, last + 4, 39);
+        put("journal", "torn-short-body", c, n);
+        set32(c, last + 4, 40);
+        set64(c, last + 8 + 32, 1);
+        mf__hash128(c + last, 48, 0x243f6a8885a308d3ull, d);
+        set64(c, last + 48, d[0]);
+        put("journal", "torn-len-mismatch", c, n);
+    }
+    memcpy(c, b, n);
+    c[0] = 'X';
+    put("journal", "bad-magic", c, n);
+    c[0] = 'M';
+    set32(c, 8, 2);
+    put("journal", "bad-version", c, n);
+    set32(c, 8, 1);
+    set64(c, 16, FZ_JOURNAL_DIGEST ^ 1);
+    put("journal", "bad-registry", c, n);
+    set64(c, 16, FZ_JOURNAL_DIGEST);
+    put("journal", "bad-short-header", c, 10);
+    set32(c, 12, 1);
+    put("journal", "odd-reserved-word", c, n);
+}
+
 /* ---- parse_u64 ------------------------------------------------------ */
 
 static void gen_parse_u64(void)
@@ -623,6 +736,7 @@ int main(int argc, char **argv)
     gen_gmp();
 #endif
     gen_parse_u64();
+    gen_journal();
     printf("gen_corpus: %d files written under %s\n", g_files, g_dir);
     return g_errors ? 1 : 0;
 }

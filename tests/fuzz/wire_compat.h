@@ -37,8 +37,15 @@
 #define FZ_ISOLATE_FLAG MF_REC_ISOLATE
 #define FZ_REC_ISOLATE(rec) ((rec)->isolate)
 #define FZ_REC_TIMEOUT(rec) ((rec)->timeout_ms)
+/* mf_wire_add_task_t takes the payload's release function: the library's
+ * own free for an owned payload, NULL for a borrowed one. */
+static inline void fz_release(void *p)
+{
+    mf__free(p);
+}
 #define FZ_ADD_TASK(s, tag, fn, p, len, owned, fl, tmo)                      \
-    mf_wire_add_task_t(s, tag, fn, p, len, owned, fl, tmo)
+    mf_wire_add_task_t(s, tag, fn, p, len, (owned) ? fz_release : NULL, fl, \
+                       tmo)
 /* Largest status of a RESULTS record. */
 #define FZ_RS_MAX ((uint32_t)MF_RS_TIMEOUT)
 #else
