@@ -221,9 +221,11 @@ typedef struct mf_executor_opts {
      *  larger ones fail with MF_E2BIG. Default and maximum: 1 GiB (0 means
      *  the default). */
     size_t max_arg_bytes;
-    /** Longest sleep, in microseconds, of an idle rank between polls
-     *  (idle ranks back off from spinning to sleeping up to this, so they
-     *  use ~0% CPU). Default 1000 (0 means the default); at most 1 s. */
+    /** Longest sleep, in microseconds, of an idle rank between polls.
+     *  A waiting rank spins for 50 us, yields until 1 ms, then sleeps for
+     *  at most 10% of the time it has waited so far (so sleeping adds at
+     *  most ~10% to a wait, and a long wait costs ~0% CPU), capped by
+     *  this. Default 10000 (0 means the default); at most 1 s. */
     unsigned idle_sleep_max_us;
     /** 1: run a progress thread on the root, so futures complete and
      *  done callbacks run (in that thread) while the caller is busy
@@ -440,6 +442,13 @@ typedef struct mf_submit_opts {
     /** 1: run this task in a child process of its worker (see
      *  mf_executor_opts.isolate); 0: the executor's setting. */
     int isolate;
+    /** Non-NULL: the library takes ownership of `arg` instead of copying
+     *  it (large arguments travel with no copy on the root) and calls
+     *  free_arg(arg) once it no longer needs it: after sending, or when
+     *  the call fails or is cancelled. The caller must not touch `arg`
+     *  afterwards. Called with the library's lock held: it must only
+     *  release memory. */
+    void (*free_arg)(void *arg);
 } mf_submit_opts;
 
 /** mf_submit() with per-call options (`opts` may be NULL). Same errors,

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -81,13 +82,19 @@ void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us)
         return;
     }
     {
+        /* Sleep at most 10% of the time idle so far (so sleeping adds at
+         * most ~10% to any wait), at least the start length, never more
+         * than the caller's ceiling. */
         double idle = now - b->idle_since, left = deadline - now;
         double share = idle * 1e6 * MF_SLEEP_SHARE;
-        unsigned max = ceiling_us;
+        unsigned max;
+        if (share < MF_SLEEP_START_US)
+            share = MF_SLEEP_START_US;
         if (share > MF_GROW_MAX_US)
             share = MF_GROW_MAX_US;
-        if (share > max)
-            max = (unsigned)share;
+        max = (unsigned)share;
+        if (max > ceiling_us)
+            max = ceiling_us;
         if (b->sleep_us > max)
             b->sleep_us = max;
         unsigned us = b->sleep_us;
@@ -98,7 +105,15 @@ void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us)
             us = (unsigned)(left * 1e6) + 1;
         ts.tv_sec = us / 1000000;
         ts.tv_nsec = (long)(us % 1000000) * 1000;
+        /* The default 50 us timer slack makes every sleep last 80 us or
+         * more here: ask for 1 us while we sleep, then put the caller's
+         * slack back (it is a per-thread setting). */
+        int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+        if (slack > 1000)
+            prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
         nanosleep(&ts, NULL);
+        if (slack > 1000)
+            prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
         if (b->sleep_us < max) {
             b->sleep_us *= 2;
             if (b->sleep_us > max)

@@ -23,7 +23,7 @@
 #define MF_DEFAULT_WINDOW 64
 #define MF_MAX_WINDOW 65536
 #define MF_DEFAULT_MAX_ARG ((size_t)1 << 30)
-#define MF_DEFAULT_IDLE_US 1000
+#define MF_DEFAULT_IDLE_US 10000
 #define MF_DEFAULT_GRACE 10
 #define MF_BATCH_BYTES ((size_t)1 << 20)
 /* Aim for this much queued work per worker when choosing the window. */
@@ -949,14 +949,21 @@ static unsigned mf_window(mf_executor *ex)
     return w >= (double)max ? max : (unsigned)w;
 }
 
+static void mf_release_arg(void *p)
+{
+    mf__free(p);
+}
+
 /* Move one queued future into message `s` for worker `w`. */
 static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
 {
-    int owned = f->arg != (void *)f->inline_arg;
+    mf_free_fn release = f->arg_free                        ? f->arg_free
+                         : f->arg != (void *)f->inline_arg ? mf_release_arg
+                                                           : NULL;
     mf_future h = mf__fut_handle(f);
     uint32_t flags = (f->nitems ? MF_REC_CHUNK : 0) |
                      (f->isolate || f->timeout_ms ? MF_REC_ISOLATE : 0);
-    int rc = mf_wire_add_task_t(s, h.h, f->fn, f->arg, f->arg_len, owned,
+    int rc = mf_wire_add_task_t(s, h.h, f->fn, f->arg, f->arg_len, release,
                                 flags, f->timeout_ms);
     f->arg = NULL; /* now owned by the message (or freed) */
     if (rc != MF_OK) {
@@ -1355,8 +1362,21 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
                         opts->timeout);
     mf__lock();
     rc = mf__check_submit(ex, fn, arg, len);
-    if (rc == MF_OK)
+    if (rc == MF_OK && opts && opts->free_arg && len > MF_INLINE_ARG) {
+        /* Take the caller's buffer as it is: no copy. */
+        rc = mf__new_task(ex, fn, NULL, 0, &f);
+        if (rc == MF_OK) {
+            f->arg = (void *)arg;
+            f->arg_len = len;
+            f->arg_free = opts->free_arg;
+        }
+    } else if (rc == MF_OK) {
         rc = mf__new_task(ex, fn, arg, len, &f);
+        if (rc == MF_OK && opts && opts->free_arg && arg)
+            opts->free_arg((void *)arg); /* small: copied inline */
+    }
+    if (rc != MF_OK && opts && opts->free_arg && arg)
+        opts->free_arg((void *)arg); /* ownership passed even on failure */
     if (rc == MF_OK && opts) {
         if (opts->timeout != 0)
             f->timeout_ms = tms; /* negative: none */

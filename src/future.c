@@ -57,7 +57,9 @@ void mf__fut_maybe_free(mf_fut *f)
 {
     if (f->refs || f->held || f->queued || f->in_cb)
         return;
-    if (f->arg && f->arg != (void *)f->inline_arg)
+    if (f->arg && f->arg_free)
+        f->arg_free(f->arg);
+    else if (f->arg && f->arg != (void *)f->inline_arg)
         mf__free(f->arg);
     mf__rbuf_unref(f->rbuf);
     mf_ferr_free(f->err);

@@ -54,10 +54,11 @@ typedef struct mf_backoff {
 void mf__backoff_init(mf_backoff *b, int oversub);
 void mf__backoff_reset(mf_backoff *b);
 /* One idle step: spin for 50 us, then yield until 1 ms, then sleep with
- * exponential growth up to the larger of ceiling_us and 10% of the time
- * idle so far (at most 10 ms), never past `deadline`. So a wait that
- * turns out long costs ~0% CPU and at most ~10% extra latency, while
- * short waits stay hot. Called without the lock. */
+ * exponential growth up to 10% of the time idle so far (at least 20 us,
+ * at most 10 ms, and never above ceiling_us; ceiling 0 = never sleep),
+ * never past `deadline`. So a wait that turns out long costs ~0% CPU and
+ * at most ~10% extra latency, while short waits stay hot. Called without
+ * the lock. */
 void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us);
 
 /* Cores this process may run on. */
@@ -137,7 +138,8 @@ typedef struct mf_fut {
     uint32_t timeout_ms; /* isolated run limit (0 = none) */
     uint64_t digest[2];  /* argument digest (journal only) */
     uint8_t isolate;     /* run in a child process */
-    void *arg;      /* owned copy, or inline_arg */
+    void *arg;      /* owned copy, inline_arg, or the caller's */
+    void (*arg_free)(void *); /* the caller's buffer: how to release it */
     size_t arg_len;
     const void *res;
     size_t res_len;

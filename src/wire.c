@@ -163,8 +163,13 @@ int mf_wire_begin(mf_send *s, int kind)
 }
 
 /* Append the record header `rec` and its payload. */
+static void mf_free_wrap(void *p)
+{
+    mf__free(p);
+}
+
 static int mf_add(mf_send *s, const unsigned char *rec, size_t reclen,
-                  int flag_at, const void *p, size_t len, int owned,
+                  int flag_at, const void *p, size_t len, mf_free_fn release,
                   uint32_t flags)
 {
     size_t pad = MF_PAD8(len) - len;
@@ -185,7 +190,7 @@ static int mf_add(mf_send *s, const unsigned char *rec, size_t reclen,
     memcpy(s->buf + s->len + flag_at, &flags, 4);
     s->len += reclen;
     if (ool) {
-        s->ool[s->nool++] = (mf_wire_ool){p, len, owned};
+        s->ool[s->nool++] = (mf_wire_ool){p, len, release};
         s->total += reclen + len;
     } else {
         if (len)
@@ -193,19 +198,19 @@ static int mf_add(mf_send *s, const unsigned char *rec, size_t reclen,
         memset(s->buf + s->len + len, 0, pad);
         s->len += len + pad;
         s->total += reclen + len + pad;
-        if (owned)
-            mf__free((void *)p);
+        if (release)
+            release((void *)p);
     }
     s->count++;
     return MF_OK;
 nomem:
-    if (owned)
-        mf__free((void *)p);
+    if (release)
+        release((void *)p);
     return MF_ENOMEM;
 }
 
 int mf_wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
-                       size_t len, int owned, uint32_t flags,
+                       size_t len, mf_free_fn release, uint32_t flags,
                        uint32_t timeout_ms)
 {
     unsigned char rec[MF_WIRE_TASK_REC] = {0};
@@ -214,13 +219,14 @@ int mf_wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
     memcpy(rec + 8, &fn, 8);
     memcpy(rec + 16, &l, 8);
     memcpy(rec + 28, &timeout_ms, 4);
-    return mf_add(s, rec, sizeof rec, 24, p, len, owned, flags);
+    return mf_add(s, rec, sizeof rec, 24, p, len, release, flags);
 }
 
 int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
                      size_t len, int owned, uint32_t flags)
 {
-    return mf_wire_add_task_t(s, tag, fn, p, len, owned, flags, 0);
+    return mf_wire_add_task_t(s, tag, fn, p, len,
+                              owned ? mf_free_wrap : NULL, flags, 0);
 }
 
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
@@ -234,7 +240,8 @@ int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
     memcpy(rec + 16, &l, 8);
     memcpy(rec + 24, &start, 8);
     memcpy(rec + 32, &ns, 8);
-    return mf_add(s, rec, sizeof rec, 12, p, len, owned, flags);
+    return mf_add(s, rec, sizeof rec, 12, p, len,
+                  owned ? mf_free_wrap : NULL, flags);
 }
 
 void mf_wire_set_flags(mf_send *s, unsigned flags)
@@ -312,8 +319,8 @@ int mf_wire_wait(mf_send *s)
 void mf_wire_free(mf_send *s)
 {
     for (size_t i = 0; i < s->nool; i++)
-        if (s->ool[i].owned)
-            mf__free((void *)s->ool[i].p);
+        if (s->ool[i].release)
+            s->ool[i].release((void *)s->ool[i].p);
     mf__free(s->ool);
     mf__free(s->reqs);
     mf__free(s->buf);

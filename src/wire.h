@@ -96,10 +96,12 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec);
 
 /* A message under construction: headers and small payloads are copied
  * into one buffer; large payloads are referenced and sent in place. */
+typedef void (*mf_free_fn)(void *);
+
 typedef struct mf_wire_ool {
     const void *p;
     size_t len;
-    int owned; /* free after sending */
+    mf_free_fn release; /* called after sending (NULL: not ours) */
 } mf_wire_ool;
 
 typedef struct mf_send {
@@ -121,9 +123,10 @@ int mf_wire_begin(mf_send *s, int kind);
  * (ownership passes to `s` even on failure). */
 int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
                      size_t len, int owned, uint32_t flags);
-/* The same with a timeout (milliseconds, 0 = none). */
+/* The same with a timeout (milliseconds, 0 = none) and the function that
+ * releases the payload once sent (NULL: the caller keeps it). */
 int mf_wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
-                       size_t len, int owned, uint32_t flags,
+                       size_t len, mf_free_fn release, uint32_t flags,
                        uint32_t timeout_ms);
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
                        uint64_t start, uint64_t ns, const void *p,

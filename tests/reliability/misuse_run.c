@@ -4,7 +4,9 @@
  * (where there is no executor). Prints "misuse: ok" on success.
  */
 #include <mpifutures.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int bad;
@@ -25,6 +27,23 @@ static int t_nop(mf_task *t, void *ud)
     return 0;
 }
 
+/* Returns {length, first byte, last byte} of its argument. */
+static int t_probe(mf_task *t, void *ud)
+{
+    size_t len;
+    const unsigned char *a = mf_task_arg(t, &len);
+    uint64_t r[3] = {len, len ? a[0] : 0, len ? a[len - 1] : 0};
+    (void)ud;
+    return mf_task_return(t, r, sizeof r);
+}
+
+static int freed;
+static void count_free(void *p)
+{
+    freed++;
+    free(p);
+}
+
 int main(int argc, char **argv)
 {
     mf_fn_id nop;
@@ -33,7 +52,9 @@ int main(int argc, char **argv)
     int rank;
     mf_init(&argc, &argv, NULL);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    mf_fn_id probe;
     mf_register("nop", t_nop, NULL, &nop);
+    mf_register("probe", t_probe, NULL, &probe);
     if (mf_executor_open(MPI_COMM_WORLD, 0, NULL, &ex) != MF_OK)
         return 1;
     if (ex) {
@@ -55,6 +76,38 @@ int main(int argc, char **argv)
             mf_future_cancelled(f))
             bad++;
         EXPECT(mf_future_release(null), MF_EBADHANDLE);
+        /* free_arg: the buffer is taken, not copied, and released once,
+         * also when the call is refused or cancelled. */
+        {
+            mf_submit_opts so = {0};
+            so.free_arg = count_free;
+            size_t big = 3u << 20;
+            unsigned char *b = malloc(big);
+            memset(b, 7, big);
+            b[big - 1] = 9;
+            EXPECT(mf_submit_ex(ex, probe, b, big, &so, &f), MF_OK);
+            const void *d;
+            size_t len;
+            EXPECT(mf_future_result(f, 30, &d, &len), MF_OK);
+            const uint64_t *r = d;
+            if (len != 24 || r[0] != big || r[1] != 7 || r[2] != 9)
+                bad++;
+            mf_future_release(f);
+            if (freed != 1)
+                bad++;
+            unsigned char *small = malloc(4);
+            memcpy(small, "abcd", 4);
+            EXPECT(mf_submit_ex(ex, probe, small, 4, &so, &f), MF_OK);
+            EXPECT(mf_future_result(f, 30, NULL, NULL), MF_OK);
+            mf_future_release(f);
+            unsigned char *lost = malloc(1 << 20);
+            EXPECT(mf_submit_ex(ex, 777, lost, 1 << 20, &so, &f), MF_ENOENT);
+            if (freed != 3) {
+                fprintf(stderr, "misuse: free_arg called %d times, want 3\n",
+                        freed);
+                bad++;
+            }
+        }
         /* NULL arguments. */
         EXPECT(mf_submit(NULL, nop, NULL, 0, &f), MF_EINVAL);
         EXPECT(mf_submit(ex, nop, NULL, 0, NULL), MF_EINVAL);
