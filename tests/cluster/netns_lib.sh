@@ -103,7 +103,8 @@ ns_flavour() {
 # every host's first rank is bound to core 0 and round trips take
 # milliseconds), yield when idle, OOB keepalive so a lost host is noticed
 # in seconds, no tree spawn. MPICH (hydra): rsh launcher = the agent,
-# interface eth0.
+# interface eth0, and UCX limited to TCP (else UCX sees one machine --
+# same boot id -- and moves the data through shared memory).
 ns_mpirun() {
     local hf="$1" np="$2"
     shift 2
@@ -123,7 +124,8 @@ ns_mpirun() {
         timeout -k 5 "${NS_TIMEOUT:-120}" \
             "$ROOT/tests/cluster/netns-rsh" --exec "${NS_HOSTS[0]}" \
             "$MPIRUN" -launcher rsh -launcher-exec "$ROOT/tests/cluster/netns-rsh" \
-            -iface eth0 -f "$hf" -n "$np" "$@"
+            -iface eth0 -genv UCX_TLS tcp,self -genv UCX_NET_DEVICES eth0 \
+            -f "$hf" -n "$np" "$@"
     fi
 }
 
