@@ -606,6 +606,7 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
         /* A worker only survives the signal: the root decides. */
         bool sig = ex->opts.handle_signals && mf__signals_install() == MF_OK;
         rc = mf__serve(ex);
+        mf__big_trim();
         if (sig)
             mf__signals_restore();
         if (rc != MF_OK) {
@@ -1300,6 +1301,16 @@ int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
         return mf__fail(MF_ENOMEM, "out of memory creating a future");
     if (len <= MF_INLINE_ARG) {
         f->arg = f->inline_arg;
+    } else if (len >= MF_BIG_MIN) {
+        /* Reused large blocks: no fresh pages for every big argument. */
+        f->arg = mf__big_get(len);
+        f->arg_free = mf__big_put;
+        if (!f->arg) {
+            mf__fut_slot_free(f);
+            return mf__fail(MF_ENOMEM, "out of memory copying a %zu-byte "
+                                       "argument",
+                            len);
+        }
     } else {
         f->arg = mf__malloc(len);
         if (!f->arg) {
@@ -1481,6 +1492,7 @@ MF_API int mf_executor_close(mf_executor *ex)
     }
     mf_stop_thread(ex);
     mf__obs_close(ex);
+    mf__big_trim();
     if (ex->signals)
         mf__signals_restore();
     for (mf_executor **p = &mf_open_list; *p; p = &(*p)->next_open) {

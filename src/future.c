@@ -24,9 +24,12 @@ uint32_t mf__next_mark(void)
 
 mf_rbuf *mf__rbuf_new(size_t len)
 {
-    mf_rbuf *r = mf__malloc(sizeof *r + len);
+    int big = len >= MF_BIG_MIN;
+    mf_rbuf *r = big ? mf__big_get(sizeof *r + len)
+                     : mf__malloc(sizeof *r + len);
     if (r) {
         r->refs = 1;
+        r->big = (uint32_t)big;
         r->len = len;
     }
     return r;
@@ -34,8 +37,12 @@ mf_rbuf *mf__rbuf_new(size_t len)
 
 void mf__rbuf_unref(mf_rbuf *r)
 {
-    if (r && --r->refs == 0)
-        mf__free(r);
+    if (r && --r->refs == 0) {
+        if (r->big)
+            mf__big_put(r);
+        else
+            mf__free(r);
+    }
 }
 
 /* The error of a future whose own error could not be allocated. */

@@ -28,6 +28,16 @@ void mf__alloc_fail_after(unsigned long n);
 unsigned long mf__alloc_fail_pending(void);
 /* Test hook: blocks allocated through the functions above, not freed. */
 long mf__alloc_live(void);
+/* Large blocks (MF_BIG_MIN and up) through a small cache of freed ones,
+ * so big payloads do not land in fresh pages every time. Free with
+ * mf__big_put() only; mf__big_trim() returns the cache to the system. */
+#define MF_BIG_MIN ((size_t)1 << 20)
+void *mf__big_get(size_t n);
+void mf__big_put(void *p);
+void mf__big_trim(void);
+/* Task result buffers (any size); free with mf__res_free() only. */
+void *mf__res_alloc(size_t n);
+void mf__res_free(void *p);
 
 /* ---- errors (error.c) ----------------------------------------------- */
 /* Record a detail message for mf_last_error() and return `err`. */
@@ -101,6 +111,8 @@ typedef struct mf_cb {
 /* A received message buffer, shared by the results that point into it. */
 typedef struct mf_rbuf {
     size_t refs;
+    uint32_t big; /* from mf__big_get */
+    uint32_t pad;
     size_t len;
     uint64_t data[]; /* 8-byte aligned payload */
 } mf_rbuf;

@@ -233,6 +233,14 @@ int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
                        uint64_t start, uint64_t ns, const void *p,
                        size_t len, int owned, uint32_t flags)
 {
+    return mf_wire_add_result_r(s, tag, status, start, ns, p, len,
+                                owned ? mf_free_wrap : NULL, flags);
+}
+
+int mf_wire_add_result_r(mf_send *s, uint64_t tag, uint32_t status,
+                         uint64_t start, uint64_t ns, const void *p,
+                         size_t len, mf_free_fn release, uint32_t flags)
+{
     unsigned char rec[MF_WIRE_RESULT_REC] = {0};
     uint64_t l = len;
     memcpy(rec, &tag, 8);
@@ -240,8 +248,7 @@ int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
     memcpy(rec + 16, &l, 8);
     memcpy(rec + 24, &start, 8);
     memcpy(rec + 32, &ns, 8);
-    return mf_add(s, rec, sizeof rec, 12, p, len,
-                  owned ? mf_free_wrap : NULL, flags);
+    return mf_add(s, rec, sizeof rec, 12, p, len, release, flags);
 }
 
 void mf_wire_set_flags(mf_send *s, unsigned flags)

@@ -140,6 +140,12 @@ typedef struct mf_chunk_view {
     size_t *len;
     uint32_t *st; /* storage for status */
 } mf_chunk_view;
+/* mf_wire_add_result with the payload's release function (NULL: the
+ * caller keeps it). */
+int mf_wire_add_result_r(mf_send *s, uint64_t tag, uint32_t status,
+                         uint64_t start, uint64_t ns, const void *p,
+                         size_t len, mf_free_fn release, uint32_t flags);
+
 /* Parse a chunk payload; `results` selects the format. MF_EPROTO if
  * malformed, MF_ENOMEM. Free with mf_chunk_view_free(). */
 int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v);

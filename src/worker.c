@@ -94,11 +94,11 @@ MF_API int mf_task_result_buffer(mf_task *task, size_t len, void **buf)
         return mf__fail(MF_E2BIG, "result of %zu bytes is above the limit "
                                   "of %zu",
                         len, (size_t)MF_MAX_RESULT);
-    void *p = mf__malloc(len ? len : 1);
+    void *p = mf__res_alloc(len ? len : 1);
     if (!p)
         return mf__fail(MF_ENOMEM, "out of memory for a %zu-byte result",
                         len);
-    mf__free(task->res);
+    mf__res_free(task->res);
     task->res = p;
     task->res_len = len;
     *buf = p;
@@ -297,7 +297,7 @@ static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
         if (!task->failed)
             snprintf(task->msg, sizeof task->msg, "task returned %d", rc);
         task->failed = 1;
-        mf__free(task->res);
+        mf__res_free(task->res);
         task->res = NULL;
         task->res_len = 0;
     }
@@ -336,7 +336,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
         uint64_t l = item.failed ? strlen(item.msg) : item.res_len;
         uint32_t st = item.failed ? MF_RS_FAILED : MF_RS_OK, zero = 0;
         if (len + MF_PAD8(l) > MF_MAX_RESULT) {
-            mf__free(item.res);
+            mf__res_free(item.res);
             mf__free(buf);
             mf_chunk_view_free(&v);
             mf_task_fail(out, "results of the chunk exceed %zu bytes",
@@ -349,7 +349,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
                 nc *= 2;
             unsigned char *nb = mf__realloc(buf, nc);
             if (!nb) {
-                mf__free(item.res);
+                mf__res_free(item.res);
                 mf__free(buf);
                 mf_chunk_view_free(&v);
                 mf_task_fail(out, "out of memory running a chunk");
@@ -366,10 +366,17 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
             memcpy(buf + len, p, l);
         memset(buf + len + l, 0, MF_PAD8(l) - l);
         len += MF_PAD8(l);
-        mf__free(item.res);
+        mf__res_free(item.res);
     }
     mf_chunk_view_free(&v);
-    out->res = buf;
+    out->res = mf__res_alloc(len);
+    if (!out->res) {
+        mf__free(buf);
+        mf_task_fail(out, "out of memory running a chunk");
+        return MF_OK;
+    }
+    memcpy(out->res, buf, len);
+    mf__free(buf);
     out->res_len = len;
     return MF_OK;
 }
@@ -457,7 +464,7 @@ static void mf_runner_main(mf_wstate *w, int in, int out)
         int bad = mf_write_all(out, &failed, 4) ||
                   mf_write_all(out, &rl, 8) ||
                   (rl && mf_write_all(out, p, (size_t)rl));
-        mf__free(task.res);
+        mf__res_free(task.res);
         if (bad)
             _exit(121);
     }
@@ -559,7 +566,7 @@ static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
         return MF_RS_FAILED;
     }
     if (r == 0) {
-        buf = mf__malloc(rl ? (size_t)rl : 1);
+        buf = mf__res_alloc(rl ? (size_t)rl : 1);
         if (!buf) {
             mf_task_fail(out, "out of memory for an isolated result");
             mf_runner_stop(w, 1);
@@ -569,7 +576,7 @@ static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
             r = mf_read_all(w->from_runner, buf, (size_t)rl, deadline);
     }
     if (r == -2) {
-        mf__free(buf);
+        mf__res_free(buf);
         mf_runner_stop(w, 1);
         mf_task_fail(out, "task timed out after %.3f s; killed",
                      t->timeout_ms / 1000.0);
@@ -578,7 +585,7 @@ static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
     if (r != 0) {
         /* The runner died: say how, and start a new one next time. */
         int st = 0;
-        mf__free(buf);
+        mf__res_free(buf);
         close(w->to_runner);
         close(w->from_runner);
         while (waitpid(w->runner, &st, 0) < 0 && errno == EINTR)
@@ -600,7 +607,7 @@ static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
         memcpy(out->msg, buf, k);
         out->msg[k] = '\0';
         out->failed = 1;
-        mf__free(buf);
+        mf__res_free(buf);
         return MF_RS_FAILED;
     }
     out->res = buf;
@@ -649,7 +656,7 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
     if (w->out && w->out->total + plen + 64 > MF_WIRE_MAX &&
         (rc = mf_w_flush(w)) != MF_OK) {
         if (owned)
-            mf__free(task.res);
+            mf__res_free(task.res);
         return rc;
     }
     if (!w->out) {
@@ -658,13 +665,14 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
             mf__free(w->out);
             w->out = NULL;
             if (owned)
-                mf__free(task.res);
+                mf__res_free(task.res);
             return mf__fail(MF_ENOMEM, "worker: out of memory");
         }
         w->out_since = mf__now();
     }
-    rc = mf_wire_add_result(w->out, t->tag, status, t0, t1 - t0, payload,
-                            plen, owned, t->chunk ? MF_REC_CHUNK : 0);
+    rc = mf_wire_add_result_r(w->out, t->tag, status, t0, t1 - t0, payload,
+                              plen, owned ? mf__res_free : NULL,
+                              t->chunk ? MF_REC_CHUNK : 0);
     if (rc != MF_OK)
         return mf__fail(rc, "worker: out of memory adding a result");
     return MF_OK;
@@ -738,7 +746,7 @@ int mf__run_once(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
     memset(&w, 0, sizeof w);
     w.ex = ex;
     mf_w_call(&w, &task, fn, arg, len);
-    mf__free(task.res);
+    mf__res_free(task.res);
     if (task.failed) {
         snprintf(err, errlen, "%s", task.msg);
         return MF_ETASK;

@@ -213,7 +213,7 @@ static void ar_api_local(void)
     mf_executor_opts_init(&o);
     MFT_CHECK_EQ(o.window, 64);
     MFT_CHECK(o.max_arg_bytes == (size_t)1 << 30);
-    MFT_CHECK_EQ(o.idle_sleep_max_us, 1000);
+    MFT_CHECK_EQ(o.idle_sleep_max_us, 10000);
     MFT_CHECK_EQ(o.progress_thread, 0);
     MFT_CHECK_EQ(o.handle_signals, 0);
     MFT_CHECK_EQ(o.grace_seconds, 10);
