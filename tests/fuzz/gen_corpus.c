@@ -223,6 +223,8 @@ static void gen_wire(void)
     mf_wire_add_task(&s, 10, 0xabcdef, "x", 1, 0, 0);
     b = finish(&s, MF_HDR_MORE, &n);
     put("wire", "ok-tasks-more", b, n);
+    /* The last payload without its padding. */
+    put("wire", "bad-unpadded-end", b, n - 7);
     free(b);
 
     {
