@@ -1100,15 +1100,12 @@ static int huge_final_product(mf_executor *ex, mf_fn_id fn_mul, mpz_srcptr A,
     const mp_limb_t *bp = mpz_limbs_read(B);
     uint64_t bbits = (uint64_t)bl * GMP_NUMB_BITS;
     int rc = EX_OK;
-    /* One argument buffer: A once, then each slice after it in turn. */
+    /* Each task's argument (A, then its slice) is built once and handed
+     * to the library without another copy (mf_submit_ex free_arg). */
     size_t la = mf_mpz_padded_size(A);
-    unsigned char *arg = malloc(la + mf_mpz_padded_size(B));
-    if (arg == NULL) {
-        fprintf(stderr, "mf-factorial: out of memory\n");
-        return EX_RUNTIME;
-    }
-    size_t aoff = 0;
-    put_mpz_padded(arg, &aoff, A);
+    mf_submit_opts so;
+    memset(&so, 0, sizeof so);
+    so.free_arg = free;
     for (unsigned i = 0; i < S; i++) {
         size_t lo = (size_t)(mff_slice_bit(bbits, S, i) / GMP_NUMB_BITS);
         size_t hi = (size_t)(mff_slice_bit(bbits, S, i + 1) / GMP_NUMB_BITS);
@@ -1118,17 +1115,23 @@ static int huge_final_product(mf_executor *ex, mf_fn_id fn_mul, mpz_srcptr A,
             continue;
         mpz_t slice;
         mpz_roinit_n(slice, bp + lo, (mp_size_t)(hi - lo));
-        size_t off = la;
+        unsigned char *arg = malloc(la + mf_mpz_padded_size(slice));
+        if (arg == NULL) {
+            fprintf(stderr, "mf-factorial: out of memory\n");
+            rc = EX_RUNTIME;
+            break;
+        }
+        size_t off = 0;
+        put_mpz_padded(arg, &off, A);
         put_mpz_padded(arg, &off, slice);
-        int e = mf_submit(ex, fn_mul, arg, off, &futs[nf]);
-        if (e != MF_OK) {
+        int e = mf_submit_ex(ex, fn_mul, arg, off, &so, &futs[nf]);
+        if (e != MF_OK) { /* free_arg has been called */
             fprintf(stderr, "mf-factorial: submit: %s\n", mf_strerror(e));
             rc = EX_RUNTIME;
             break;
         }
         off_of[nf++] = lo;
     }
-    free(arg);
     if (trace)
         fprintf(stderr, "huge: %zu slices submitted at %.3f s\n", nf,
                 now() - t0);
