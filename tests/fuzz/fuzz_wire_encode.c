@@ -15,9 +15,12 @@
  *  - a result status above the largest one, or a task-only flag on a
  *    result (which the encoder does not check), is refused by the decoder
  *    with MF_EPROTO;
- *  - with an injected allocation failure the calls return MF_ENOMEM,
- *    owned payloads are freed exactly once (ASan/LSan see leaks and double
- *    frees), and mf_wire_free() cleans up.
+ *  - owned payloads are released exactly once (our release function
+ *    counts; ASan/LSan see leaks and double frees): an inline one by the
+ *    time mf_wire_add_* returns, an out-of-line one not before
+ *    mf_wire_free() (it is sent from where it is), also when an add fails;
+ *  - with an injected allocation failure the calls return MF_ENOMEM and
+ *    mf_wire_free() cleans up.
  */
 #include "fuzz_common.h"
 #include "internal.h"
@@ -30,6 +33,13 @@
 int fz_verdict = -1;
 
 static unsigned char fz_big[FZ_BIG];
+static size_t fz_released;
+
+static void fz_count_release(void *p)
+{
+    fz_released++;
+    free(p);
+}
 
 typedef struct want {
     uint64_t tag, fn, start, ns;
@@ -44,17 +54,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_src in = {data, size};
     static want w[FZ_MAX_RECS];
-    size_t n = 0, nlarge = 0;
+    size_t n = 0, nlarge = 0, owned_now = 0, owned_later = 0;
     if (!fz_big[1])
         for (size_t i = 0; i < FZ_BIG; i++)
             fz_big[i] = (unsigned char)(i * 131u + 7u);
 
     unsigned b0 = (unsigned)fz_take(&in, 1);
     unsigned b1 = (unsigned)fz_take(&in, 1);
-    int kind = (int)(b0 % 3) + 1;
+    int kind = (int)((b0 & 0x7f) % 3) + 1; /* bit 7: MF_HDR_MORE */
     unsigned hflags = (b0 & 0x80) ? MF_HDR_MORE : 0;
     unsigned long fail_at = b1 >= 0xf0 ? b1 - 0xefu : 0;
     int bad_rec = 0;
+    fz_released = 0;
 
     mf__alloc_fail_after(fail_at);
     mf_send s;
@@ -125,12 +136,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Unknown flag bits and MF_REC_OOL from the caller are ignored. */
         if (ctl & 0x80)
             fl |= 0xfff0u | MF_REC_OOL;
+        void (*rel)(void *) = c->owned ? fz_count_release : NULL;
         if (kind == MF_MSG_TASKS)
-            rc = FZ_ADD_TASK(&s, c->tag, c->fn, p, len, c->owned, fl,
-                             c->timeout);
+            rc = FZ_ADD_TASK(&s, c->tag, c->fn, p, len, rel, fl, c->timeout);
         else
-            rc = FZ_ADD_RESULT(&s, c->tag, c->status, c->start, c->ns, p, len,
-                               c->owned, fl);
+            rc = FZ_ADD_RESULT_REL(&s, c->tag, c->status, c->start, c->ns, p,
+                                   len, rel, fl);
+        if (c->owned) {
+            if (rc != MF_OK || len < MF_WIRE_OOL_MIN || !p)
+                owned_now++; /* copied (or refused): released already */
+            else
+                owned_later++; /* sent in place: released after sending */
+        }
+        FZ_CHECK(!FZ_COUNTS_RELEASE || fz_released == owned_now,
+                 "record %zu: %zu payloads released, expected %zu", n - 1,
+                 fz_released, owned_now);
         if (rc != MF_OK) {
             FZ_CHECK(rc == MF_ENOMEM && fail_at, "adding record %zu: %s",
                      n - 1, mf_errname(rc));
@@ -175,7 +195,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ool) {
             FZ_CHECK(nool < s.nool && s.ool[nool].p == c->p &&
                          s.ool[nool].len == c->len &&
-                         (s.ool[nool].release != NULL) == c->owned,
+                         FZ_OOL_OWNED(&s.ool[nool]) == c->owned,
                      "out-of-line part %zu does not reference record %zu",
                      nool, i);
             FZ_CHECK(memcmp(s.ool[nool].p, c->copy, c->len) == 0,
@@ -198,7 +218,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              s.total, s.len, oolbytes);
 out:
     mf__alloc_fail_after(0);
-    mf_wire_free(&s); /* frees the owned payloads it holds */
+    mf_wire_free(&s); /* releases the owned payloads it holds */
+    FZ_CHECK(!FZ_COUNTS_RELEASE || fz_released == owned_now + owned_later,
+             "%zu owned payloads released of %zu", fz_released,
+             owned_now + owned_later);
     for (size_t i = 0; i < n; i++)
         free(w[i].copy);
     return 0;

@@ -7,7 +7,9 @@
  *     MF_WIRE_RESULT_REC);
  *   - task records with a reserved zero word, or with `timeout_ms` there
  *     and the task flag MF_REC_ISOLATE (results then have the statuses
- *     up to MF_RS_TIMEOUT).
+ *     up to MF_RS_TIMEOUT); with those, payloads are handed over with a
+ *     release function (mf_wire_add_task_t, mf_wire_add_result_r,
+ *     mf_wire_ool.release) instead of an `owned` flag.
  * When wire.h changes in another way, adapt this file (and regenerate the
  * corpus: build target fuzz_corpus).
  */
@@ -37,15 +39,14 @@
 #define FZ_ISOLATE_FLAG MF_REC_ISOLATE
 #define FZ_REC_ISOLATE(rec) ((rec)->isolate)
 #define FZ_REC_TIMEOUT(rec) ((rec)->timeout_ms)
-/* mf_wire_add_task_t takes the payload's release function: the library's
- * own free for an owned payload, NULL for a borrowed one. */
-static inline void fz_release(void *p)
-{
-    mf__free(p);
-}
-#define FZ_ADD_TASK(s, tag, fn, p, len, owned, fl, tmo)                      \
-    mf_wire_add_task_t(s, tag, fn, p, len, (owned) ? fz_release : NULL, fl, \
-                       tmo)
+/* `rel`: the function that releases the payload once sent, NULL when the
+ * caller keeps it. FZ_COUNTS_RELEASE: the library calls ours. */
+#define FZ_COUNTS_RELEASE 1
+#define FZ_ADD_TASK(s, tag, fn, p, len, rel, fl, tmo)                        \
+    mf_wire_add_task_t(s, tag, fn, p, len, rel, fl, tmo)
+#define FZ_ADD_RESULT_REL(s, tag, st, start, ns, p, len, rel, fl)            \
+    mf_wire_add_result_r(s, tag, st, start, ns, p, len, rel, fl)
+#define FZ_OOL_OWNED(o) ((o)->release != NULL)
 /* Largest status of a RESULTS record. */
 #define FZ_RS_MAX ((uint32_t)MF_RS_TIMEOUT)
 #else
@@ -53,8 +54,13 @@ static inline void fz_release(void *p)
 #define FZ_ISOLATE_FLAG 0u
 #define FZ_REC_ISOLATE(rec) 0
 #define FZ_REC_TIMEOUT(rec) ((uint32_t)0)
-#define FZ_ADD_TASK(s, tag, fn, p, len, owned, fl, tmo)                      \
-    ((void)(tmo), mf_wire_add_task(s, tag, fn, p, len, owned, fl))
+/* An `owned` flag: the library frees with free(), which we cannot count. */
+#define FZ_COUNTS_RELEASE 0
+#define FZ_ADD_TASK(s, tag, fn, p, len, rel, fl, tmo)                        \
+    ((void)(tmo), mf_wire_add_task(s, tag, fn, p, len, (rel) != NULL, fl))
+#define FZ_ADD_RESULT_REL(s, tag, st, start, ns, p, len, rel, fl)            \
+    FZ_ADD_RESULT(s, tag, st, start, ns, p, len, (rel) != NULL, fl)
+#define FZ_OOL_OWNED(o) ((o)->owned != 0)
 #define FZ_RS_MAX ((uint32_t)MF_RS_FAILED)
 #endif
 /* Largest status of an item in a chunk of results. */
