@@ -1360,7 +1360,7 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
                         mf_future *fut)
 {
     int rc;
-    mf_fut *f;
+    mf_fut *f = NULL;
     uint32_t tms = 0;
     mf__clear_error();
     if ((rc = mf__ex_check(ex, "mf_submit")) != MF_OK)

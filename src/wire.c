@@ -49,6 +49,19 @@ int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len)
             return mf__fail(MF_EPROTO, "unknown header flags %#x", fl);
         r->flags = fl;
     }
+    {
+        /* Every record takes at least its header: a count the message
+         * cannot hold is refused here, before anyone sizes by it. */
+        size_t rec = kind == MF_MSG_TASKS ? MF_WIRE_TASK_REC
+                                          : MF_WIRE_RESULT_REC;
+        uint32_t zero;
+        memcpy(&zero, b + 12, 4);
+        if (zero != 0)
+            return mf__fail(MF_EPROTO, "reserved header word is %#x", zero);
+        if (count > (len - MF_WIRE_HDR) / rec)
+            return mf__fail(MF_EPROTO, "%u records cannot fit in %zu bytes",
+                            count, len);
+    }
     if (kind == MF_MSG_SHUTDOWN && count != 0)
         return mf__fail(MF_EPROTO, "shutdown message with %u records",
                         count);
@@ -108,9 +121,12 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
     if (flags & MF_REC_OOL) {
         /* Out of line: nothing inline; the length is checked against the
          * largest message we would ever send. */
-        if (len > MF_WIRE_MAX)
+        /* Senders put only payloads of MF_WIRE_OOL_MIN bytes and more
+         * out of line: a smaller one would make us wait for a message
+         * that a correct peer never sends. */
+        if (len > MF_WIRE_MAX || len < MF_WIRE_OOL_MIN)
             return mf__fail(MF_EPROTO, "record %u: out-of-line payload of "
-                                       "%llu bytes is too large",
+                                       "%llu bytes is out of range",
                             r->seen, (unsigned long long)len);
         rec->ool = 1;
         rec->data = NULL;
@@ -122,6 +138,14 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
         return mf__fail(MF_EPROTO, "record %u: payload of %llu bytes "
                                    "overruns the message",
                         r->seen, (unsigned long long)len);
+    if (len >= MF_WIRE_OOL_MIN)
+        return mf__fail(MF_EPROTO, "record %u: %llu bytes inline, where a "
+                                   "sender puts them out of line",
+                        r->seen, (unsigned long long)len);
+    for (size_t k = (size_t)len; k < MF_PAD8(len); k++)
+        if (r->buf[r->off + k] != 0)
+            return mf__fail(MF_EPROTO, "record %u: padding is not zero",
+                            r->seen);
     rec->data = r->buf + r->off;
     rec->len = (size_t)len;
     r->off += MF_PAD8(len);
@@ -412,6 +436,13 @@ int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v)
             return mf__fail(MF_EPROTO, "chunk item %zu overruns the chunk",
                             i);
         }
+        for (size_t k = (size_t)l; k < MF_PAD8(l); k++)
+            if (b[off + k] != 0) {
+                mf_chunk_view_free(v);
+                return mf__fail(MF_EPROTO, "chunk item %zu: padding is not "
+                                           "zero",
+                                i);
+            }
         v->ptr[i] = b + off;
         v->len[i] = (size_t)l;
         off += MF_PAD8(l);
