@@ -985,16 +985,19 @@ static int mf_dispatch(mf_executor *ex, bool *act)
     int nw = ex->nworkers;
     int rc = MF_OK;
     /* Start with the worker that answered last: with little work about,
-     * one warm worker serves it and the others stay asleep. */
+     * one warm worker serves it and the others stay asleep. Two passes:
+     * first every idle worker gets one task (so two long tasks never queue
+     * on one worker while another idles), then windows are filled. */
     int start = ex->last_src < 0 ? ex->rr
                                  : (ex->last_src < ex->root ? ex->last_src
                                                             : ex->last_src - 1);
-    for (int k = 0; k < nw; k++) {
+    for (int k = 0; k < 2 * nw; k++) {
+        int pass1 = k < nw;
         mf_skip_cancelled(ex);
         if (!ex->qhead)
             break;
         int w = ex->workers[(start + k) % nw];
-        if (ex->inflight[w] >= window)
+        if (ex->inflight[w] >= window || (pass1 && ex->inflight[w] > 0))
             continue;
         /* Batch: an idle worker gets work at once (latency); a busy one
          * only once half its window is free, so messages carry many
@@ -1002,7 +1005,7 @@ static int mf_dispatch(mf_executor *ex, bool *act)
         if (ex->inflight[w] > 0 && window >= 4 &&
             ex->inflight[w] > window / 2)
             continue;
-        long room = (long)window - (long)ex->inflight[w];
+        long room = pass1 ? 1 : (long)window - (long)ex->inflight[w];
         mf_send *s = mf__malloc(sizeof *s);
         if (!s || mf_wire_begin(s, MF_MSG_TASKS) != MF_OK) {
             mf__free(s);
