@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,7 +44,8 @@ enum {
     EX_OK = 0,
     EX_USAGE = 2,   /* bad command line or input: nothing was computed */
     EX_RUNTIME = 3, /* MPI/executor failure, a task failed, I/O error */
-    EX_CHECK = 4    /* --check found a result different from mpz_fac_ui */
+    EX_CHECK = 4,   /* --check found a result different from mpz_fac_ui */
+    EX_INTERRUPTED = 5 /* a signal (walltime warning) stopped the run */
 };
 
 #define LEAD_DIGITS 10
@@ -131,7 +133,14 @@ static const char usage_text[] =
     "\n"
     "Without arguments: a demo (2,064 factorials, then 10,000,000!).\n"
     "A progress bar goes to the terminal (MF_PROGRESS=0 or 1 forces it off\n"
-    "or on standard error); executor settings: MF_WINDOW, MF_IDLE_SLEEP_US.\n"
+    "or on standard error; the library's own progress line stays off).\n"
+    "\n"
+    "Executor settings (environment, read when the executor opens; see the\n"
+    "README): MF_WINDOW (tasks in flight per worker), MF_MAX_ARG_BYTES,\n"
+    "MF_IDLE_SLEEP_US, MF_PROGRESS_THREAD=0|1, MF_SIGNALS=0|1 (on here by\n"
+    "default), MF_GRACE_SECONDS, MF_ISOLATE=0|1, MF_TASK_TIMEOUT (seconds),\n"
+    "MF_JOURNAL=path (resume journal), MF_STATS=0|1 (per-worker table),\n"
+    "MF_PROGRESS_INTERVAL, MF_TRACE=path (Chrome trace timeline).\n"
     "\n"
     "For each integer one line, as results complete:\n"
     "  n=N digits=D lead=FIRST10 tail=LAST9 zeros=Z rank=R ms=T\n"
@@ -146,7 +155,10 @@ static const char usage_text[] =
     "Exit status: 0 success; 2 bad command line or input (nothing "
     "computed);\n"
     "3 runtime failure (MPI, executor, a failed task, output I/O);\n"
-    "4 --check found a wrong result.\n";
+    "4 --check found a wrong result; 5 interrupted by SIGTERM, SIGINT or\n"
+    "SIGUSR1 (a batch system's walltime warning): queued work is cancelled,\n"
+    "running tasks get MF_GRACE_SECONDS (default 10) to finish, the count of\n"
+    "finished integers is printed and no summary line.\n";
 
 static int usage_error(const char *fmt, ...) MF_PRINTF(1, 2);
 static int usage_error(const char *fmt, ...)
@@ -592,11 +604,15 @@ typedef struct progress {
     double t0, last, busy_at;
 } progress;
 
+/* MF_PROGRESS as it was at start: the program's own bar uses it, and it
+ * is taken out of the environment so the library draws no second one. */
+static char *g_progress_env;
+
 static void progress_open(progress *pg, const opts *o, size_t total)
 {
     memset(pg, 0, sizeof *pg);
     pg->total = total;
-    const char *env = getenv("MF_PROGRESS");
+    const char *env = g_progress_env;
     if (env && strcmp(env, "0") == 0)
         return;
     if ((env && strcmp(env, "1") == 0) || isatty(2)) {
@@ -875,8 +891,24 @@ static size_t find_chunk(const hidx *v, size_t n, uint64_t h)
     return lo < n && v[lo].h == h ? v[lo].idx : n;
 }
 
+static const char *sig_name(int sig)
+{
+    return sig == SIGTERM   ? "TERM"
+           : sig == SIGINT  ? "INT"
+           : sig == SIGUSR1 ? "USR1"
+                            : "?";
+}
+
+/* The executor of the phase that runs, for report_future_error(). */
+static mf_executor *g_ex;
+static size_t g_done; /* integers finished by run_set */
+
 static int report_future_error(mf_future f, int rc, const char *what)
 {
+    /* After a signal, cancelled and abandoned futures are expected: the
+     * run reports the interruption once, not each future. */
+    if (g_ex && mf_executor_interrupted(g_ex))
+        return EX_INTERRUPTED;
     const mf_task_error *e = NULL;
     if (rc == MF_ETASK && mf_future_error(f, 0, &e) == MF_OK && e)
         fprintf(stderr, "mf-factorial: %s failed on rank %d (%s): %s\n", what,
@@ -1005,7 +1037,8 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk,
     *seconds = now() - t0;
     progress_draw(&pg, st.done, 1, 0);
     progress_close(&pg);
-    if (rc == EX_RUNTIME)
+    g_done = st.done;
+    if (rc == EX_RUNTIME || rc == EX_INTERRUPTED)
         mf_executor_shutdown(ex, 0, 1);
     for (size_t c = 0; c < submitted; c++)
         mf_future_release(futs[c]);
@@ -1346,6 +1379,13 @@ int main(int argc, char **argv)
     int size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    {
+        const char *pe = getenv("MF_PROGRESS");
+        if (pe) {
+            g_progress_env = strdup(pe);
+            unsetenv("MF_PROGRESS");
+        }
+    }
     double phys = (double)phys_bytes();
     g_max_n = max_n_for_bytes(fmin(phys / 4, 1024.0 * 1024 * 1024 - 4096));
     g_max_huge = max_n_for_bytes(fmin(phys / 10, 400.0 * 1024 * 1024));
@@ -1402,6 +1442,10 @@ int main(int argc, char **argv)
             continue;
         mf_executor_opts eo;
         mf_executor_opts_init(&eo);
+        /* The main job of batch scripts: a walltime warning (SIGUSR1,
+         * SIGTERM) ends it cleanly with a count (MF_SIGNALS=0 turns it
+         * off). */
+        eo.handle_signals = 1;
         if (phase == 2)
             eo.window = 1;
         const char *ws = getenv("MF_FACTORIAL_WINDOW"); /* for experiments */
@@ -1425,10 +1469,29 @@ int main(int argc, char **argv)
                        "--ordered 0 1 "
                        "5 10 100 1000\n",
                        mf_executor_workers(ex), o.count);
+            g_ex = ex;
+            g_done = 0;
             int r = phase == 1
                         ? run_set(ex, &o, fn_chunk, &secs, &digits, &sum)
                         : run_huge(ex, &o, fn_part, fn_mul);
-            if (r == EX_RUNTIME)
+            int sig = mf_executor_interrupted(ex);
+            if (sig) {
+                const char *ab = sig_name(sig);
+                if (phase == 1)
+                    fprintf(stderr,
+                            "mf-factorial: interrupted by SIG%s: %zu of %zu "
+                            "integers finished, the rest cancelled; no "
+                            "summary\n",
+                            ab ? ab : "?", g_done, o.count);
+                else
+                    fprintf(stderr,
+                            "mf-factorial: interrupted by SIG%s: --huge %llu "
+                            "not finished (0 of 1 done); no result\n",
+                            ab ? ab : "?", (unsigned long long)o.huge);
+                fflush(stderr);
+                r = EX_INTERRUPTED;
+            }
+            if (r == EX_RUNTIME || r == EX_INTERRUPTED)
                 mf_executor_shutdown(ex, 0, 1);
             e = mf_executor_close(ex);
             if (e != MF_OK && r == EX_OK) {
@@ -1437,19 +1500,21 @@ int main(int argc, char **argv)
             }
             if (r != EX_OK && rc != EX_RUNTIME)
                 rc = r;
+            g_ex = NULL;
         }
-        if (rc == EX_RUNTIME)
+        if (rc == EX_RUNTIME || rc == EX_INTERRUPTED)
             plan[2] = 0; /* workers learn it from the root: see below */
         /* Every rank must agree whether the next phase runs. */
         MPI_Bcast(&plan[2], 1, MPI_INT, 0, MPI_COMM_WORLD);
     }
-    if (g_rank == 0 && rc != EX_RUNTIME) {
+    if (g_rank == 0 && rc != EX_RUNTIME && rc != EX_INTERRUPTED) {
         printf("summary: count=%zu digits=%llu checksum=%llu seconds=%.3f\n",
                o.count, (unsigned long long)digits, (unsigned long long)sum,
                secs);
         fflush(stdout);
     }
     free(o.ns);
+    free(g_progress_env);
     mf_finalize();
     return rc;
 }
