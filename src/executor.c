@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #define MF_DEFAULT_WINDOW 64
-#define MF_MAX_WINDOW 65536
+#define MF_MAX_WINDOW 65536u
 #define MF_DEFAULT_MAX_ARG ((size_t)1 << 30)
 #define MF_DEFAULT_IDLE_US 10000
 #define MF_DEFAULT_GRACE 10
