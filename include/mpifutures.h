@@ -1,6 +1,6 @@
 /**
  * @file mpifutures.h
- * mpifutures.h — Python's concurrent.futures in C, on MPI.
+ * Python's concurrent.futures in C, on MPI.
  *
  * One binary runs on every rank. Rank `root` of a communicator is the
  * executor: it submits calls of *registered functions* with byte-string
@@ -333,6 +333,7 @@ MF_API void mf_executor_opts_init(mf_executor_opts *opts);
  * failures of the executor itself, never of tasks.
  *
  * Errors: MF_EINVAL (bad comm, root out of range, NULL ex, bad option),
+ * MF_ESTATE (MPI not initialised, or already finalised),
  * MF_ENOWORKERS (comm has a single rank), MF_EMISMATCH, MF_EBROKEN (the
  * initializer failed on some worker), MF_EMPI, MF_ENOMEM. On failure
  * `*ex` is NULL on every rank.
@@ -576,7 +577,8 @@ typedef struct mf_map_iter mf_map_iter;
 typedef struct mf_map_opts {
     int unordered;    /**< 0: results in input order; 1: as completed */
     size_t chunksize; /**< items sent to a worker as one unit; 0 or 1 = 1 */
-    double timeout;   /**< from the mf_map() call; negative = none */
+    double timeout;   /**< seconds from the mf_map() call; 0 or negative =
+                           none (so a zeroed struct means no timeout) */
 } mf_map_opts;
 
 /** Fill `opts` with the defaults: ordered, chunksize 1, no timeout. */
@@ -588,7 +590,10 @@ MF_API void mf_map_opts_init(mf_map_opts *opts);
  * mf_map_free() (which cancels the items not yet started: a consumer may
  * stop early). All items are checked before any is queued: on error
  * nothing is submitted.
- * Errors: MF_EINVAL, MF_ENOENT, MF_E2BIG, MF_ESHUTDOWN, MF_ENOMEM.
+ * `opts` may be NULL (the defaults). With a journal, items it holds
+ * complete from it.
+ * Errors: MF_EINVAL, MF_EBADHANDLE (closed executor), MF_ENOENT, MF_E2BIG,
+ * MF_ESHUTDOWN, MF_EBROKEN, MF_EINTR, MF_ENOMEM.
  */
 MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
                   const size_t *lens, size_t n, const mf_map_opts *opts,

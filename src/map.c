@@ -113,7 +113,8 @@ MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
     it->cs = o.chunksize;
     it->ntask = n ? (n - 1) / it->cs + 1 : 0;
     it->unordered = o.unordered;
-    it->deadline = mf__deadline(o.timeout < 0 ? MF_FOREVER : o.timeout);
+    /* 0 (a zeroed struct) or negative: no timeout. */
+    it->deadline = mf__deadline(o.timeout <= 0 ? MF_FOREVER : o.timeout);
     it->f = mf__calloc(it->ntask ? it->ntask : 1, sizeof *it->f);
     if (!it->f) {
         mf__free(it);
@@ -170,7 +171,7 @@ MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
             h[t] = mf__fut_handle(it->f[t]);
         mf__unlock();
         rc = h ? mf_as_completed(h, it->ntask,
-                                 o.timeout < 0 ? MF_FOREVER : o.timeout,
+                                 o.timeout <= 0 ? MF_FOREVER : o.timeout,
                                  &it->ac)
                : mf__fail(MF_ENOMEM, "mf_map: out of memory");
         mf__free(h);

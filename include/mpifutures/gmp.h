@@ -1,6 +1,6 @@
 /**
  * @file mpifutures/gmp.h
- * mpifutures/gmp.h — GMP integers (mpz_t) as task arguments and results.
+ * GMP integers (mpz_t) as task arguments and results.
  *
  * A small helper library (target `mpifutures_gmp`, link `-lmpifutures_gmp
  * -lmpifutures -lgmp`) built only on the public core API. It turns an mpz_t
