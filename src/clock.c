@@ -10,7 +10,6 @@
 
 #include <math.h>
 #include <sched.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -95,6 +94,13 @@ void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us)
         max = (unsigned)share;
         if (max > ceiling_us)
             max = ceiling_us;
+        if (max == 0) { /* the caller wants polling: yield only */
+            sched_yield();
+            return;
+        }
+        /* (A ceiling of 0 earlier must not leave the length stuck at 0.) */
+        if (b->sleep_us == 0)
+            b->sleep_us = 1;
         if (b->sleep_us > max)
             b->sleep_us = max;
         unsigned us = b->sleep_us;
@@ -105,15 +111,7 @@ void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us)
             us = (unsigned)(left * 1e6) + 1;
         ts.tv_sec = us / 1000000;
         ts.tv_nsec = (long)(us % 1000000) * 1000;
-        /* The default 50 us timer slack makes every sleep last 80 us or
-         * more here: ask for 1 us while we sleep, then put the caller's
-         * slack back (it is a per-thread setting). */
-        int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-        if (slack > 1000)
-            prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
         nanosleep(&ts, NULL);
-        if (slack > 1000)
-            prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
         if (b->sleep_us < max) {
             b->sleep_us *= 2;
             if (b->sleep_us > max)

@@ -1173,19 +1173,15 @@ int mf__progress_all(bool *activity)
 
 /* The root's progress thread: makes progress while no caller does, with
  * the same idle backoff as a waiting caller. */
-/* How long a root waiting on `ex` may sleep (lock held): not at all while
- * a large send needs polling to move; while tasks run, a quarter of an
- * average task, so short tasks are answered at once; else `max`. */
+/* The longest sleep of a root waiting on `ex` (lock held). The backoff
+ * already keeps short waits hot (spin, then yield, then sleeps of at most
+ * 10% of the wait); while a large send needs polling to move, sleeps stay
+ * short. */
 static unsigned mf_ceiling(const mf_executor *ex, unsigned max)
 {
     for (size_t i = 0; i < ex->nsends; i++)
         if (ex->sends[i]->nool)
-            return 0;
-    if (ex->outstanding > 0 && ex->task_ns_avg >= 0) {
-        double q = ex->task_ns_avg / 4000.0;
-        if (q < (double)max)
-            return (unsigned)q;
-    }
+            return max < 50 ? max : 50;
     return max;
 }
 

@@ -718,8 +718,8 @@ int mf__serve(mf_executor *ex)
          * nor shortly after the root said more work is coming. */
         unsigned ceiling = ex->opts.idle_sleep_max_us;
         for (size_t i = 0; i < w.nsends; i++)
-            if (w.sends[i]->nool)
-                ceiling = 0;
+            if (w.sends[i]->nool && ceiling > 50)
+                ceiling = 50;
         if (w.more && mf__now() - w.more_at < MF_MORE_SECONDS)
             ceiling = 0;
         mf__backoff_idle(&b, INFINITY, ceiling);
