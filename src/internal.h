@@ -190,6 +190,8 @@ extern uint64_t mf__failures;
 uint32_t mf__next_mark(void);
 
 /* ---- journal (journal.c) --------------------------------------------- */
+/* Write all n bytes to fd (retrying short writes and EINTR): 0, or -1. */
+int mf__write_all(int fd, const void *p, size_t n);
 typedef struct mf_journal mf_journal;
 void mf__hash128(const void *data, size_t len, uint64_t seed, uint64_t out[2]);
 uint64_t mf__registry_digest(const mf_reg_snap *s);

@@ -242,7 +242,8 @@ int mf__journal_parse(mf_journal *j, const unsigned char *buf, size_t len,
     return MF_OK;
 }
 
-static int mf_write_full(int fd, const void *p, size_t n)
+/* Write all n bytes (short writes and EINTR retried): 0, or -1. */
+int mf__write_all(int fd, const void *p, size_t n)
 {
     const char *b = p;
     while (n) {
@@ -396,7 +397,7 @@ int mf__journal_append(mf_journal *j, uint64_t fn, const uint64_t d[2],
         memcpy(r + 48, bytes, len);
     uint64_t sum = mf_jsum(r, 8 + blen);
     memcpy(r + 8 + blen, &sum, 8);
-    int bad = mf_write_full(j->fd, r, 8 + blen + 8);
+    int bad = mf__write_all(j->fd, r, 8 + blen + 8);
     mf__free(r);
     return bad ? MF_EINVAL : MF_OK;
 }

@@ -383,21 +383,6 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
 
 /* ---- isolation: a task in a child process ------------------------------ */
 
-static int mf_write_all(int fd, const void *p, size_t n)
-{
-    const char *b = p;
-    while (n) {
-        ssize_t k = write(fd, b, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        b += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* Read exactly n bytes before `deadline` (monotonic seconds; INFINITY =
  * none). Returns 0, -1 on EOF/error, -2 on timeout. */
 static int mf_read_all(int fd, void *p, size_t n, double deadline)
@@ -461,9 +446,9 @@ static void mf_runner_main(mf_wstate *w, int in, int out)
         uint32_t failed = (uint32_t)task.failed;
         const void *p = task.failed ? (const void *)task.msg : task.res;
         uint64_t rl = task.failed ? strlen(task.msg) : task.res_len;
-        int bad = mf_write_all(out, &failed, 4) ||
-                  mf_write_all(out, &rl, 8) ||
-                  (rl && mf_write_all(out, p, (size_t)rl));
+        int bad = mf__write_all(out, &failed, 4) ||
+                  mf__write_all(out, &rl, 8) ||
+                  (rl && mf__write_all(out, p, (size_t)rl));
         mf__res_free(task.res);
         if (bad)
             _exit(121);
@@ -546,10 +531,10 @@ static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, &old);
-    int r = mf_write_all(w->to_runner, &fn, 8) ||
-            mf_write_all(w->to_runner, &chunk, 4) ||
-            mf_write_all(w->to_runner, &len, 8) ||
-            (len && mf_write_all(w->to_runner, t->data, (size_t)len));
+    int r = mf__write_all(w->to_runner, &fn, 8) ||
+            mf__write_all(w->to_runner, &chunk, 4) ||
+            mf__write_all(w->to_runner, &len, 8) ||
+            (len && mf__write_all(w->to_runner, t->data, (size_t)len));
     sigaction(SIGPIPE, &old, NULL);
     uint32_t failed = 0;
     uint64_t rl = 0;
