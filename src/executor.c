@@ -819,50 +819,34 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
     return rc == MF_EDONE ? MF_OK : rc;
 }
 
-static void mf_fail_lost(mf_fut *f, void *ctx)
-{
-    mf_executor *ex = ctx;
-    static const char m[] = "result lost: the root ran out of memory "
-                            "receiving it";
-    if (f->ex == ex && f->state == MF_FS_RUNNING) {
-        if (ex->inflight[f->worker])
-            ex->inflight[f->worker]--;
-        mf_fail_future(ex, f, f->worker, m, sizeof m - 1);
-    }
-}
-
 static int mf_recv_results(mf_executor *ex, bool *act)
 {
+    /* Probe, then allocate, then receive: if the allocation fails, the
+     * message stays queued in MPI and nothing is lost (a matched probe
+     * would have to be received at once). Only this library receives on
+     * its private communicator, under the library lock, so the message
+     * probed is the one received. */
     for (int i = 0; i < 256; i++) {
         int flag = 0, count = 0;
-        MPI_Message msg;
         MPI_Status st;
-        if (MPI_Improbe(MPI_ANY_SOURCE, MF_WIRE_TAG, ex->comm, &flag, &msg,
-                        &st) != MPI_SUCCESS)
-            return mf__fail(MF_EMPI, "MPI_Improbe failed on the root");
+        if (MPI_Iprobe(MPI_ANY_SOURCE, MF_WIRE_TAG, ex->comm, &flag, &st) !=
+            MPI_SUCCESS)
+            return mf__fail(MF_EMPI, "MPI_Iprobe failed on the root");
         if (!flag)
             return MF_OK;
         *act = true;
         MPI_Get_count(&st, MPI_BYTE, &count);
         mf_rbuf *rb = mf__rbuf_new(count > 0 ? (size_t)count : 0);
-        if (!rb) {
-            /* Receive and drop, so MPI state stays consistent; the results
-             * in it are lost, and we cannot tell whose: fail every running
-             * future (nothing waits forever) and stop taking work. */
-            char *tmp = malloc(count > 0 ? (size_t)count : 1);
-            char one;
-            MPI_Mrecv(tmp ? (void *)tmp : (void *)&one, tmp ? count : 0,
-                      MPI_BYTE, &msg, MPI_STATUS_IGNORE);
-            free(tmp);
-            ex->broken = true;
-            mf__fut_foreach(mf_fail_lost, ex);
-            return mf__fail(MF_ENOMEM, "out of memory receiving results");
-        }
-        if (MPI_Mrecv(rb->data, count, MPI_BYTE, &msg, &st) != MPI_SUCCESS) {
+        if (!rb)
+            return mf__fail(MF_ENOMEM, "out of memory receiving results "
+                                       "(they stay queued)");
+        int src = st.MPI_SOURCE;
+        if (MPI_Recv(rb->data, count, MPI_BYTE, src, MF_WIRE_TAG, ex->comm,
+                     &st) != MPI_SUCCESS) {
             mf__rbuf_unref(rb);
-            return mf__fail(MF_EMPI, "MPI_Mrecv failed on the root");
+            return mf__fail(MF_EMPI, "MPI_Recv failed on the root");
         }
-        int rc = mf_take_results(ex, st.MPI_SOURCE, rb);
+        int rc = mf_take_results(ex, src, rb);
         mf__rbuf_unref(rb);
         if (rc != MF_OK)
             return rc;
