@@ -265,7 +265,8 @@ typedef struct mf_executor_opts {
     /** A file to write a Chrome trace-event JSON timeline to at close
      *  (one track per rank, one slice per task; the root's dispatch and
      *  wait phases), which Perfetto and chrome://tracing open. NULL: no
-     *  trace. Copied at open. Environment: MF_TRACE=path. */
+     *  trace. Copied at open. A second executor of the same process writes
+     *  PATH.2, a third PATH.3, and so on. Environment: MF_TRACE=path. */
     const char *trace_path;
     /** 1: run every task in a child process of its worker, so a task
      *  that crashes (segfault, abort, exit) fails only its future

@@ -197,13 +197,23 @@ static void mf_json_str(FILE *f, const char *s)
     }
 }
 
+/* Executors of this process that wrote a trace: the first writes the
+ * path given, the next ones PATH.2, PATH.3, ... so none overwrites an
+ * earlier one (mf-factorial, for one, opens two executors). */
+static unsigned mf_traces_written;
+
 static int mf_write_trace(mf_executor *ex)
 {
     mf_obs *o = &ex->obs;
-    FILE *f = fopen(o->trace_path, "w");
+    char path[4096];
+    if (mf_traces_written++ == 0)
+        snprintf(path, sizeof path, "%s", o->trace_path);
+    else
+        snprintf(path, sizeof path, "%s.%u", o->trace_path,
+                 mf_traces_written);
+    FILE *f = fopen(path, "w");
     if (!f) {
-        fprintf(stderr, "mpifutures: cannot write trace file %s\n",
-                o->trace_path);
+        fprintf(stderr, "mpifutures: cannot write trace file %s\n", path);
         return MF_EINVAL;
     }
     fprintf(f, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"library\":"
@@ -246,8 +256,7 @@ static int mf_write_trace(mf_executor *ex)
     fprintf(f, "\n]}\n");
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
-        fprintf(stderr, "mpifutures: error writing trace file %s\n",
-                o->trace_path);
+        fprintf(stderr, "mpifutures: error writing trace file %s\n", path);
         return MF_EINVAL;
     }
     return MF_OK;
