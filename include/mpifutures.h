@@ -425,7 +425,7 @@ typedef struct mf_task_error {
  * one reference, which the caller must release.
  * Errors: MF_EINVAL (NULL ex/fut, arg NULL with len > 0), MF_ENOENT (fn not
  * registered when the executor opened), MF_E2BIG (len > max_arg_bytes),
- * MF_ESHUTDOWN, MF_EBROKEN, MF_EINTR (interrupted by a signal),
+ * MF_ESHUTDOWN, MF_EINTR (interrupted by a signal),
  * MF_ENOMEM, MF_EMPI.
  * May be called from a done callback (the task is sent on the next
  * progress step).
@@ -594,7 +594,7 @@ MF_API void mf_map_opts_init(mf_map_opts *opts);
  * `opts` may be NULL (the defaults). With a journal, items it holds
  * complete from it.
  * Errors: MF_EINVAL, MF_EBADHANDLE (closed executor), MF_ENOENT, MF_E2BIG,
- * MF_ESHUTDOWN, MF_EBROKEN, MF_EINTR, MF_ENOMEM.
+ * MF_ESHUTDOWN, MF_EINTR, MF_ENOMEM.
  */
 MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
                   const size_t *lens, size_t n, const mf_map_opts *opts,

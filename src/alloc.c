@@ -185,3 +185,16 @@ void mf__res_free(void *p)
     else
         mf__free(h);
 }
+
+/* Grow or shrink a task result buffer (every one is a header + data block
+ * from malloc, cached or not, so realloc keeps the layout). */
+void *mf__res_realloc(void *p, size_t n)
+{
+    if (!p)
+        return mf__res_alloc(n);
+    mf_big_hdr *h = mf__realloc((mf_big_hdr *)p - 1, sizeof *h + n);
+    if (!h)
+        return NULL;
+    h->cap = n;
+    return h + 1;
+}

@@ -146,6 +146,17 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
         out->initializer_arg = in->initializer_arg;
         out->initializer_len = in->initializer_len;
     }
+    if (out->initializer_len && !out->initializer_arg) {
+        snprintf(msg, msglen, "option initializer_len=%zu with a NULL "
+                              "initializer_arg",
+                 out->initializer_len);
+        return MF_EINVAL;
+    }
+    if (out->initializer_len > MF_DEFAULT_MAX_ARG) {
+        snprintf(msg, msglen, "option initializer_len=%zu is above 1 GiB",
+                 out->initializer_len);
+        return MF_EINVAL;
+    }
     if (mf_env_bool("MF_ISOLATE", &out->isolate, msg, msglen) != MF_OK)
         return MF_EINVAL;
     {
@@ -374,9 +385,7 @@ static int mf_run_initializer(mf_executor *ex, MPI_Comm comm, int rank,
     memset(&me, 0, sizeof me);
     if (rank == root && ex->opts.initializer) {
         hdr[0] = ex->opts.initializer;
-        hdr[1] = ex->opts.initializer_arg ? ex->opts.initializer_len : 0;
-        if (hdr[1] > INT_MAX)
-            hdr[1] = 0; /* refused below */
+        hdr[1] = ex->opts.initializer_len; /* checked at open: <= 1 GiB */
         if (!mf__snap_find(&ex->reg, hdr[0])) {
             me.status = MF_EINVAL;
             snprintf(me.msg, sizeof me.msg, "the initializer %016llx is "
@@ -672,7 +681,6 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
         MPI_Comm_free(&dup);
         return mf__fail(MF_ENOMEM, "mf_executor_open: out of memory");
     }
-    ex->cur_window = ex->opts.window < 2 ? ex->opts.window : 2;
     ex->task_ns_avg = -1;
     ex->last_src = -1;
     mf_timeout_ms(ex->opts.task_timeout, &ex->timeout_ms);
@@ -761,7 +769,7 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         mf_future h = {rec.tag};
         mf_fut *f = mf__fut_lookup(h);
         if (!f || f->state != MF_FS_RUNNING || f->worker != src) {
-            if (ex->abandoned || ex->broken)
+            if (ex->abandoned)
                 continue; /* a late answer to a task we gave up on */
             rc = mf__fail(MF_EPROTO, "rank %d answered a task it was not "
                                      "given (tag %llx)",
@@ -899,7 +907,6 @@ static mf_fut *mf_pop(mf_executor *ex)
             ex->qtail = NULL;
         f->next = NULL;
         f->queued = 0;
-        ex->nqueued--;
     }
     return f;
 }
@@ -913,7 +920,6 @@ void mf__enqueue(mf_executor *ex, mf_fut *f)
     else
         ex->qhead = f;
     ex->qtail = f;
-    ex->nqueued++;
 }
 
 /* Drop cancelled entries at the head of the queue. */
@@ -1065,7 +1071,7 @@ static int mf_dispatch_only(mf_executor *ex)
 {
     bool act = false;
     int rc = MF_OK;
-    if (ex->in_progress || ex->released || ex->broken)
+    if (ex->in_progress || ex->released)
         return MF_OK;
     ex->in_progress = true;
     if (ex->qhead)
@@ -1122,7 +1128,7 @@ int mf__progress(mf_executor *ex, bool *activity)
         mf_check_signal(ex);
     rc = mf_recv_results(ex, &act);
     mf_reap_sends(ex);
-    if (rc == MF_OK && !ex->broken && ex->qhead) {
+    if (rc == MF_OK && ex->qhead) {
         uint64_t t0 = ex->obs.trace_path ? mf__mono_ns() : 0;
         bool sent = false;
         rc = mf_dispatch(ex, &sent);
@@ -1262,9 +1268,6 @@ int mf__check_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
                         mf__signal_name(ex->interrupted));
     if (ex->shutdown)
         return mf__fail(MF_ESHUTDOWN, "the executor is shut down");
-    if (ex->broken)
-        return mf__fail(MF_EBROKEN, "the executor is broken (an earlier "
-                                    "MPI or memory failure lost tasks)");
     if (!mf__snap_find(&ex->reg, fn))
         return mf__fail(MF_ENOENT, "function id %016llx was not registered "
                                    "when the executor opened",

@@ -186,30 +186,46 @@ static int mf_state_rc(const mf_fut *f)
     }
 }
 
+/* The common part of result() and error(): find the caller's future,
+ * hold it (the lock is dropped while waiting), wait, and turn its state
+ * into a code. Returns the held future (give it back with mf_unhold) or
+ * NULL with *rc set. Lock held. */
+static mf_fut *mf_hold_wait(mf_future fut, double timeout, const char *fn,
+                            int *rc)
+{
+    mf_fut *f = mf__fut_usable(fut);
+    if (!f) {
+        *rc = mf__fail(MF_EBADHANDLE, "%s: stale or null future handle", fn);
+        return NULL;
+    }
+    f->refs++;
+    *rc = mf_wait_one(f, timeout);
+    if (*rc == MF_OK || *rc == MF_ETIMEDOUT)
+        *rc = mf_state_rc(f);
+    return f;
+}
+
+static void mf_unhold(mf_fut *f)
+{
+    f->refs--;
+    mf__fut_maybe_free(f);
+}
+
 MF_API int mf_future_result(mf_future fut, double timeout, const void **data,
                             size_t *len)
 {
     int rc;
     mf__clear_error();
     mf__lock();
-    mf_fut *f = mf__fut_usable(fut);
-    if (!f) {
-        mf__unlock();
-        return mf__fail(MF_EBADHANDLE, "mf_future_result: stale or null "
-                                       "future handle");
-    }
-    f->refs++;
-    rc = mf_wait_one(f, timeout);
-    if (rc == MF_OK || rc == MF_ETIMEDOUT)
-        rc = mf_state_rc(f);
-    if (rc == MF_OK) {
+    mf_fut *f = mf_hold_wait(fut, timeout, "mf_future_result", &rc);
+    if (f && rc == MF_OK) {
         if (data)
             *data = f->res;
         if (len)
             *len = f->res_len;
     }
-    f->refs--;
-    mf__fut_maybe_free(f);
+    if (f)
+        mf_unhold(f);
     mf__unlock();
     return rc;
 }
@@ -220,26 +236,17 @@ MF_API int mf_future_error(mf_future fut, double timeout,
     int rc;
     mf__clear_error();
     mf__lock();
-    mf_fut *f = mf__fut_usable(fut);
-    if (!f) {
-        mf__unlock();
-        return mf__fail(MF_EBADHANDLE, "mf_future_error: stale or null "
-                                       "future handle");
-    }
-    f->refs++;
-    rc = mf_wait_one(f, timeout);
-    if (rc == MF_OK || rc == MF_ETIMEDOUT)
-        rc = mf_state_rc(f);
-    if (rc == MF_ETASK) {
+    mf_fut *f = mf_hold_wait(fut, timeout, "mf_future_error", &rc);
+    if (f && rc == MF_ETASK) {
         rc = MF_OK;
         mf__clear_error();
         if (err)
             *err = &f->err->pub;
-    } else if (rc == MF_OK && err) {
+    } else if (f && rc == MF_OK && err) {
         *err = NULL;
     }
-    f->refs--;
-    mf__fut_maybe_free(f);
+    if (f)
+        mf_unhold(f);
     mf__unlock();
     return rc;
 }

@@ -37,6 +37,7 @@ void mf__big_put(void *p);
 void mf__big_trim(void);
 /* Task result buffers (any size); free with mf__res_free() only. */
 void *mf__res_alloc(size_t n);
+void *mf__res_realloc(void *p, size_t n);
 void mf__res_free(void *p);
 
 /* ---- errors (error.c) ----------------------------------------------- */
@@ -252,10 +253,8 @@ struct mf_executor {
     char host[64]; /* this rank's host name */
     /* pending queue */
     mf_fut *qhead, *qtail;
-    size_t nqueued;
     /* per-rank in-flight counts and adaptive window */
     unsigned *inflight;
-    unsigned cur_window;
     double task_ns_avg;
     size_t outstanding; /* held futures: queued + running */
     uint64_t nsubmits;
@@ -267,7 +266,6 @@ struct mf_executor {
     bool shutdown;
     bool released; /* workers told to stop */
     bool in_progress;
-    bool broken;
     int oversub; /* more ranks than cores on this node */
     uint32_t timeout_ms; /* opts.task_timeout in ms */
     struct mf_executor *next_open; /* list of open executors */

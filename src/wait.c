@@ -16,7 +16,8 @@ typedef struct mf_wait_ctx {
     mf_fut **f;
     size_t n;
     int mode;
-    uint64_t seen; /* mf__completions at the last scan */
+    uint64_t seen;      /* mf__completions at the last scan */
+    uint64_t seen_fail; /* mf__failures at the last failure scan */
     size_t first_pending;
     bool met;
 } mf_wait_ctx;
@@ -35,7 +36,10 @@ static bool mf_wait_pred(void *p)
                 return c->met = true;
         return false;
     }
-    if (c->mode == MF_FIRST_EXCEPTION) {
+    /* Look for a failure only when one has happened somewhere since the
+     * last look. */
+    if (c->mode == MF_FIRST_EXCEPTION && c->seen_fail != mf__failures) {
+        c->seen_fail = mf__failures;
         for (size_t i = 0; i < c->n; i++)
             if (c->f[i]->state == MF_FS_FAILED)
                 return c->met = true;
@@ -75,7 +79,8 @@ MF_API int mf_wait(const mf_future *futs, size_t n, double timeout, int mode,
     }
     for (size_t i = 0; i < n; i++)
         c.f[i]->refs++; /* keep them while we drop the lock */
-    c.seen = mf__completions - 1; /* force the first scan */
+    c.seen = mf__completions - 1; /* force the first scans */
+    c.seen_fail = mf__failures - 1;
     if (n == 0) {
         c.met = true;
     } else if (!mf_wait_pred(&c)) {

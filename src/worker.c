@@ -322,7 +322,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
     }
     len = 8 + 16 * v.n;
     cap = len + 64 * v.n;
-    buf = mf__malloc(cap);
+    buf = mf__res_alloc(cap); /* becomes the result as it is */
     if (!buf) {
         mf_chunk_view_free(&v);
         mf_task_fail(out, "out of memory running a chunk");
@@ -337,7 +337,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
         uint32_t st = item.failed ? MF_RS_FAILED : MF_RS_OK, zero = 0;
         if (len + MF_PAD8(l) > MF_MAX_RESULT) {
             mf__res_free(item.res);
-            mf__free(buf);
+            mf__res_free(buf);
             mf_chunk_view_free(&v);
             mf_task_fail(out, "results of the chunk exceed %zu bytes",
                          (size_t)MF_MAX_RESULT);
@@ -347,10 +347,10 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
             size_t nc = cap * 2;
             while (nc < len + MF_PAD8(l))
                 nc *= 2;
-            unsigned char *nb = mf__realloc(buf, nc);
+            unsigned char *nb = mf__res_realloc(buf, nc);
             if (!nb) {
                 mf__res_free(item.res);
-                mf__free(buf);
+                mf__res_free(buf);
                 mf_chunk_view_free(&v);
                 mf_task_fail(out, "out of memory running a chunk");
                 return MF_OK;
@@ -369,14 +369,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
         mf__res_free(item.res);
     }
     mf_chunk_view_free(&v);
-    out->res = mf__res_alloc(len);
-    if (!out->res) {
-        mf__free(buf);
-        mf_task_fail(out, "out of memory running a chunk");
-        return MF_OK;
-    }
-    memcpy(out->res, buf, len);
-    mf__free(buf);
+    out->res = buf;
     out->res_len = len;
     return MF_OK;
 }

@@ -87,7 +87,18 @@ int main(int argc, char **argv)
                 mf_errname(rc), mf_last_error());
         bad++;
     }
-    /* 3. A later open (no initializer) works. */
+    /* 3. A length without bytes is refused on every rank, before any
+     *    initializer runs. */
+    mf_executor_opts no_bytes = o;
+    no_bytes.initializer_arg = NULL;
+    rc = mf_executor_open(MPI_COMM_WORLD, 0, &no_bytes, &ex);
+    if (rc != MF_EINVAL || ex != NULL ||
+        !strstr(mf_last_error(), "initializer_len")) {
+        fprintf(stderr, "rank %d: initializer_len without bytes: %s: %s\n",
+                rank, mf_errname(rc), mf_last_error());
+        bad++;
+    }
+    /* 4. A later open (no initializer) works. */
     fail_on_rank = -1;
     if (mf_executor_open(MPI_COMM_WORLD, 0, NULL, &ex) != MF_OK) {
         bad++;
