@@ -634,6 +634,27 @@ MF_API int mf_task_return(mf_task *task, const void *data, size_t len);
 MF_API int mf_task_result_buffer(mf_task *task, size_t len, void **buf);
 
 /**
+ * The argument bytes of `task`, writable: a task that transforms its
+ * argument in place (sorts it, scales it, filters it) writes here and
+ * hands the same bytes back with mf_task_return_arg(), so a large payload
+ * is not copied again. The bytes are this task's own (a receive buffer on
+ * this rank, or the isolated child's copy): no other task sees the writes.
+ * `len` (may be NULL) receives the length. Valid during the task call;
+ * never NULL; 8-byte aligned.
+ */
+MF_API void *mf_task_arg_inplace(mf_task *task, size_t *len);
+
+/**
+ * Set the result to the first `len` bytes of the task's argument buffer,
+ * as they are when the task returns (after any writes through
+ * mf_task_arg_inplace()), replacing any earlier result. From 32 KiB the
+ * buffer itself is sent back, with no copy; smaller results are copied
+ * into the results message like any other. Errors: MF_EINVAL (NULL task,
+ * or `len` above the argument's length).
+ */
+MF_API int mf_task_return_arg(mf_task *task, size_t len);
+
+/**
  * Fail the task with a printf-style message (truncated to 4 KiB). The
  * future's mf_future_error() gives it. Returns MF_ETASK, so a task can
  * `return mf_task_fail(task, "...")`.

@@ -608,6 +608,7 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
             local += strncmp(all[r].host, me.host, sizeof me.host) == 0;
         ex->oversub = local > mf__cores();
     }
+    mf__mpi_quiet_setup();
     memcpy(ex->host, me.host, sizeof ex->host);
     ex->host[sizeof ex->host - 1] = '\0';
     if (rank != root) {
@@ -784,7 +785,13 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         else
             ex->task_ns_avg = 0.9 * ex->task_ns_avg + 0.1 * (double)rec.ns;
         mf_rbuf *own = rb;
-        if (rec.ool) {
+        /* A small result is copied into the future (its argument is gone
+         * by now), and the message buffer is freed once read. */
+        bool small = !rec.ool && rec.status == MF_RS_OK &&
+                     rec.len <= sizeof f->inline_buf;
+        if (small) {
+            own = NULL;
+        } else if (rec.ool) {
             /* The payload is the next data message from src. */
             int r2 = mf__wire_recv_ool(ex->comm, src, rec.len, &own);
             if (r2 != MF_OK) {
@@ -808,7 +815,13 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
             fprintf(stderr, "mpifutures: cannot append to the journal; "
                             "results from now on are not saved\n");
         }
-        if (rec.status == MF_RS_OK) {
+        if (small) {
+            if (rec.len)
+                memcpy(f->inline_buf, rec.data, rec.len);
+            f->res = f->inline_buf;
+            f->res_len = rec.len;
+            mf__fut_finish(f, MF_FS_OK);
+        } else if (rec.status == MF_RS_OK) {
             f->rbuf = own;
             f->res = rec.data;
             f->res_len = rec.len;
@@ -949,7 +962,7 @@ static void mf_release_arg(void *p)
 static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
 {
     mf_free_fn release = f->arg_free                        ? f->arg_free
-                         : f->arg != (void *)f->inline_arg ? mf_release_arg
+                         : f->arg != (void *)f->inline_buf ? mf_release_arg
                                                            : NULL;
     mf_future h = mf__fut_handle(f);
     uint32_t flags = (f->nitems ? MF_REC_CHUNK : 0) |
@@ -1074,8 +1087,11 @@ static int mf_dispatch_only(mf_executor *ex)
     if (ex->in_progress || ex->released)
         return MF_OK;
     ex->in_progress = true;
-    if (ex->qhead)
+    if (ex->qhead) {
+        mf__mpi_quiet_enter();
         rc = mf_dispatch(ex, &act);
+        mf__mpi_quiet_leave();
+    }
     ex->in_progress = false;
     return rc;
 }
@@ -1124,6 +1140,7 @@ int mf__progress(mf_executor *ex, bool *activity)
     if (ex->in_progress || ex->released)
         return MF_OK;
     ex->in_progress = true;
+    mf__mpi_quiet_enter();
     if (ex->signals)
         mf_check_signal(ex);
     rc = mf_recv_results(ex, &act);
@@ -1144,6 +1161,7 @@ int mf__progress(mf_executor *ex, bool *activity)
         if (rc == MF_OK)
             rc = r2;
     }
+    mf__mpi_quiet_leave();
     ex->in_progress = false;
     if (activity && act)
         *activity = true;
@@ -1286,7 +1304,7 @@ int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
     if (!f)
         return mf__fail(MF_ENOMEM, "out of memory creating a future");
     if (len <= MF_INLINE_ARG) {
-        f->arg = f->inline_arg;
+        f->arg = f->inline_buf;
     } else if (len >= MF_BIG_MIN) {
         /* Reused large blocks: no fresh pages for every big argument. */
         f->arg = mf__big_get(len);

@@ -66,7 +66,7 @@ void mf__fut_maybe_free(mf_fut *f)
         return;
     if (f->arg && f->arg_free)
         f->arg_free(f->arg);
-    else if (f->arg && f->arg != (void *)f->inline_arg)
+    else if (f->arg && f->arg != (void *)f->inline_buf)
         mf__free(f->arg);
     mf__rbuf_unref(f->rbuf);
     mf_ferr_free(f->err);

@@ -72,6 +72,16 @@ void mf__backoff_reset(mf_backoff *b);
  * the lock. */
 void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us);
 
+/* Open MPI's yield-when-idle off while the library polls (clock.c):
+ * setup once MPI is initialised (reads the setting), then enter/leave
+ * around the library's MPI polling; they nest. Lock held. */
+void mf__mpi_quiet_setup(void);
+void mf__mpi_quiet_enter(void);
+void mf__mpi_quiet_leave(void);
+/* Around user code (a task): the caller's setting back, then ours. */
+unsigned mf__mpi_quiet_suspend(void);
+void mf__mpi_quiet_resume(unsigned depth);
+
 /* Cores this process may run on. */
 int mf__cores(void);
 
@@ -141,26 +151,35 @@ typedef struct mf_fut {
     uint8_t held;   /* counted in the executor's outstanding work */
     uint8_t queued; /* linked in the pending queue (removed lazily) */
     uint8_t in_cb;  /* its callbacks are running */
+    uint8_t isolate; /* run in a child process */
     int worker;     /* rank it was sent to */
     uint32_t mark;  /* scratch for duplicate detection (lock held) */
     uint32_t ncb, capcb;
+    uint32_t nitems;     /* a chunk of map items (0 = a single task) */
+    uint32_t timeout_ms; /* isolated run limit (0 = none) */
     struct mf_executor *ex;
     struct mf_fut *next; /* pending queue / free list */
     mf_fn_id fn;
-    uint32_t nitems; /* a chunk of map items (0 = a single task) */
-    uint32_t timeout_ms; /* isolated run limit (0 = none) */
-    uint64_t digest[2];  /* argument digest (journal only) */
-    uint8_t isolate;     /* run in a child process */
-    void *arg;      /* owned copy, inline_arg, or the caller's */
+    void *arg;      /* owned copy, inline_buf, or the caller's */
     void (*arg_free)(void *); /* the caller's buffer: how to release it */
     size_t arg_len;
-    const void *res;
-    size_t res_len;
+    /* The slot is the root's whole cost of a held future, so what is
+     * never needed at the same time shares space: the argument digest
+     * (journal only) is dead once the result is recorded. */
+    union {
+        uint64_t digest[2]; /* until finished */
+        struct {
+            const void *res; /* once finished OK */
+            size_t res_len;
+        };
+    };
     mf_rbuf *rbuf;
     mf_ferr *err;
     mf_cb cb0;   /* first callback inline */
     mf_cb *cbs;  /* further callbacks */
-    uint64_t inline_arg[MF_INLINE_ARG / 8];
+    /* Small arguments until the task is sent; then small results (so a
+     * held future keeps no message buffer alive: its slot is all). */
+    uint64_t inline_buf[MF_INLINE_ARG / 8];
 } mf_fut;
 
 /* handle.c: slots for futures, addressed by (generation, index). */

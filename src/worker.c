@@ -26,7 +26,7 @@
 #define MF_FLUSH_SECONDS 200e-6
 #define MF_TASK_MSG 4096
 /* How long a worker keeps polling after the root said "more". */
-#define MF_MORE_SECONDS 0.1
+#define MF_MORE_SECONDS 0.01
 /* Room kept for message and record headers below MPI's int count. */
 #define MF_MAX_RESULT (MF_WIRE_MAX - 4096)
 
@@ -36,9 +36,20 @@ struct mf_task {
     size_t arg_len;
     void *res;
     size_t res_len;
+    int res_in_arg; /* res is the argument buffer (mf_task_return_arg) */
     int failed;
     char msg[MF_TASK_MSG];
 };
+
+/* Free the task's result unless it is the argument buffer itself. */
+static void mf_task_drop_res(mf_task *task)
+{
+    if (!task->res_in_arg)
+        mf__res_free(task->res);
+    task->res = NULL;
+    task->res_len = 0;
+    task->res_in_arg = 0;
+}
 
 typedef struct mf_wtask {
     uint64_t tag;
@@ -98,7 +109,7 @@ MF_API int mf_task_result_buffer(mf_task *task, size_t len, void **buf)
     if (!p)
         return mf__fail(MF_ENOMEM, "out of memory for a %zu-byte result",
                         len);
-    mf__res_free(task->res);
+    mf_task_drop_res(task);
     task->res = p;
     task->res_len = len;
     *buf = p;
@@ -115,6 +126,37 @@ MF_API int mf_task_return(mf_task *task, const void *data, size_t len)
     if (rc == MF_OK && len)
         memcpy(p, data, len);
     return rc;
+}
+
+static uint64_t mf_empty_inplace; /* "writable" zero bytes */
+
+MF_API void *mf_task_arg_inplace(mf_task *task, size_t *len)
+{
+    if (!task || !task->arg_len) {
+        if (len)
+            *len = 0;
+        return &mf_empty_inplace;
+    }
+    if (len)
+        *len = task->arg_len;
+    /* The bytes are this task's own copy (a receive buffer, or the
+     * isolated child's), so writing them is safe. */
+    return (void *)task->arg;
+}
+
+MF_API int mf_task_return_arg(mf_task *task, size_t len)
+{
+    if (!task)
+        return mf__fail(MF_EINVAL, "mf_task_return_arg: NULL task");
+    if (len > task->arg_len)
+        return mf__fail(MF_EINVAL, "mf_task_return_arg: %zu bytes asked, "
+                                   "the argument has %zu",
+                        len, task->arg_len);
+    mf_task_drop_res(task);
+    task->res = len ? (void *)task->arg : NULL;
+    task->res_len = len;
+    task->res_in_arg = len > 0;
+    return MF_OK;
 }
 
 MF_API int mf_task_fail(mf_task *task, const char *fmt, ...)
@@ -291,15 +333,15 @@ static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
         return MF_ETASK;
     }
     mf__crash_task(e->name, w->qlen - w->qhead + 1);
+    unsigned quiet = mf__mpi_quiet_suspend(); /* the task's MPI as set */
     rc = e->fn(task, e->userdata);
+    mf__mpi_quiet_resume(quiet);
     mf__crash_task(NULL, 0);
     if (rc != 0 || task->failed) {
         if (!task->failed)
             snprintf(task->msg, sizeof task->msg, "task returned %d", rc);
         task->failed = 1;
-        mf__res_free(task->res);
-        task->res = NULL;
-        task->res_len = 0;
+        mf_task_drop_res(task);
     }
     return MF_OK;
 }
@@ -336,7 +378,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
         uint64_t l = item.failed ? strlen(item.msg) : item.res_len;
         uint32_t st = item.failed ? MF_RS_FAILED : MF_RS_OK, zero = 0;
         if (len + MF_PAD8(l) > MF_MAX_RESULT) {
-            mf__res_free(item.res);
+            mf_task_drop_res(&item);
             mf__res_free(buf);
             mf_chunk_view_free(&v);
             mf_task_fail(out, "results of the chunk exceed %zu bytes",
@@ -349,7 +391,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
                 nc *= 2;
             unsigned char *nb = mf__res_realloc(buf, nc);
             if (!nb) {
-                mf__res_free(item.res);
+                mf_task_drop_res(&item);
                 mf__res_free(buf);
                 mf_chunk_view_free(&v);
                 mf_task_fail(out, "out of memory running a chunk");
@@ -366,7 +408,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
             memcpy(buf + len, p, l);
         memset(buf + len + l, 0, MF_PAD8(l) - l);
         len += MF_PAD8(l);
-        mf__res_free(item.res);
+        mf_task_drop_res(&item);
     }
     mf_chunk_view_free(&v);
     out->res = buf;
@@ -442,7 +484,7 @@ static void mf_runner_main(mf_wstate *w, int in, int out)
         int bad = mf__write_all(out, &failed, 4) ||
                   mf__write_all(out, &rl, 8) ||
                   (rl && mf__write_all(out, p, (size_t)rl));
-        mf__res_free(task.res);
+        mf_task_drop_res(&task);
         if (bad)
             _exit(121);
     }
@@ -601,6 +643,12 @@ static void mf_run_here(mf_wstate *w, mf_wtask *t, mf_task *task)
         mf_w_call(w, task, t->fn, t->data, t->len);
 }
 
+/* Release a result that is an argument's receive buffer, once sent. */
+static void mf_rbuf_release(void *data)
+{
+    mf__rbuf_unref((mf_rbuf *)((char *)data - offsetof(mf_rbuf, data)));
+}
+
 /* Run one task (or chunk) and add its result to the outgoing batch. */
 static int mf_w_run(mf_wstate *w, mf_wtask *t)
 {
@@ -609,6 +657,8 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
     const void *payload;
     size_t plen;
     int owned = 0, rc;
+    mf_free_fn release = NULL;
+    mf_rbuf *keep = NULL; /* the argument's buffer, sent as the result */
     uint64_t t0, t1;
 
     t0 = mf_ns_now();
@@ -622,38 +672,55 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
     if (task.failed) {
         payload = task.msg;
         plen = strlen(task.msg);
+    } else if (task.res_in_arg) {
+        /* The task returned its own argument buffer. From the out-of-line
+         * size up, that buffer is the whole receive buffer of the
+         * argument: it goes out as it is and is released once sent.
+         * Below, the bytes are copied into the message as usual. */
+        payload = task.res;
+        plen = task.res_len;
+        if (plen >= MF_WIRE_OOL_MIN && t->rb && payload == t->rb->data) {
+            keep = t->rb;
+            t->rb = NULL;
+            release = mf_rbuf_release;
+        }
     } else {
         payload = task.res;
         plen = task.res_len;
         owned = task.res != NULL;
+        release = owned ? mf__res_free : NULL;
     }
-    mf__rbuf_unref(t->rb);
-    t->rb = NULL;
 
     /* A result that would not fit next to the others goes out alone. */
     if (w->out && w->out->total + plen + 64 > MF_WIRE_MAX &&
-        (rc = mf_w_flush(w)) != MF_OK) {
-        if (owned)
-            mf__res_free(task.res);
-        return rc;
-    }
+        (rc = mf_w_flush(w)) != MF_OK)
+        goto fail;
     if (!w->out) {
         w->out = mf__malloc(sizeof *w->out);
         if (!w->out || mf_wire_begin(w->out, MF_MSG_RESULTS) != MF_OK) {
             mf__free(w->out);
             w->out = NULL;
-            if (owned)
-                mf__res_free(task.res);
-            return mf__fail(MF_ENOMEM, "worker: out of memory");
+            rc = mf__fail(MF_ENOMEM, "worker: out of memory");
+            goto fail;
         }
         w->out_since = mf__now();
     }
+    /* (The message owns the payload from here, even on failure.) */
     rc = mf_wire_add_result_r(w->out, t->tag, status, t0, t1 - t0, payload,
-                              plen, owned ? mf__res_free : NULL,
-                              t->chunk ? MF_REC_CHUNK : 0);
+                              plen, release, t->chunk ? MF_REC_CHUNK : 0);
+    /* The argument's buffer, unless the message holds it now. */
+    mf__rbuf_unref(t->rb);
+    t->rb = NULL;
     if (rc != MF_OK)
         return mf__fail(rc, "worker: out of memory adding a result");
     return MF_OK;
+fail:
+    if (owned)
+        mf__res_free(task.res);
+    mf__rbuf_unref(keep);
+    mf__rbuf_unref(t->rb);
+    t->rb = NULL;
+    return rc;
 }
 
 int mf__serve(mf_executor *ex)
@@ -666,6 +733,7 @@ int mf__serve(mf_executor *ex)
     w.ex = ex;
     mf__backoff_init(&b, ex->oversub);
     mf__crash_install(ex->rank, ex->host);
+    mf__mpi_quiet_enter();
     while (rc == MF_OK) {
         int got = 0;
         rc = mf_w_receive(&w, &stop, &got);
@@ -707,6 +775,7 @@ int mf__serve(mf_executor *ex)
     int r2 = mf_w_reap(&w, 1);
     if (rc == MF_OK)
         rc = r2;
+    mf__mpi_quiet_leave();
     mf_runner_stop(&w, 0);
     mf__crash_restore();
     for (size_t i = w.qhead; i < w.qlen; i++)
@@ -724,7 +793,7 @@ int mf__run_once(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
     memset(&w, 0, sizeof w);
     w.ex = ex;
     mf_w_call(&w, &task, fn, arg, len);
-    mf__res_free(task.res);
+    mf_task_drop_res(&task);
     if (task.failed) {
         snprintf(err, errlen, "%s", task.msg);
         return MF_ETASK;

@@ -30,7 +30,7 @@ int mft_force_progress_thread;
 
 mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY, ID_BIG,
     ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF,
-    ID_TASKAPI, ID_FAILRC;
+    ID_TASKAPI, ID_FAILRC, ID_INPLACE;
 int mft_echo_ud;
 
 static const mft_scenario *g_scns;
@@ -150,6 +150,40 @@ static int t_echo_zc(mf_task *task, void *ud)
     if (len > 0)
         memcpy(buf, arg, len);
     return 0;
+}
+
+size_t mft_inplace_len(size_t n)
+{
+    return n - n % 5;
+}
+
+/* Reverse the argument in place, then return a prefix of it: exercises
+ * mf_task_arg_inplace/mf_task_return_arg and their misuse. */
+static int t_inplace(mf_task *task, void *ud)
+{
+    size_t len = 0, l2 = 0;
+    unsigned char *a = mf_task_arg_inplace(task, &len);
+    int rc;
+    (void)ud;
+    const void *ro = mf_task_arg(task, &l2);
+    if (!a || l2 != len || (len && (const void *)a != ro))
+        return mf_task_fail(task, "inplace: pointer %p, length %zu/%zu",
+                            (void *)a, len, l2);
+    if (len && ((uintptr_t)a) % 8 != 0)
+        return mf_task_fail(task, "inplace: unaligned %p", (void *)a);
+    if ((rc = mf_task_return_arg(task, len + 1)) != MF_EINVAL)
+        return mf_task_fail(task, "return_arg(len + 1) gave %d", rc);
+    if ((rc = mf_task_return_arg(NULL, 0)) != MF_EINVAL)
+        return mf_task_fail(task, "return_arg(NULL) gave %d", rc);
+    /* An earlier result is replaced (and freed: valgrind/ASan see it). */
+    if ((rc = mf_task_return(task, "earlier", 8)) != MF_OK)
+        return mf_task_fail(task, "mf_task_return gave %d", rc);
+    for (size_t i = 0; i < len / 2; i++) {
+        unsigned char c = a[i];
+        a[i] = a[len - 1 - i];
+        a[len - 1 - i] = c;
+    }
+    return mf_task_return_arg(task, mft_inplace_len(len));
 }
 
 static int t_mark(mf_task *task, void *ud)
@@ -431,6 +465,7 @@ void mft_register_std(void)
         {"failif", t_failif, NULL, &ID_FAILIF},
         {"taskapi", t_taskapi, NULL, &ID_TASKAPI},
         {"failrc", t_failrc, NULL, &ID_FAILRC},
+        {"inplace", t_inplace, NULL, &ID_INPLACE},
     };
     size_t i;
     for (i = 0; i < sizeof t / sizeof t[0]; i++) {

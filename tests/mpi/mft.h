@@ -47,10 +47,14 @@ extern int mft_force_progress_thread; /* open every executor with
 /* Ids of the standard task functions (registered on every rank). */
 extern mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY,
     ID_BIG, ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF,
-    ID_TASKAPI, ID_FAILRC;
+    ID_TASKAPI, ID_FAILRC, ID_INPLACE;
 
 /* Tag used by the "usersend" task on mft_comm. */
 #define MFT_TAG_USERSEND 3
+
+/* The "inplace" task reverses its argument in place and returns the
+ * first n - n % 5 bytes of it with mf_task_return_arg(). */
+size_t mft_inplace_len(size_t n);
 
 /* Word i of the pattern the "big" task writes. */
 uint64_t mft_pattern_word(uint64_t seed, uint64_t i);

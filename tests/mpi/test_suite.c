@@ -354,6 +354,76 @@ static void t_echo_sizes(void)
     }
 }
 
+/* In-place results (mf_task_return_arg): inline sizes, the out-of-line
+ * threshold (32 KiB) on both sides, 8 MiB; plain, isolated, and as map
+ * items. The root's buffer is untouched. */
+static void t_inplace_results(void)
+{
+    static const size_t sizes[] = {0,     1,     7,           16,
+                                   17,    4096,  32767,       32768,
+                                   32769, 65537, (size_t)1 << 20,
+                                   (size_t)8 << 20};
+    mf_submit_opts iso;
+    memset(&iso, 0, sizeof iso);
+    iso.isolate = 1;
+    NEED_EX();
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i], m = mft_inplace_len(n);
+        unsigned char *buf = malloc(n + 1), *want = malloc(n + 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+        for (size_t j = 0; j < n; j++)
+            buf[j] = (unsigned char)(j * 131 + i);
+        for (size_t j = 0; j < n; j++)
+            want[j] = buf[n - 1 - j];
+        mf_future f1 = submit_ok(ID_INPLACE, n ? buf : NULL, n), f2;
+        ASSERT_RC(mf_submit_ex(mft_ex, ID_INPLACE, n ? buf : NULL, n, &iso,
+                               &f2),
+                  MF_OK);
+        expect_result(f1, want, m);
+        expect_result(f2, want, m);
+        for (size_t j = 0; j < n; j++) /* the caller's bytes unchanged */
+            if (buf[j] != (unsigned char)(j * 131 + i)) {
+                CU_FAIL("the root's argument buffer was written");
+                break;
+            }
+        mf_future_release(f1);
+        mf_future_release(f2);
+        free(buf);
+        free(want);
+    }
+    {
+        /* As map items (chunks of 3): each item's own bytes, reversed. */
+        const void *args[7];
+        size_t lens[7];
+        char item[7][9];
+        mf_map_opts o;
+        mf_map_iter *it = NULL;
+        const void *d;
+        size_t l, idx;
+        int got = 0;
+        for (int k = 0; k < 7; k++) {
+            snprintf(item[k], sizeof item[k], "item%d-ab", k);
+            args[k] = item[k];
+            lens[k] = strlen(item[k]);
+        }
+        mf_map_opts_init(&o);
+        o.chunksize = 3;
+        ASSERT_RC(mf_map(mft_ex, ID_INPLACE, args, lens, 7, &o, &it), MF_OK);
+        while (it && mf_map_next(it, &d, &l, &idx) == MF_OK) {
+            char w[9];
+            size_t n = lens[idx];
+            for (size_t j = 0; j < n; j++)
+                w[j] = item[idx][n - 1 - j];
+            CU_ASSERT_EQUAL(l, mft_inplace_len(n));
+            CU_ASSERT(memcmp(d, w, l) == 0);
+            got++;
+        }
+        CU_ASSERT_EQUAL(got, 7);
+        mf_map_free(it);
+    }
+}
+
 static void t_result_outs_and_states(void)
 {
     int32_t v = 77;
@@ -692,6 +762,7 @@ static const mft_test tests_basic[] = {
     {"large_payloads_100KiB_results_1MiB_map_items", t_large_payloads},
     {"map_5000_items", t_many_map_items},
     {"echo_sizes_copy_and_zero_copy", t_echo_sizes},
+    {"inplace_results_sizes_isolated_map", t_inplace_results},
     {"result_outs_and_states", t_result_outs_and_states},
     {"refcount_double_release_stale", t_refcount_and_stale},
     {"null_handles_and_einval", t_null_handles},
