@@ -27,7 +27,9 @@
 static int rank, size, quick, nobase;
 static double idle_seconds = 10.0;
 static const char *only;
-static mf_fn_id id_nop, id_echo, id_echo_in, id_sleep, id_rusage;
+static mf_fn_id id_nop, id_echo, id_echo_in, id_sleep, id_rusage, id_pong;
+static MPI_Comm raw_comm; /* the baselines' own communicator */
+#define TAG_PONG 7
 
 #define CHECK(x)                                                             \
     do {                                                                     \
@@ -102,6 +104,32 @@ static int t_echo_inplace(mf_task *t, void *ud)
     (void)ud;
     (void)mf_task_arg_inplace(t, &len);
     return mf_task_return_arg(t, len);
+}
+
+/* The raw baseline run from inside a task, so it is measured in the same
+ * processes at the same moment as the library's figure: say hello to the
+ * root (which learns the peer), then answer `reps` ping-pongs of `bytes`
+ * on raw_comm with plain MPI_Recv/MPI_Send. */
+static int t_pong(mf_task *t, void *ud)
+{
+    uint64_t a[2];
+    size_t len;
+    const void *p = mf_task_arg(t, &len);
+    (void)ud;
+    if (len != sizeof a)
+        return mf_task_fail(t, "bad argument");
+    memcpy(a, p, sizeof a);
+    char *buf = malloc(a[0] ? (size_t)a[0] : 1);
+    if (!buf)
+        return mf_task_fail(t, "out of memory");
+    MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_PONG, raw_comm);
+    for (uint64_t i = 0; i < a[1]; i++) {
+        MPI_Recv(buf, (int)a[0], MPI_BYTE, 0, TAG_PONG, raw_comm,
+                 MPI_STATUS_IGNORE);
+        MPI_Send(buf, (int)a[0], MPI_BYTE, 0, TAG_PONG, raw_comm);
+    }
+    free(buf);
+    return 0;
 }
 
 /* Sleeps the given number of seconds: a long task that uses no CPU, so
@@ -308,32 +336,75 @@ static void keep_arg(void *p)
     (void)p;
 }
 
-/* Echo tasks of `bytes` each, one at a time: bytes/s both ways. The
+/* Raw ping-pong of `bytes`, `reps` times, with whichever worker takes the
+ * pong task: seconds. */
+static double raw_block(mf_executor *ex, char *buf, size_t bytes, int reps)
+{
+    uint64_t a[2] = {bytes, (uint64_t)reps};
+    mf_future f;
+    MPI_Status st;
+    CHECK(mf_submit(ex, id_pong, a, sizeof a, &f));
+    /* The submit sent the task (the workers are idle); its hello names
+     * the worker that runs it. */
+    MPI_Recv(NULL, 0, MPI_BYTE, MPI_ANY_SOURCE, TAG_PONG, raw_comm, &st);
+    double t0 = now();
+    for (int i = 0; i < reps; i++) {
+        MPI_Send(buf, (int)bytes, MPI_BYTE, st.MPI_SOURCE, TAG_PONG,
+                 raw_comm);
+        MPI_Recv(buf, (int)bytes, MPI_BYTE, st.MPI_SOURCE, TAG_PONG, raw_comm,
+                 MPI_STATUS_IGNORE);
+    }
+    double t = now() - t0;
+    CHECK(mf_future_result(f, MF_FOREVER, NULL, NULL));
+    mf_future_release(f);
+    return t;
+}
+
+/* Echo tasks of `bytes` each, one at a time, in blocks alternating with
+ * blocks of a raw ping-pong of the same size (so both see the same
+ * machine): bytes/s both ways, ours, and the raw one in *raw. The
  * argument goes without a copy (mf_submit_opts.free_arg). */
 static double mf_bandwidth(mf_executor *ex, mf_fn_id fn, size_t bytes,
-                           int reps)
+                           int reps, double *raw)
 {
     char *arg = malloc(bytes);
     memset(arg, 7, bytes);
-    mf_future f;
     mf_submit_opts so = {0};
     so.free_arg = keep_arg;
-    double t0 = 0;
-    for (int i = -2; i < reps; i++) {
-        if (i == 0)
-            t0 = now();
-        const void *d;
-        size_t l;
-        CHECK(mf_submit_ex(ex, fn, arg, bytes, &so, &f));
-        CHECK(mf_future_result(f, MF_FOREVER, &d, &l));
-        if (l != bytes)
-            fprintf(stderr, "mf-bench: echo returned %zu of %zu\n", l,
-                    bytes);
-        mf_future_release(f);
+    int blocks = reps >= 40 ? 8 : reps >= 8 ? 4 : 1;
+    int per_block = reps / blocks;
+    double ours = 0, base = 0;
+    (void)raw_block(ex, arg, bytes, per_block / 4 + 1); /* warm up */
+    for (int b = -1; b < blocks; b++) {
+        double t0 = now();
+        for (int i = 0; i < per_block; i++) {
+            mf_future f;
+            const void *d;
+            size_t l;
+            CHECK(mf_submit_ex(ex, fn, arg, bytes, &so, &f));
+            CHECK(mf_future_result(f, MF_FOREVER, &d, &l));
+            if (l != bytes)
+                fprintf(stderr, "mf-bench: echo returned %zu of %zu\n", l,
+                        bytes);
+            mf_future_release(f);
+        }
+        if (b >= 0) /* block -1 warms up */
+            ours += now() - t0;
+        if (b >= 0)
+            base += raw_block(ex, arg, bytes, per_block);
     }
-    double per = (now() - t0) / reps;
     free(arg);
-    return 2.0 * (double)bytes / per;
+    double n = (double)blocks * per_block;
+    *raw = 2.0 * (double)bytes * n / base;
+    return 2.0 * (double)bytes * n / ours;
+}
+
+/* One bandwidth row: ours against the raw ping-pong interleaved with it. */
+static void bw_row(mf_executor *ex, const char *name, mf_fn_id fn,
+                   size_t bytes, int reps)
+{
+    double raw = 0, ours = mf_bandwidth(ex, fn, bytes, reps, &raw);
+    row(name, ours, raw, "B/s", 1);
 }
 
 /* Root memory per held future: the growth of the root's resident set
@@ -453,7 +524,7 @@ static void mf_idle_cpu(mf_executor *ex)
 /* ---- main ---------------------------------------------------------------- */
 
 static void run_root(mf_executor *ex, double rtt_raw, double farm1,
-                     double farm32, double bw16, double bw64k, double bw8m)
+                     double farm32)
 {
     long n = quick ? 50000 : 200000;
     mf_future *fs = malloc((size_t)(quick ? 100000 : 100000) * sizeof *fs);
@@ -521,18 +592,14 @@ static void run_root(mf_executor *ex, double rtt_raw, double farm1,
     if (want("bandwidth")) {
         /* The in-place echo measures the library's transport; the last
          * row adds the copy a task that builds a new result makes. */
-        row("echo 16 B both ways, bandwidth",
-            mf_bandwidth(ex, id_echo_in, 16, quick ? 2000 : 20000), bw16,
-            "B/s", 1);
-        row("echo 64 KiB both ways, bandwidth",
-            mf_bandwidth(ex, id_echo_in, 65536, quick ? 200 : 2000), bw64k,
-            "B/s", 1);
-        row("echo 8 MiB both ways, bandwidth",
-            mf_bandwidth(ex, id_echo_in, 8 << 20, quick ? 10 : 40), bw8m,
-            "B/s", 1);
-        row("  echo 8 MiB, the task copies into a new result",
-            mf_bandwidth(ex, id_echo, 8 << 20, quick ? 10 : 40), bw8m, "B/s",
-            1);
+        bw_row(ex, "echo 16 B both ways, bandwidth", id_echo_in, 16,
+               quick ? 2000 : 20000);
+        bw_row(ex, "echo 64 KiB both ways, bandwidth", id_echo_in, 65536,
+               quick ? 200 : 2000);
+        bw_row(ex, "echo 8 MiB both ways, bandwidth", id_echo_in, 8 << 20,
+               quick ? 16 : 80);
+        bw_row(ex, "  echo 8 MiB, the task copies into a new result", id_echo,
+               8 << 20, quick ? 16 : 80);
     }
     if (want("idle"))
         mf_idle_cpu(ex);
@@ -566,22 +633,19 @@ int main(int argc, char **argv)
     CHECK(mf_register("nop", t_nop, NULL, &id_nop));
     CHECK(mf_register("echo", t_echo, NULL, &id_echo));
     CHECK(mf_register("echo_inplace", t_echo_inplace, NULL, &id_echo_in));
+    CHECK(mf_register("pong", t_pong, NULL, &id_pong));
     CHECK(mf_register("sleep", t_sleep, NULL, &id_sleep));
     CHECK(mf_register("rusage", t_rusage, NULL, &id_rusage));
 
     /* Baselines first, on a communicator of their own. */
-    double rtt = 0, bw16 = 0, bw64k = 0, bw8m = 0, farm1 = 0, farm32 = 0;
+    /* (Bandwidth baselines run later, interleaved with ours.) */
+    double rtt = 0, farm1 = 0, farm32 = 0;
+    MPI_Comm_dup(MPI_COMM_WORLD, &raw_comm);
     if (!nobase) {
-        MPI_Comm raw;
-        MPI_Comm_dup(MPI_COMM_WORLD, &raw);
         long fn = quick ? 200000 : 1000000;
-        rtt = raw_pingpong(raw, 16, quick ? 20000 : 100000);
-        bw16 = 32.0 / rtt;
-        bw64k = 2.0 * 65536 / raw_pingpong(raw, 65536, quick ? 500 : 5000);
-        bw8m = 2.0 * (8 << 20) / raw_pingpong(raw, 8 << 20, quick ? 10 : 40);
-        farm1 = raw_farm(raw, 1, fn / 4);
-        farm32 = raw_farm(raw, 32, fn);
-        MPI_Comm_free(&raw);
+        rtt = raw_pingpong(raw_comm, 16, quick ? 20000 : 100000);
+        farm1 = raw_farm(raw_comm, 1, fn / 4);
+        farm32 = raw_farm(raw_comm, 32, fn);
     }
 
     /* Executor open + shutdown. */
@@ -602,10 +666,11 @@ int main(int argc, char **argv)
     if (ex) {
         printf("# mf-bench %s, %d ranks, %s\n", mf_version(), size,
                quick ? "quick" : "full");
-        run_root(ex, rtt, farm1, farm32, bw16, bw64k, bw8m);
+        run_root(ex, rtt, farm1, farm32);
         row("executor open + close", opens / nopen * 1e3, 0, "ms", 0);
         CHECK(mf_executor_close(ex));
     }
+    MPI_Comm_free(&raw_comm);
     mf_finalize();
     return 0;
 }
