@@ -106,7 +106,7 @@ MF_API const char *mf_version(void);
     X(MF_ENOWORKERS, 16, "communicator has no worker ranks")                 \
     X(MF_EDONE, 17, "iterator exhausted")                                    \
     X(MF_ESTATE, 18, "call not valid in the current state")                  \
-    X(MF_EBROKEN, 19, "executor is broken")                                \
+    X(MF_EBROKEN, 19, "executor is broken")                                  \
     X(MF_EINTR, 20, "interrupted by a signal")
 
 /** Error codes. MF_OK is 0; every other value is a failure. */
@@ -378,8 +378,8 @@ MF_API int mf_executor_workers(const mf_executor *ex);
  * messages. Call on the root while the executor is open. Errors:
  * MF_EINVAL (NULL ex, or out NULL with n > 0). Thread-safe.
  */
-MF_API int mf_executor_stats(mf_executor *ex, mf_worker_stats *out,
-                             size_t n, size_t *nworkers);
+MF_API int mf_executor_stats(mf_executor *ex, mf_worker_stats *out, size_t n,
+                             size_t *nworkers);
 
 /** Journal figures of `ex`: records loaded at open, futures completed
  *  from them so far, and bytes of a torn end that was dropped (any

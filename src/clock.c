@@ -12,8 +12,8 @@
 #include <math.h>
 #include <sched.h>
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 double mf__now(void)
 {
@@ -156,17 +156,15 @@ void mf__mpi_quiet_setup(void)
         void *p = dlsym(RTLD_DEFAULT, "opal_progress_set_yield_when_idle");
         memcpy(&mf_yield_set, &p, sizeof p);
     }
-    if (mf_yield_set && mf_quiet_depth == 0) {
-        /* Read the current setting: set it, then put it back. */
-        mf_yield_orig = mf_yield_set(false);
-        (void)mf_yield_set(mf_yield_orig);
-    }
 }
 
+/* The setting is read as it is switched off (the call returns the old
+ * value), so a program that changes it between library calls gets its
+ * own value back. */
 void mf__mpi_quiet_enter(void)
 {
-    if (mf_quiet_depth++ == 0 && mf_yield_set && mf_yield_orig)
-        (void)mf_yield_set(false);
+    if (mf_quiet_depth++ == 0 && mf_yield_set)
+        mf_yield_orig = mf_yield_set(false);
 }
 
 void mf__mpi_quiet_leave(void)
@@ -188,6 +186,6 @@ unsigned mf__mpi_quiet_suspend(void)
 void mf__mpi_quiet_resume(unsigned depth)
 {
     mf_quiet_depth = depth;
-    if (depth > 0 && mf_yield_set && mf_yield_orig)
-        (void)mf_yield_set(false);
+    if (depth > 0 && mf_yield_set)
+        mf_yield_orig = mf_yield_set(false);
 }

@@ -58,8 +58,9 @@ static int mf_env_num(const char *var, unsigned long long max,
     errno = 0;
     x = strtoull(v, &end, 10);
     if (errno || *end || *v == '-' || x == 0 || x > max) {
-        snprintf(msg, msglen, "environment variable %s='%.40s' is not a "
-                              "whole number from 1 to %llu",
+        snprintf(msg, msglen,
+                 "environment variable %s='%.40s' is not a "
+                 "whole number from 1 to %llu",
                  var, v, max);
         return -1;
     }
@@ -126,8 +127,7 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
             out->progress_interval = in->progress_interval;
         out->trace_path = in->trace_path;
     }
-    if ((r = mf_env_num("MF_PROGRESS_INTERVAL", 86400, &v, msg, msglen)) <
-        0)
+    if ((r = mf_env_num("MF_PROGRESS_INTERVAL", 86400, &v, msg, msglen)) < 0)
         return MF_EINVAL;
     if (r)
         out->progress_interval = (unsigned)v;
@@ -147,8 +147,9 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
         out->initializer_len = in->initializer_len;
     }
     if (out->initializer_len && !out->initializer_arg) {
-        snprintf(msg, msglen, "option initializer_len=%zu with a NULL "
-                              "initializer_arg",
+        snprintf(msg, msglen,
+                 "option initializer_len=%zu with a NULL "
+                 "initializer_arg",
                  out->initializer_len);
         return MF_EINVAL;
     }
@@ -166,9 +167,10 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
             errno = 0;
             double d = strtod(t, &end);
             if (errno || *end || !(d >= 0) || d > 4.2e6) {
-                snprintf(msg, msglen, "environment variable "
-                                      "MF_TASK_TIMEOUT='%.40s' is not a "
-                                      "number of seconds",
+                snprintf(msg, msglen,
+                         "environment variable "
+                         "MF_TASK_TIMEOUT='%.40s' is not a "
+                         "number of seconds",
                          t);
                 return MF_EINVAL;
             }
@@ -203,8 +205,7 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
         out->trace_path = NULL;
     if (mf_env_bool("MF_PROGRESS_THREAD", &out->progress_thread, msg,
                     msglen) != MF_OK ||
-        mf_env_bool("MF_SIGNALS", &out->handle_signals, msg, msglen) !=
-            MF_OK)
+        mf_env_bool("MF_SIGNALS", &out->handle_signals, msg, msglen) != MF_OK)
         return MF_EINVAL;
     if (out->progress_thread != 0 && out->progress_thread != 1) {
         snprintf(msg, msglen, "option progress_thread=%d is not 0 or 1",
@@ -225,9 +226,10 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
         int level = MPI_THREAD_SINGLE;
         MPI_Query_thread(&level);
         if (level < MPI_THREAD_MULTIPLE) {
-            snprintf(msg, msglen, "the progress thread needs MPI "
-                                  "initialised with MPI_THREAD_MULTIPLE "
-                                  "(mf_init() asks for it)");
+            snprintf(msg, msglen,
+                     "the progress thread needs MPI "
+                     "initialised with MPI_THREAD_MULTIPLE "
+                     "(mf_init() asks for it)");
             return MF_EINVAL;
         }
     }
@@ -310,8 +312,9 @@ static void mf_compare_registry(const mf_reg_snap *mine, const char *blob,
     if (h->nmismatch) {
         h->status = MF_EMISMATCH;
         if (h->nmismatch > 1)
-            snprintf(h->msg, sizeof h->msg, "%.380s (and %d more "
-                                            "differences)",
+            snprintf(h->msg, sizeof h->msg,
+                     "%.380s (and %d more "
+                     "differences)",
                      first, h->nmismatch - 1);
         else
             snprintf(h->msg, sizeof h->msg, "%s", first);
@@ -388,8 +391,9 @@ static int mf_run_initializer(mf_executor *ex, MPI_Comm comm, int rank,
         hdr[1] = ex->opts.initializer_len; /* checked at open: <= 1 GiB */
         if (!mf__snap_find(&ex->reg, hdr[0])) {
             me.status = MF_EINVAL;
-            snprintf(me.msg, sizeof me.msg, "the initializer %016llx is "
-                                            "not a registered function",
+            snprintf(me.msg, sizeof me.msg,
+                     "the initializer %016llx is "
+                     "not a registered function",
                      (unsigned long long)hdr[0]);
             hdr[0] = 0;
             hdr[2] = 1;
@@ -403,12 +407,13 @@ static int mf_run_initializer(mf_executor *ex, MPI_Comm comm, int rank,
         arg = rank == root ? (char *)ex->opts.initializer_arg
                            : mf__malloc(hdr[1] ? (size_t)hdr[1] : 1);
         char scratch;
-        rc = MPI_Bcast(arg ? arg : &scratch, arg ? (int)hdr[1] : 0,
-                       MPI_BYTE, root, comm);
+        rc = MPI_Bcast(arg ? arg : &scratch, arg ? (int)hdr[1] : 0, MPI_BYTE,
+                       root, comm);
         if (rank != root && (rc != MPI_SUCCESS || !arg)) {
             me.status = arg ? MF_EMPI : MF_ENOMEM;
-            snprintf(me.msg, sizeof me.msg, "could not receive the "
-                                            "initializer's argument");
+            snprintf(me.msg, sizeof me.msg,
+                     "could not receive the "
+                     "initializer's argument");
         } else if (rank != root) {
             char err[300];
             if (mf__run_once(ex, hdr[0], arg, (size_t)hdr[1], err,
@@ -433,8 +438,9 @@ static int mf_run_initializer(mf_executor *ex, MPI_Comm comm, int rank,
         if (all[r].status != MF_OK) {
             all[r].msg[sizeof all[r].msg - 1] = '\0';
             const mf_reg_entry *e = mf__snap_find(&ex->reg, hdr[0]);
-            rc = mf__fail(MF_EBROKEN, "executor not opened: the initializer "
-                                      "'%s' failed on rank %d: %s",
+            rc = mf__fail(MF_EBROKEN,
+                          "executor not opened: the initializer "
+                          "'%s' failed on rank %d: %s",
                           e ? e->name : "?", r, all[r].msg);
         }
     }
@@ -469,8 +475,9 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     if (root < 0 || root >= size)
-        return mf__fail(MF_EINVAL, "mf_executor_open: root %d is not a rank "
-                                   "of a communicator of size %d",
+        return mf__fail(MF_EINVAL,
+                        "mf_executor_open: root %d is not a rank "
+                        "of a communicator of size %d",
                         root, size);
     if (size < 2)
         return mf__fail(MF_ENOWORKERS, "mf_executor_open: the communicator "
@@ -499,8 +506,7 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
         if (me.status == MF_OK && rank == root && ex->opts.journal_path)
             me.status = mf__journal_open(ex->opts.journal_path,
                                          mf__registry_digest(&ex->reg),
-                                         &ex->journal, me.msg,
-                                         sizeof me.msg);
+                                         &ex->journal, me.msg, sizeof me.msg);
     }
     gethostname(me.host, sizeof me.host - 1);
 
@@ -569,8 +575,9 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
         free(all);
         mf_executor_free(ex);
         MPI_Comm_free(&dup);
-        return mf__fail(MF_EMPI, "mf_executor_open: collective set-up "
-                                 "failed (MPI error %d)",
+        return mf__fail(MF_EMPI,
+                        "mf_executor_open: collective set-up "
+                        "failed (MPI error %d)",
                         rc);
     }
     for (int r = 0; r < size; r++) {
@@ -722,8 +729,6 @@ MF_API int mf_executor_interrupted(const mf_executor *ex)
 
 /* ---- progress -------------------------------------------------------- */
 
-
-
 static void mf_fail_future(mf_executor *ex, mf_fut *f, int rank,
                            const char *msg, size_t msglen)
 {
@@ -763,8 +768,9 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
     if (rc != MF_OK)
         return rc;
     if (r.kind != MF_MSG_RESULTS)
-        return mf__fail(MF_EPROTO, "root received a message of kind %d from "
-                                   "rank %d",
+        return mf__fail(MF_EPROTO,
+                        "root received a message of kind %d from "
+                        "rank %d",
                         r.kind, src);
     while ((rc = mf_wire_next(&r, &rec)) == MF_OK) {
         mf_future h = {rec.tag};
@@ -772,8 +778,9 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         if (!f || f->state != MF_FS_RUNNING || f->worker != src) {
             if (ex->abandoned)
                 continue; /* a late answer to a task we gave up on */
-            rc = mf__fail(MF_EPROTO, "rank %d answered a task it was not "
-                                     "given (tag %llx)",
+            rc = mf__fail(MF_EPROTO,
+                          "rank %d answered a task it was not "
+                          "given (tag %llx)",
                           src, (unsigned long long)rec.tag);
             continue;
         }
@@ -808,8 +815,8 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         mf__obs_result(ex, src, f, rec.start, rec.ns, rec.len,
                        rec.status != MF_RS_OK);
         if (ex->journal &&
-            mf__journal_append(ex->journal, f->fn, f->digest, rec.status,
-                               0, rec.data, rec.len) != MF_OK &&
+            mf__journal_append(ex->journal, f->fn, f->digest, rec.status, 0,
+                               rec.data, rec.len) != MF_OK &&
             !ex->journal_warned) {
             ex->journal_warned = true;
             fprintf(stderr, "mpifutures: cannot append to the journal; "
@@ -829,11 +836,10 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         } else {
             mf_fail_future(ex, f, src, rec.data, rec.len);
             if (f->err != &mf__oom_err)
-                f->err->pub.reason = rec.status == MF_RS_CRASHED
-                                         ? MF_FAIL_CRASH
-                                     : rec.status == MF_RS_TIMEOUT
-                                         ? MF_FAIL_TIMEOUT
-                                         : MF_FAIL_TASK;
+                f->err->pub.reason =
+                    rec.status == MF_RS_CRASHED   ? MF_FAIL_CRASH
+                    : rec.status == MF_RS_TIMEOUT ? MF_FAIL_TIMEOUT
+                                                  : MF_FAIL_TASK;
             mf__rbuf_unref(own);
         }
     }
@@ -961,7 +967,7 @@ static void mf_release_arg(void *p)
 /* Move one queued future into message `s` for worker `w`. */
 static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
 {
-    mf_free_fn release = f->arg_free                        ? f->arg_free
+    mf_free_fn release = f->arg_free                       ? f->arg_free
                          : f->arg != (void *)f->inline_buf ? mf_release_arg
                                                            : NULL;
     mf_future h = mf__fut_handle(f);
@@ -991,9 +997,10 @@ static int mf_dispatch(mf_executor *ex, bool *act)
      * one warm worker serves it and the others stay asleep. Two passes:
      * first every idle worker gets one task (so two long tasks never queue
      * on one worker while another idles), then windows are filled. */
-    int start = ex->last_src < 0 ? ex->rr
-                                 : (ex->last_src < ex->root ? ex->last_src
-                                                            : ex->last_src - 1);
+    int start =
+        ex->last_src < 0
+            ? ex->rr
+            : (ex->last_src < ex->root ? ex->last_src : ex->last_src - 1);
     for (int k = 0; k < 2 * nw; k++) {
         int pass1 = k < nw;
         mf_skip_cancelled(ex);
@@ -1041,8 +1048,9 @@ static int mf_dispatch(mf_executor *ex, bool *act)
             /* Out of memory or an MPI failure: the tasks of `s` were not
              * sent. Fail their futures (nothing waits forever) and go on. */
             char m[160];
-            int n = snprintf(m, sizeof m, "could not send the task to rank "
-                                          "%d: %s",
+            int n = snprintf(m, sizeof m,
+                             "could not send the task to rank "
+                             "%d: %s",
                              w, mf_strerror(rc));
             mf_wire_free(s);
             mf__free(s);
@@ -1103,11 +1111,11 @@ static void mf_abandon_one(mf_fut *f, void *ctx)
     char m[200];
     if (f->ex != ex || f->state != MF_FS_RUNNING)
         return;
-    int n = snprintf(m, sizeof m,
-                     "abandoned: the job was interrupted by %s and the task "
-                     "did not finish within the %u s grace period",
-                     mf__signal_name(ex->interrupted),
-                     ex->opts.grace_seconds);
+    int n =
+        snprintf(m, sizeof m,
+                 "abandoned: the job was interrupted by %s and the task "
+                 "did not finish within the %u s grace period",
+                 mf__signal_name(ex->interrupted), ex->opts.grace_seconds);
     mf_fail_future(ex, f, f->worker, m, (size_t)n);
     if (f->err != &mf__oom_err)
         f->err->pub.reason = MF_FAIL_ABANDONED;
@@ -1287,12 +1295,14 @@ int mf__check_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
     if (ex->shutdown)
         return mf__fail(MF_ESHUTDOWN, "the executor is shut down");
     if (!mf__snap_find(&ex->reg, fn))
-        return mf__fail(MF_ENOENT, "function id %016llx was not registered "
-                                   "when the executor opened",
+        return mf__fail(MF_ENOENT,
+                        "function id %016llx was not registered "
+                        "when the executor opened",
                         (unsigned long long)fn);
     if (len > ex->opts.max_arg_bytes)
-        return mf__fail(MF_E2BIG, "argument of %zu bytes is above the "
-                                  "limit of %zu (max_arg_bytes)",
+        return mf__fail(MF_E2BIG,
+                        "argument of %zu bytes is above the "
+                        "limit of %zu (max_arg_bytes)",
                         len, ex->opts.max_arg_bytes);
     return MF_OK;
 }
@@ -1311,16 +1321,18 @@ int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
         f->arg_free = mf__big_put;
         if (!f->arg) {
             mf__fut_slot_free(f);
-            return mf__fail(MF_ENOMEM, "out of memory copying a %zu-byte "
-                                       "argument",
+            return mf__fail(MF_ENOMEM,
+                            "out of memory copying a %zu-byte "
+                            "argument",
                             len);
         }
     } else {
         f->arg = mf__malloc(len);
         if (!f->arg) {
             mf__fut_slot_free(f);
-            return mf__fail(MF_ENOMEM, "out of memory copying a %zu-byte "
-                                       "argument",
+            return mf__fail(MF_ENOMEM,
+                            "out of memory copying a %zu-byte "
+                            "argument",
                             len);
         }
     }
@@ -1426,8 +1438,7 @@ static bool mf_pred_released(void *ctx)
     return ex->released;
 }
 
-MF_API int mf_executor_shutdown(mf_executor *ex, int wait,
-                                int cancel_futures)
+MF_API int mf_executor_shutdown(mf_executor *ex, int wait, int cancel_futures)
 {
     int rc = MF_OK;
     mf__clear_error();

@@ -42,9 +42,9 @@
 /* Exit codes (documented in --help). */
 enum {
     EX_OK = 0,
-    EX_USAGE = 2,   /* bad command line or input: nothing was computed */
-    EX_RUNTIME = 3, /* MPI/executor failure, a task failed, I/O error */
-    EX_CHECK = 4,   /* --check found a result different from mpz_fac_ui */
+    EX_USAGE = 2,      /* bad command line or input: nothing was computed */
+    EX_RUNTIME = 3,    /* MPI/executor failure, a task failed, I/O error */
+    EX_CHECK = 4,      /* --check found a result different from mpz_fac_ui */
     EX_INTERRUPTED = 5 /* a signal (walltime warning) stopped the run */
 };
 
@@ -157,7 +157,8 @@ static const char usage_text[] =
     "3 runtime failure (MPI, executor, a failed task, output I/O);\n"
     "4 --check found a wrong result; 5 interrupted by SIGTERM, SIGINT or\n"
     "SIGUSR1 (a batch system's walltime warning): queued work is cancelled,\n"
-    "running tasks get MF_GRACE_SECONDS (default 10) to finish, the count of\n"
+    "running tasks get MF_GRACE_SECONDS (default 10) to finish, the count "
+    "of\n"
     "finished integers is printed and no summary line.\n";
 
 static int usage_error(const char *fmt, ...) MF_PRINTF(1, 2);

@@ -25,8 +25,8 @@ uint32_t mf__next_mark(void)
 mf_rbuf *mf__rbuf_new(size_t len)
 {
     int big = len >= MF_BIG_MIN;
-    mf_rbuf *r = big ? mf__big_get(sizeof *r + len)
-                     : mf__malloc(sizeof *r + len);
+    mf_rbuf *r =
+        big ? mf__big_get(sizeof *r + len) : mf__malloc(sizeof *r + len);
     if (r) {
         r->refs = 1;
         r->big = (uint32_t)big;
@@ -46,9 +46,11 @@ void mf__rbuf_unref(mf_rbuf *r)
 }
 
 /* The error of a future whose own error could not be allocated. */
-mf_ferr mf__oom_err = {{"out of memory while recording the error", "?", -1,
-                        "?", MF_FAIL_TASK},
-                       NULL, NULL, NULL};
+mf_ferr mf__oom_err = {
+    {"out of memory while recording the error", "?", -1, "?", MF_FAIL_TASK},
+    NULL,
+    NULL,
+    NULL};
 
 static void mf_ferr_free(mf_ferr *e)
 {
@@ -295,8 +297,9 @@ MF_API int mf_future_cancel(mf_future fut)
     else if (f->state == MF_FS_PENDING)
         mf__fut_finish(f, MF_FS_CANCELLED); /* stays queued until popped */
     else if (f->state != MF_FS_CANCELLED)
-        rc = mf__fail(MF_ESTATE, "future is %s: only a queued future can "
-                                 "be cancelled",
+        rc = mf__fail(MF_ESTATE,
+                      "future is %s: only a queued future can "
+                      "be cancelled",
                       f->state == MF_FS_RUNNING ? "running" : "finished");
     mf__unlock();
     return rc;

@@ -73,8 +73,8 @@ void mf__backoff_reset(mf_backoff *b);
 void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us);
 
 /* Open MPI's yield-when-idle off while the library polls (clock.c):
- * setup once MPI is initialised (reads the setting), then enter/leave
- * around the library's MPI polling; they nest. Lock held. */
+ * setup once (finds the switch), then enter/leave around the library's
+ * MPI polling; they nest. Lock held. */
 void mf__mpi_quiet_setup(void);
 void mf__mpi_quiet_enter(void);
 void mf__mpi_quiet_leave(void);
@@ -102,7 +102,8 @@ typedef struct mf_reg_snap {
 int mf__registry_snapshot(mf_reg_snap *out);
 void mf__registry_snap_free(mf_reg_snap *s);
 const mf_reg_entry *mf__snap_find(const mf_reg_snap *s, mf_fn_id id);
-const mf_reg_entry *mf__snap_find_name(const mf_reg_snap *s, const char *name);
+const mf_reg_entry *mf__snap_find_name(const mf_reg_snap *s,
+                                       const char *name);
 uint64_t mf__hash64(const char *s);
 
 /* ---- futures (future.c, handle.c) ------------------------------------ */
@@ -143,24 +144,24 @@ extern mf_ferr mf__oom_err; /* shared, never freed */
 #define MF_INLINE_ARG 16
 
 typedef struct mf_fut {
-    uint32_t gen;   /* handle generation of this slot */
-    uint32_t index; /* slot index */
-    uint32_t refs;  /* user references */
-    uint8_t live;   /* slot in use */
-    uint8_t state;  /* enum mf_fstate */
-    uint8_t held;   /* counted in the executor's outstanding work */
-    uint8_t queued; /* linked in the pending queue (removed lazily) */
-    uint8_t in_cb;  /* its callbacks are running */
+    uint32_t gen;    /* handle generation of this slot */
+    uint32_t index;  /* slot index */
+    uint32_t refs;   /* user references */
+    uint8_t live;    /* slot in use */
+    uint8_t state;   /* enum mf_fstate */
+    uint8_t held;    /* counted in the executor's outstanding work */
+    uint8_t queued;  /* linked in the pending queue (removed lazily) */
+    uint8_t in_cb;   /* its callbacks are running */
     uint8_t isolate; /* run in a child process */
-    int worker;     /* rank it was sent to */
-    uint32_t mark;  /* scratch for duplicate detection (lock held) */
+    int worker;      /* rank it was sent to */
+    uint32_t mark;   /* scratch for duplicate detection (lock held) */
     uint32_t ncb, capcb;
     uint32_t nitems;     /* a chunk of map items (0 = a single task) */
     uint32_t timeout_ms; /* isolated run limit (0 = none) */
     struct mf_executor *ex;
     struct mf_fut *next; /* pending queue / free list */
     mf_fn_id fn;
-    void *arg;      /* owned copy, inline_buf, or the caller's */
+    void *arg;                /* owned copy, inline_buf, or the caller's */
     void (*arg_free)(void *); /* the caller's buffer: how to release it */
     size_t arg_len;
     /* The slot is the root's whole cost of a held future, so what is
@@ -175,8 +176,8 @@ typedef struct mf_fut {
     };
     mf_rbuf *rbuf;
     mf_ferr *err;
-    mf_cb cb0;   /* first callback inline */
-    mf_cb *cbs;  /* further callbacks */
+    mf_cb cb0;  /* first callback inline */
+    mf_cb *cbs; /* further callbacks */
     /* Small arguments until the task is sent; then small results (so a
      * held future keeps no message buffer alive: its slot is all). */
     uint64_t inline_buf[MF_INLINE_ARG / 8];
@@ -213,7 +214,8 @@ uint32_t mf__next_mark(void);
 /* Write all n bytes to fd (retrying short writes and EINTR): 0, or -1. */
 int mf__write_all(int fd, const void *p, size_t n);
 typedef struct mf_journal mf_journal;
-void mf__hash128(const void *data, size_t len, uint64_t seed, uint64_t out[2]);
+void mf__hash128(const void *data, size_t len, uint64_t seed,
+                 uint64_t out[2]);
 uint64_t mf__registry_digest(const mf_reg_snap *s);
 int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
                      char *msg, size_t msglen);
@@ -264,11 +266,11 @@ struct mf_executor {
     uint32_t magic;
     MPI_Comm comm; /* private duplicate */
     int rank, size, root, nworkers;
-    int *workers; /* ranks of the workers */
+    int *workers;           /* ranks of the workers */
     struct mf_fut **packed; /* scratch: futures in the message being built */
     mf_executor_opts opts;
     mf_reg_snap reg;
-    char **hosts; /* per rank (root only) */
+    char **hosts;  /* per rank (root only) */
     char host[64]; /* this rank's host name */
     /* pending queue */
     mf_fut *qhead, *qtail;
@@ -277,32 +279,32 @@ struct mf_executor {
     double task_ns_avg;
     size_t outstanding; /* held futures: queued + running */
     uint64_t nsubmits;
-    int rr;             /* round-robin start */
-    int last_src;       /* worker that answered last, or -1 */
+    int rr;       /* round-robin start */
+    int last_src; /* worker that answered last, or -1 */
     /* sends in progress */
     struct mf_send **sends;
     size_t nsends, capsends;
     bool shutdown;
     bool released; /* workers told to stop */
     bool in_progress;
-    int oversub; /* more ranks than cores on this node */
-    uint32_t timeout_ms; /* opts.task_timeout in ms */
+    int oversub;                   /* more ranks than cores on this node */
+    uint32_t timeout_ms;           /* opts.task_timeout in ms */
     struct mf_executor *next_open; /* list of open executors */
     /* progress thread (opts.progress_thread) */
     bool has_thread, stop_thread;
     pthread_t thread;
     /* signals (opts.handle_signals) */
-    bool signals;      /* handlers installed for this executor */
-    int interrupted;   /* the signal, once noticed */
+    bool signals;    /* handlers installed for this executor */
+    int interrupted; /* the signal, once noticed */
     double interrupt_at;
-    bool abandoned;    /* running tasks given up after the grace period */
+    bool abandoned; /* running tasks given up after the grace period */
     mf_obs obs;
     mf_journal *journal;
     bool journal_warned;
 };
 int mf__obs_init(mf_executor *ex, const int64_t *offsets);
-void mf__obs_result(mf_executor *ex, int src, const mf_fut *f,
-                    uint64_t start, uint64_t ns, size_t bytes, int failed);
+void mf__obs_result(mf_executor *ex, int src, const mf_fut *f, uint64_t start,
+                    uint64_t ns, size_t bytes, int failed);
 void mf__obs_phase(mf_executor *ex, int kind, uint64_t t0, uint64_t t1);
 void mf__obs_tick(mf_executor *ex);
 int mf__obs_stats(mf_executor *ex, mf_worker_stats *out, size_t n);

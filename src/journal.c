@@ -191,9 +191,10 @@ int mf__journal_parse(mf_journal *j, const unsigned char *buf, size_t len,
         return MF_EINVAL;
     }
     if (dig != regdigest) {
-        snprintf(msg, msglen, "journal %s was written by a program with "
-                              "other registered functions; refusing it (use "
-                              "a new journal file)",
+        snprintf(msg, msglen,
+                 "journal %s was written by a program with "
+                 "other registered functions; refusing it (use "
+                 "a new journal file)",
                  j->path);
         return MF_EMISMATCH;
     }
@@ -288,8 +289,8 @@ int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
         }
         size_t got = 0;
         while (got < (size_t)st.st_size) {
-            ssize_t k = pread(j->fd, buf + got, (size_t)st.st_size - got,
-                              (off_t)got);
+            ssize_t k =
+                pread(j->fd, buf + got, (size_t)st.st_size - got, (off_t)got);
             if (k < 0 && errno == EINTR)
                 continue;
             if (k <= 0)

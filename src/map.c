@@ -23,13 +23,13 @@ struct mf_map_iter {
     int unordered;
     double deadline;
     mf_as_completed_iter *ac;
-    size_t given;    /* items handed out */
-    size_t cur;      /* task being read */
-    size_t pos;      /* next item within it */
-    bool have_cur;   /* cur/pos valid */
-    size_t view_of;  /* task whose chunk is parsed in `view` (+1; 0 none) */
+    size_t given;   /* items handed out */
+    size_t cur;     /* task being read */
+    size_t pos;     /* next item within it */
+    bool have_cur;  /* cur/pos valid */
+    size_t view_of; /* task whose chunk is parsed in `view` (+1; 0 none) */
     mf_chunk_view view;
-    int view_rc;     /* MF_OK or the parse error */
+    int view_rc; /* MF_OK or the parse error */
     bool finished;
 };
 
@@ -235,17 +235,19 @@ static int mf_give(mf_map_iter *it, size_t t, size_t pos, const void **data,
         it->view_of = t + 1;
     }
     if (it->view_rc != MF_OK)
-        return mf__fail(MF_ETASK, "item %zu: the chunk's result from rank %d "
-                                  "is malformed",
+        return mf__fail(MF_ETASK,
+                        "item %zu: the chunk's result from rank %d "
+                        "is malformed",
                         i, f->worker);
     if (it->view.status[pos] != MF_RS_OK) {
         re = it->ex ? mf__snap_find(&it->ex->reg, f->fn) : NULL;
-        return mf__fail(MF_ETASK, "item %zu: task '%s' failed on rank %d: "
-                                  "%.*s",
-                        i, re ? re->name : "?", f->worker,
-                        (int)(it->view.len[pos] > 800 ? 800
-                                                      : it->view.len[pos]),
-                        (const char *)it->view.ptr[pos]);
+        return mf__fail(
+            MF_ETASK,
+            "item %zu: task '%s' failed on rank %d: "
+            "%.*s",
+            i, re ? re->name : "?", f->worker,
+            (int)(it->view.len[pos] > 800 ? 800 : it->view.len[pos]),
+            (const char *)it->view.ptr[pos]);
     }
     if (data)
         *data = it->view.ptr[pos];

@@ -57,8 +57,8 @@ static void mf_trace_push(mf_obs *o, mf_trace_ev ev)
     o->ev[o->nev++] = ev;
 }
 
-void mf__obs_result(mf_executor *ex, int src, const mf_fut *f,
-                    uint64_t start, uint64_t ns, size_t bytes, int failed)
+void mf__obs_result(mf_executor *ex, int src, const mf_fut *f, uint64_t start,
+                    uint64_t ns, size_t bytes, int failed)
 {
     mf_obs *o = &ex->obs;
     mf_obs_worker *w = &o->w[src];
@@ -73,8 +73,9 @@ void mf__obs_result(mf_executor *ex, int src, const mf_fut *f,
     o->failed += failed ? items : 0;
     if (o->trace_path) {
         int64_t t = (int64_t)start + o->offset[src];
-        mf_trace_ev ev = {t > 0 ? (uint64_t)t : 0, ns, src, MF_EV_TASK,
-                          f->fn, mf__fut_handle(f).h, !failed};
+        mf_trace_ev ev = {
+            t > 0 ? (uint64_t)t : 0, ns,     src, MF_EV_TASK, f->fn,
+            mf__fut_handle(f).h,     !failed};
         mf_trace_push(o, ev);
     }
 }
@@ -112,8 +113,9 @@ static void mf_progress_line(mf_executor *ex, int final)
     char eta[32];
     mf_fmt_eta(eta, sizeof eta,
                rate > 0 ? (double)(total - done) / rate : -1);
-    fprintf(stderr, "%smpifutures: %llu/%llu done, %llu failed, %.0f/s, "
-                    "ETA %s%s",
+    fprintf(stderr,
+            "%smpifutures: %llu/%llu done, %llu failed, %.0f/s, "
+            "ETA %s%s",
             o->tty ? "\r" : "", (unsigned long long)done,
             (unsigned long long)total, (unsigned long long)o->failed, rate,
             final ? "0:00" : eta,
@@ -216,20 +218,23 @@ static int mf_write_trace(mf_executor *ex)
         fprintf(stderr, "mpifutures: cannot write trace file %s\n", path);
         return MF_EINVAL;
     }
-    fprintf(f, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"library\":"
-               "\"mpifutures %s\",\"ranks\":%d,\"root\":%d,\"lost_events\":"
-               "%zu},\"traceEvents\":[\n",
+    fprintf(f,
+            "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"library\":"
+            "\"mpifutures %s\",\"ranks\":%d,\"root\":%d,\"lost_events\":"
+            "%zu},\"traceEvents\":[\n",
             mf_version(), ex->size, ex->root, o->trace_lost);
     fprintf(f, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":0,\"tid\":0,"
                "\"args\":{\"name\":\"mpifutures executor\"}}");
     for (int r = 0; r < ex->size; r++) {
-        fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":0,"
-                   "\"tid\":%d,\"args\":{\"name\":\"rank %d%s (",
+        fprintf(f,
+                ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":0,"
+                "\"tid\":%d,\"args\":{\"name\":\"rank %d%s (",
                 r, r, r == ex->root ? " root" : "");
         mf_json_str(f, ex->hosts[r]);
         fprintf(f, ")\"}}");
-        fprintf(f, ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\","
-                   "\"pid\":0,\"tid\":%d,\"args\":{\"sort_index\":%d}}",
+        fprintf(f,
+                ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\","
+                "\"pid\":0,\"tid\":%d,\"args\":{\"sort_index\":%d}}",
                 r, r);
     }
     for (size_t i = 0; i < o->nev; i++) {
@@ -240,15 +245,17 @@ static int mf_write_trace(mf_executor *ex)
             const mf_reg_entry *re = mf__snap_find(&ex->reg, e->fn);
             fprintf(f, ",\n{\"name\":\"");
             mf_json_str(f, re ? re->name : "?");
-            fprintf(f, "\",\"cat\":\"task\",\"ph\":\"X\",\"pid\":0,"
-                       "\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f,\"args\":{"
-                       "\"id\":\"%016llx\",\"function\":\"%016llx\","
-                       "\"status\":\"%s\"}}",
+            fprintf(f,
+                    "\",\"cat\":\"task\",\"ph\":\"X\",\"pid\":0,"
+                    "\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f,\"args\":{"
+                    "\"id\":\"%016llx\",\"function\":\"%016llx\","
+                    "\"status\":\"%s\"}}",
                     e->tid, ts, dur, (unsigned long long)e->tag,
                     (unsigned long long)e->fn, e->ok ? "ok" : "failed");
         } else {
-            fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"root\",\"ph\":\"X\","
-                       "\"pid\":0,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f}",
+            fprintf(f,
+                    ",\n{\"name\":\"%s\",\"cat\":\"root\",\"ph\":\"X\","
+                    "\"pid\":0,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f}",
                     e->kind == MF_EV_DISPATCH ? "dispatch" : "wait", e->tid,
                     ts, dur);
         }
@@ -283,8 +290,8 @@ void mf__obs_free(mf_executor *ex)
     memset(o, 0, sizeof *o);
 }
 
-MF_API int mf_executor_stats(mf_executor *ex, mf_worker_stats *out,
-                             size_t n, size_t *nworkers)
+MF_API int mf_executor_stats(mf_executor *ex, mf_worker_stats *out, size_t n,
+                             size_t *nworkers)
 {
     mf__clear_error();
     int rc = mf__ex_check(ex, "mf_executor_stats");

@@ -44,8 +44,7 @@ static bool mf_wait_pred(void *p)
             if (c->f[i]->state == MF_FS_FAILED)
                 return c->met = true;
     }
-    while (c->first_pending < c->n &&
-           mf__fut_is_done(c->f[c->first_pending]))
+    while (c->first_pending < c->n && mf__fut_is_done(c->f[c->first_pending]))
         c->first_pending++;
     return c->met = c->first_pending == c->n;
 }
@@ -72,13 +71,14 @@ MF_API int mf_wait(const mf_future *futs, size_t n, double timeout, int mode,
         if (!c.f[i]) {
             mf__unlock();
             mf__free(c.f);
-            return mf__fail(MF_EBADHANDLE, "mf_wait: future %zu is stale or "
-                                           "null",
+            return mf__fail(MF_EBADHANDLE,
+                            "mf_wait: future %zu is stale or "
+                            "null",
                             i);
         }
     }
     for (size_t i = 0; i < n; i++)
-        c.f[i]->refs++; /* keep them while we drop the lock */
+        c.f[i]->refs++;           /* keep them while we drop the lock */
     c.seen = mf__completions - 1; /* force the first scans */
     c.seen_fail = mf__failures - 1;
     if (n == 0) {
@@ -164,8 +164,9 @@ MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
         if (!f) {
             mf__unlock();
             mf_as_completed_free(it);
-            return mf__fail(MF_EBADHANDLE, "mf_as_completed: future %zu is "
-                                           "stale or null",
+            return mf__fail(MF_EBADHANDLE,
+                            "mf_as_completed: future %zu is "
+                            "stale or null",
                             i);
         }
         if (f->mark == mark)

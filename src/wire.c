@@ -24,8 +24,9 @@ int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len)
 
     memset(r, 0, sizeof *r);
     if (!buf || len < MF_WIRE_HDR)
-        return mf__fail(MF_EPROTO, "message of %zu bytes is shorter than "
-                                   "its header",
+        return mf__fail(MF_EPROTO,
+                        "message of %zu bytes is shorter than "
+                        "its header",
                         len);
     memcpy(&magic, b, 4);
     if (magic != MF_WIRE_MAGIC) {
@@ -52,8 +53,8 @@ int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len)
     {
         /* Every record takes at least its header: a count the message
          * cannot hold is refused here, before anyone sizes by it. */
-        size_t rec = kind == MF_MSG_TASKS ? MF_WIRE_TASK_REC
-                                          : MF_WIRE_RESULT_REC;
+        size_t rec =
+            kind == MF_MSG_TASKS ? MF_WIRE_TASK_REC : MF_WIRE_RESULT_REC;
         uint32_t zero;
         memcpy(&zero, b + 12, 4);
         if (zero != 0)
@@ -63,8 +64,7 @@ int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len)
                             count, len);
     }
     if (kind == MF_MSG_SHUTDOWN && count != 0)
-        return mf__fail(MF_EPROTO, "shutdown message with %u records",
-                        count);
+        return mf__fail(MF_EPROTO, "shutdown message with %u records", count);
     r->buf = b;
     r->len = len;
     r->off = MF_WIRE_HDR;
@@ -87,8 +87,8 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
                             r->len - r->off, r->count);
         return MF_EDONE;
     }
-    size_t hdr = r->kind == MF_MSG_TASKS ? MF_WIRE_TASK_REC
-                                          : MF_WIRE_RESULT_REC;
+    size_t hdr =
+        r->kind == MF_MSG_TASKS ? MF_WIRE_TASK_REC : MF_WIRE_RESULT_REC;
     if (r->len - r->off < hdr)
         return mf__fail(MF_EPROTO, "record %u of %u is truncated", r->seen,
                         r->count);
@@ -125,8 +125,9 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
          * out of line: a smaller one would make us wait for a message
          * that a correct peer never sends. */
         if (len > MF_WIRE_MAX || len < MF_WIRE_OOL_MIN)
-            return mf__fail(MF_EPROTO, "record %u: out-of-line payload of "
-                                       "%llu bytes is out of range",
+            return mf__fail(MF_EPROTO,
+                            "record %u: out-of-line payload of "
+                            "%llu bytes is out of range",
                             r->seen, (unsigned long long)len);
         rec->ool = 1;
         rec->data = NULL;
@@ -135,12 +136,14 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
         return MF_OK;
     }
     if (len > r->len - r->off || MF_PAD8(len) > r->len - r->off)
-        return mf__fail(MF_EPROTO, "record %u: payload of %llu bytes "
-                                   "overruns the message",
+        return mf__fail(MF_EPROTO,
+                        "record %u: payload of %llu bytes "
+                        "overruns the message",
                         r->seen, (unsigned long long)len);
     if (len >= MF_WIRE_OOL_MIN)
-        return mf__fail(MF_EPROTO, "record %u: %llu bytes inline, where a "
-                                   "sender puts them out of line",
+        return mf__fail(MF_EPROTO,
+                        "record %u: %llu bytes inline, where a "
+                        "sender puts them out of line",
                         r->seen, (unsigned long long)len);
     for (size_t k = (size_t)len; k < MF_PAD8(len); k++)
         if (r->buf[r->off + k] != 0)
@@ -198,7 +201,8 @@ static int mf_add(mf_send *s, const unsigned char *rec, size_t reclen,
 {
     size_t pad = MF_PAD8(len) - len;
     int ool = len >= MF_WIRE_OOL_MIN && p;
-    flags = (flags & (MF_REC_CHUNK | MF_REC_ISOLATE)) | (ool ? MF_REC_OOL : 0);
+    flags =
+        (flags & (MF_REC_CHUNK | MF_REC_ISOLATE)) | (ool ? MF_REC_OOL : 0);
 
     if (ool && s->nool == s->capool) {
         size_t cap = s->capool ? 2 * s->capool : 4;
@@ -249,13 +253,13 @@ int mf_wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
 int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
                      size_t len, int owned, uint32_t flags)
 {
-    return mf_wire_add_task_t(s, tag, fn, p, len,
-                              owned ? mf_free_wrap : NULL, flags, 0);
+    return mf_wire_add_task_t(s, tag, fn, p, len, owned ? mf_free_wrap : NULL,
+                              flags, 0);
 }
 
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
-                       uint64_t start, uint64_t ns, const void *p,
-                       size_t len, int owned, uint32_t flags)
+                       uint64_t start, uint64_t ns, const void *p, size_t len,
+                       int owned, uint32_t flags)
 {
     return mf_wire_add_result_r(s, tag, status, start, ns, p, len,
                                 owned ? mf_free_wrap : NULL, flags);
@@ -375,8 +379,9 @@ int mf__wire_recv_ool(MPI_Comm comm, int src, size_t len, mf_rbuf **out)
     if (MPI_Recv(rb->data, (int)len, MPI_BYTE, src, MF_WIRE_TAG_DATA, comm,
                  MPI_STATUS_IGNORE) != MPI_SUCCESS) {
         mf__rbuf_unref(rb);
-        return mf__fail(MF_EMPI, "receiving a %zu-byte payload from rank %d "
-                                 "failed",
+        return mf__fail(MF_EMPI,
+                        "receiving a %zu-byte payload from rank %d "
+                        "failed",
                         len, src);
     }
     *out = rb;
@@ -403,8 +408,9 @@ int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v)
         return mf__fail(MF_EPROTO, "chunk of %zu bytes has no count", len);
     memcpy(&n, b, 8);
     if (n == 0 || n > (len - 8) / per)
-        return mf__fail(MF_EPROTO, "chunk count %llu does not fit in %zu "
-                                   "bytes",
+        return mf__fail(MF_EPROTO,
+                        "chunk count %llu does not fit in %zu "
+                        "bytes",
                         (unsigned long long)n, len);
     v->n = (size_t)n;
     v->ptr = mf__malloc(v->n * sizeof *v->ptr);
@@ -439,8 +445,9 @@ int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v)
         for (size_t k = (size_t)l; k < MF_PAD8(l); k++)
             if (b[off + k] != 0) {
                 mf_chunk_view_free(v);
-                return mf__fail(MF_EPROTO, "chunk item %zu: padding is not "
-                                           "zero",
+                return mf__fail(MF_EPROTO,
+                                "chunk item %zu: padding is not "
+                                "zero",
                                 i);
             }
         v->ptr[i] = b + off;

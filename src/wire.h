@@ -45,8 +45,8 @@ enum mf_wire_kind {
     MF_MSG_SHUTDOWN = 3
 };
 
-#define MF_REC_OOL 1u   /* record flag: payload sent out of line */
-#define MF_REC_CHUNK 2u /* record flag: a chunk of map items (below) */
+#define MF_REC_OOL 1u     /* record flag: payload sent out of line */
+#define MF_REC_CHUNK 2u   /* record flag: a chunk of map items (below) */
 #define MF_REC_ISOLATE 4u /* task flag: run in a child process */
 
 /*
@@ -60,7 +60,7 @@ enum mf_wire_kind {
 #define MF_HDR_MORE 1u
 
 enum mf_wire_status {
-    MF_RS_OK = 0,     /* payload is the result */
+    MF_RS_OK = 0,      /* payload is the result */
     MF_RS_FAILED = 1,  /* payload is an error message */
     MF_RS_CRASHED = 2, /* isolated task died; payload says how */
     MF_RS_TIMEOUT = 3, /* isolated task killed at its timeout */
@@ -68,13 +68,13 @@ enum mf_wire_status {
 
 typedef struct mf_wire_rec {
     uint64_t tag;
-    uint64_t fn;     /* TASKS */
-    uint32_t status; /* RESULTS */
-    uint64_t start;  /* RESULTS: when the task started (worker clock) */
-    uint64_t ns;     /* RESULTS: compute time */
-    int ool;         /* payload follows out of line; data is NULL */
-    int chunk;       /* MF_REC_CHUNK */
-    int isolate;     /* MF_REC_ISOLATE */
+    uint64_t fn;         /* TASKS */
+    uint32_t status;     /* RESULTS */
+    uint64_t start;      /* RESULTS: when the task started (worker clock) */
+    uint64_t ns;         /* RESULTS: compute time */
+    int ool;             /* payload follows out of line; data is NULL */
+    int chunk;           /* MF_REC_CHUNK */
+    int isolate;         /* MF_REC_ISOLATE */
     uint32_t timeout_ms; /* TASKS: 0 = none */
     const void *data;
     size_t len;
@@ -110,7 +110,7 @@ typedef struct mf_send {
     uint32_t count;
     mf_wire_ool *ool;
     size_t nool, capool;
-    size_t total; /* bytes inline plus out of line */
+    size_t total;      /* bytes inline plus out of line */
     MPI_Request *reqs; /* 1 + nool, once sent */
     int nreqs;
 } mf_send;
@@ -129,8 +129,8 @@ int mf_wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
                        size_t len, mf_free_fn release, uint32_t flags,
                        uint32_t timeout_ms);
 int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
-                       uint64_t start, uint64_t ns, const void *p,
-                       size_t len, int owned, uint32_t flags);
+                       uint64_t start, uint64_t ns, const void *p, size_t len,
+                       int owned, uint32_t flags);
 
 /* A parsed chunk (arguments or results), bounds-checked. */
 typedef struct mf_chunk_view {

@@ -10,6 +10,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,8 +102,9 @@ MF_API int mf_task_result_buffer(mf_task *task, size_t len, void **buf)
     if (!task || !buf)
         return mf__fail(MF_EINVAL, "mf_task_result_buffer: NULL argument");
     if (len > MF_MAX_RESULT)
-        return mf__fail(MF_E2BIG, "result of %zu bytes is above the limit "
-                                  "of %zu",
+        return mf__fail(MF_E2BIG,
+                        "result of %zu bytes is above the limit "
+                        "of %zu",
                         len, (size_t)MF_MAX_RESULT);
     void *p = mf__res_alloc(len ? len : 1);
     if (!p)
@@ -149,8 +150,9 @@ MF_API int mf_task_return_arg(mf_task *task, size_t len)
     if (!task)
         return mf__fail(MF_EINVAL, "mf_task_return_arg: NULL task");
     if (len > task->arg_len)
-        return mf__fail(MF_EINVAL, "mf_task_return_arg: %zu bytes asked, "
-                                   "the argument has %zu",
+        return mf__fail(MF_EINVAL,
+                        "mf_task_return_arg: %zu bytes asked, "
+                        "the argument has %zu",
                         len, task->arg_len);
     mf_task_drop_res(task);
     task->res = len ? (void *)task->arg : NULL;
@@ -253,8 +255,9 @@ static int mf_w_receive(mf_wstate *w, int *stop, int *got)
         MPI_Get_count(&st, MPI_BYTE, &count);
         mf_rbuf *rb = mf__rbuf_new(count > 0 ? (size_t)count : 0);
         if (!rb)
-            return mf__fail(MF_ENOMEM, "worker: out of memory receiving "
-                                       "%d bytes",
+            return mf__fail(MF_ENOMEM,
+                            "worker: out of memory receiving "
+                            "%d bytes",
                             count);
         if (MPI_Mrecv(rb->data, count, MPI_BYTE, &msg, &st) != MPI_SUCCESS) {
             mf__rbuf_unref(rb);
@@ -306,8 +309,8 @@ static int mf_w_receive(mf_wstate *w, int *stop, int *got)
                 rb->refs++;
             }
             w->q[w->qlen++] =
-                (mf_wtask){rec.tag,  rec.chunk, rec.isolate, rec.timeout_ms,
-                           rec.fn,   rec.data,  rec.len,     own};
+                (mf_wtask){rec.tag, rec.chunk, rec.isolate, rec.timeout_ms,
+                           rec.fn,  rec.data,  rec.len,     own};
         }
         mf__rbuf_unref(rb);
         if (rc != MF_EDONE)
@@ -327,8 +330,9 @@ static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
     task->arg_len = len;
     const mf_reg_entry *e = mf__snap_find(&w->ex->reg, fn);
     if (!e) {
-        mf_task_fail(task, "function id %016llx is not registered on "
-                           "rank %d",
+        mf_task_fail(task,
+                     "function id %016llx is not registered on "
+                     "rank %d",
                      (unsigned long long)fn, w->ex->rank);
         return MF_ETASK;
     }
@@ -462,8 +466,8 @@ static void mf_runner_main(mf_wstate *w, int in, int out)
     for (;;) {
         uint64_t fn, len;
         uint32_t chunk;
-        if (mf_read_all(in, &fn, 8, INFINITY) || mf_read_all(in, &chunk, 4,
-                                                             INFINITY) ||
+        if (mf_read_all(in, &fn, 8, INFINITY) ||
+            mf_read_all(in, &chunk, 4, INFINITY) ||
             mf_read_all(in, &len, 8, INFINITY))
             _exit(0); /* the worker is done with us */
         if (len > cap) {
@@ -579,8 +583,9 @@ static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
     if (r == 0)
         r = mf_read_all(w->from_runner, &rl, 8, deadline);
     if (r == 0 && rl > MF_MAX_RESULT) {
-        mf_task_fail(out, "isolated task sent a %llu-byte result, above the "
-                          "limit",
+        mf_task_fail(out,
+                     "isolated task sent a %llu-byte result, above the "
+                     "limit",
                      (unsigned long long)rl);
         mf_runner_stop(w, 1);
         return MF_RS_FAILED;
@@ -616,14 +621,16 @@ static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
             mf_task_fail(out, "killed by signal %d (SIG%s)", WTERMSIG(st),
                          ab ? ab : "?");
         } else {
-            mf_task_fail(out, "the task's process exited with status %d "
-                              "before returning (exit() called?)",
+            mf_task_fail(out,
+                         "the task's process exited with status %d "
+                         "before returning (exit() called?)",
                          WIFEXITED(st) ? WEXITSTATUS(st) : -1);
         }
         return MF_RS_CRASHED;
     }
     if (failed) {
-        size_t k = rl < sizeof out->msg - 1 ? (size_t)rl : sizeof out->msg - 1;
+        size_t k =
+            rl < sizeof out->msg - 1 ? (size_t)rl : sizeof out->msg - 1;
         memcpy(out->msg, buf, k);
         out->msg[k] = '\0';
         out->failed = 1;

@@ -2,11 +2,13 @@
  * mft.c — harness of the multi-rank tests: scenarios, checks, standard
  * task functions and gates. See mft.h.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* RTLD_DEFAULT (mft_mpi_yield) */
 
 #include "mft.h"
 
 #include <CUnit/Basic.h>
+#include <dlfcn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,19 +32,22 @@ int mft_force_progress_thread;
 
 mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY, ID_BIG,
     ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF,
-    ID_TASKAPI, ID_FAILRC, ID_INPLACE;
+    ID_TASKAPI, ID_FAILRC, ID_INPLACE, ID_YIELDQ;
 int mft_echo_ud;
 
 static const mft_scenario *g_scns;
 static size_t g_nscns, g_next_scn;
 static const mft_scenario *g_cur;
 static int g_cunit_active;
-static long g_wfail;       /* failed checks on this rank */
-static long g_marks;       /* "mark" tasks run on this rank (scenario) */
+static long g_wfail; /* failed checks on this rank */
+static long g_marks; /* "mark" tasks run on this rank (scenario) */
 
 /* ---- Checks --------------------------------------------------------- */
 
-double mft_now(void) { return MPI_Wtime(); }
+double mft_now(void)
+{
+    return MPI_Wtime();
+}
 
 void mft_check(int ok, const char *expr, const char *file, int line)
 {
@@ -53,9 +58,9 @@ void mft_check(int ok, const char *expr, const char *file, int line)
     }
     if (!ok) {
         g_wfail++;
-        fprintf(stderr, "[%s rank %d] scenario %s: CHECK failed: %s (%s:%d)\n",
-                mft_label, mft_rank, g_cur ? g_cur->name : "?", expr, file,
-                line);
+        fprintf(
+            stderr, "[%s rank %d] scenario %s: CHECK failed: %s (%s:%d)\n",
+            mft_label, mft_rank, g_cur ? g_cur->name : "?", expr, file, line);
         fflush(stderr);
     }
 }
@@ -150,6 +155,32 @@ static int t_echo_zc(mf_task *task, void *ud)
     if (len > 0)
         memcpy(buf, arg, len);
     return 0;
+}
+
+int mft_mpi_yield(int set)
+{
+    bool (*fn)(bool) = NULL;
+    void *p = dlsym(RTLD_DEFAULT, "opal_progress_set_yield_when_idle");
+    memcpy(&fn, &p, sizeof p);
+    if (!fn)
+        return -1;
+    if (set >= 0)
+        return fn(set != 0);
+    bool old = fn(false);
+    (void)fn(old);
+    return old;
+}
+
+static int g_yield_at_register = -1;
+
+/* What a task sees of Open MPI's yield switch: the program's value, as
+ * before the executor opened (the library turns it off only while it
+ * polls). */
+static int t_yieldq(mf_task *task, void *ud)
+{
+    int32_t v[2] = {mft_mpi_yield(-1), g_yield_at_register};
+    (void)ud;
+    return mf_task_return(task, v, sizeof v);
 }
 
 size_t mft_inplace_len(size_t n)
@@ -466,8 +497,10 @@ void mft_register_std(void)
         {"taskapi", t_taskapi, NULL, &ID_TASKAPI},
         {"failrc", t_failrc, NULL, &ID_FAILRC},
         {"inplace", t_inplace, NULL, &ID_INPLACE},
+        {"yieldq", t_yieldq, NULL, &ID_YIELDQ},
     };
     size_t i;
+    g_yield_at_register = mft_mpi_yield(-1);
     for (i = 0; i < sizeof t / sizeof t[0]; i++) {
         mf_fn_id id = 0;
         int rc = mf_register(t[i].name, t[i].fn, t[i].ud, &id);
@@ -788,7 +821,8 @@ static void t_close(void)
     MPI_Reduce(mine, sum, 2, MPI_LONG, MPI_SUM, mft_root, mft_comm);
     if (sum[0] != 0) {
         char buf[128];
-        snprintf(buf, sizeof buf, "%ld failed checks on worker ranks", sum[0]);
+        snprintf(buf, sizeof buf, "%ld failed checks on worker ranks",
+                 sum[0]);
         CU_assertImplementation(CU_FALSE, __LINE__, buf, __FILE__, "",
                                 CU_FALSE);
     }
@@ -819,14 +853,15 @@ static void worker_scenario(const mft_scenario *s)
             s->opts(&o);
         if (mft_force_progress_thread)
             o.progress_thread = 1;
-        rc = mf_executor_open(mft_comm, mft_root,
-                              s->opts || mft_force_progress_thread ? &o : NULL,
-                              &ex);
+        rc = mf_executor_open(
+            mft_comm, mft_root,
+            s->opts || mft_force_progress_thread ? &o : NULL, &ex);
         save_open(rc);
         if (rc != s->expect_open) {
             char buf[600];
-            snprintf(buf, sizeof buf, "worker open returned %s, want %s [%.400s]",
-                     mf_errname(rc), mf_errname(s->expect_open), mft_open_msg);
+            snprintf(
+                buf, sizeof buf, "worker open returned %s, want %s [%.400s]",
+                mf_errname(rc), mf_errname(s->expect_open), mft_open_msg);
             mft_check(0, buf, __FILE__, __LINE__);
         }
         MFT_CHECK(ex == NULL);

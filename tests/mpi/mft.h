@@ -29,16 +29,17 @@
 
 /* ---- World of the current run --------------------------------------- */
 
-extern MPI_Comm mft_comm;  /* the communicator executors open on */
-extern MPI_Comm mft_ucomm; /* user duplicate of mft_comm (gates, handshakes) */
-extern int mft_root;       /* root rank in mft_comm */
-extern int mft_rank;       /* this process's rank in mft_comm */
-extern int mft_size;       /* size of mft_comm */
-extern int mft_nw;         /* number of workers (size - 1) */
-extern int mft_thread;     /* MPI thread level provided */
-extern const char *mft_label; /* printed in messages ("world", "half-B") */
-extern mf_executor *mft_ex;   /* the open executor (root), or NULL */
-extern int mft_open_rc;       /* what the last open returned here */
+extern MPI_Comm mft_comm; /* the communicator executors open on */
+extern MPI_Comm
+    mft_ucomm;         /* user duplicate of mft_comm (gates, handshakes) */
+extern int mft_root;   /* root rank in mft_comm */
+extern int mft_rank;   /* this process's rank in mft_comm */
+extern int mft_size;   /* size of mft_comm */
+extern int mft_nw;     /* number of workers (size - 1) */
+extern int mft_thread; /* MPI thread level provided */
+extern const char *mft_label;   /* printed in messages ("world", "half-B") */
+extern mf_executor *mft_ex;     /* the open executor (root), or NULL */
+extern int mft_open_rc;         /* what the last open returned here */
 extern char mft_open_msg[4096]; /* mf_last_error() right after that open */
 extern long mft_expect_marks;   /* root: expected "mark" runs, -1 = any */
 extern int mft_force_progress_thread; /* open every executor with
@@ -46,11 +47,17 @@ extern int mft_force_progress_thread; /* open every executor with
 
 /* Ids of the standard task functions (registered on every rank). */
 extern mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY,
-    ID_BIG, ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF,
-    ID_TASKAPI, ID_FAILRC, ID_INPLACE;
+    ID_BIG, ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO,
+    ID_FAILIF, ID_TASKAPI, ID_FAILRC, ID_INPLACE, ID_YIELDQ;
 
 /* Tag used by the "usersend" task on mft_comm. */
 #define MFT_TAG_USERSEND 3
+
+/* Open MPI's yield-when-idle switch (opal_progress_set_yield_when_idle):
+ * set >= 0 sets it and returns the old value; set < 0 only reads it.
+ * -1 when the MPI has no such switch (MPICH). The "yieldq" task returns
+ * {value in the task, value when the tasks were registered} as int32. */
+int mft_mpi_yield(int set);
 
 /* The "inplace" task reverses its argument in place and returns the
  * first n - n % 5 bytes of it with mf_task_return_arg(). */
@@ -134,12 +141,12 @@ double mft_now(void);
 /* ---- Gates ---------------------------------------------------------- */
 
 typedef struct mft_gate {
-    int32_t id;     /* unique over the run */
-    int rank;       /* worker that runs it (in mft_ucomm), once started */
+    int32_t id; /* unique over the run */
+    int rank;   /* worker that runs it (in mft_ucomm), once started */
     int started;
     int released;
     int in_use;
-    mf_future f;    /* when submitted with mft_gate_submit */
+    mf_future f; /* when submitted with mft_gate_submit */
 } mft_gate;
 
 /* Gate argument and result records (8 bytes each). */

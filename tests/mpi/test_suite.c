@@ -2,7 +2,8 @@
  * test_suite.c — multi-rank tests of the public API (include/mpifutures.h).
  *
  * Usage: mpirun -n N mf_mpi_suite [--threads=single|funneled|serialized|
- *        multiple|mfinit] [--layout=world|world-last|split] [--progress-thread]
+ *        multiple|mfinit] [--layout=world|world-last|split]
+ * [--progress-thread]
  *
  *   --progress-thread  open every executor with opts.progress_thread = 1
  *                      (needs --threads=multiple)
@@ -36,8 +37,14 @@
 
 static int g_used_mf_init;
 
-static void opts_window1(mf_executor_opts *o) { o->window = 1; }
-static void opts_map(mf_executor_opts *o) { o->max_arg_bytes = 4096; }
+static void opts_window1(mf_executor_opts *o)
+{
+    o->window = 1;
+}
+static void opts_map(mf_executor_opts *o)
+{
+    o->max_arg_bytes = 4096;
+}
 
 /* Map options whose timeout bounds every mf_map_next() of the test. */
 static const mf_map_opts *bounded(int unordered, size_t chunk)
@@ -129,8 +136,9 @@ static void bad_env(const char *var, const char *val)
     unsetenv(var);
     if (!mft_contains(msg, var)) {
         char buf[400];
-        snprintf(buf, sizeof buf, "%s=%s: message does not name it: \"%.200s\"",
-                 var, val, msg);
+        snprintf(buf, sizeof buf,
+                 "%s=%s: message does not name it: \"%.200s\"", var, val,
+                 msg);
         mft_check(0, buf, __FILE__, __LINE__);
     }
 }
@@ -145,7 +153,7 @@ static void ar_api_local(void)
 
     /* Error table: every code, its name and its message. */
 #define X_CHECK(nm, val, msg)                                                \
-    MFT_CHECK(strcmp(mf_errname(val), #nm) == 0);                           \
+    MFT_CHECK(strcmp(mf_errname(val), #nm) == 0);                            \
     MFT_CHECK(strcmp(mf_strerror(val), msg) == 0);                           \
     MFT_CHECK((int)nm == (val));
     MF_ERROR_TABLE(X_CHECK)
@@ -296,9 +304,9 @@ static void ar_reopen(void)
         mf_executor *ex = NULL;
         mf_executor_opts o;
         snprintf(name, sizeof name, "extra_%d", i);
-        MFT_CHECK_EQ(mf_register(name, t_extra, (void *)(intptr_t)(i * 7),
-                                 &id),
-                     MF_OK);
+        MFT_CHECK_EQ(
+            mf_register(name, t_extra, (void *)(intptr_t)(i * 7), &id),
+            MF_OK);
         mf_executor_opts_init(&o);
         o.window = (unsigned)(i % 3 + 1);
         rc = mf_executor_open(mft_comm, root, &o, &ex);
@@ -359,9 +367,17 @@ static void t_echo_sizes(void)
  * items. The root's buffer is untouched. */
 static void t_inplace_results(void)
 {
-    static const size_t sizes[] = {0,     1,     7,           16,
-                                   17,    4096,  32767,       32768,
-                                   32769, 65537, (size_t)1 << 20,
+    static const size_t sizes[] = {0,
+                                   1,
+                                   7,
+                                   16,
+                                   17,
+                                   4096,
+                                   32767,
+                                   32768,
+                                   32769,
+                                   65537,
+                                   (size_t)1 << 20,
                                    (size_t)8 << 20};
     mf_submit_opts iso;
     memset(&iso, 0, sizeof iso);
@@ -377,9 +393,9 @@ static void t_inplace_results(void)
         for (size_t j = 0; j < n; j++)
             want[j] = buf[n - 1 - j];
         mf_future f1 = submit_ok(ID_INPLACE, n ? buf : NULL, n), f2;
-        ASSERT_RC(mf_submit_ex(mft_ex, ID_INPLACE, n ? buf : NULL, n, &iso,
-                               &f2),
-                  MF_OK);
+        ASSERT_RC(
+            mf_submit_ex(mft_ex, ID_INPLACE, n ? buf : NULL, n, &iso, &f2),
+            MF_OK);
         expect_result(f1, want, m);
         expect_result(f2, want, m);
         for (size_t j = 0; j < n; j++) /* the caller's bytes unchanged */
@@ -411,7 +427,7 @@ static void t_inplace_results(void)
         o.chunksize = 3;
         ASSERT_RC(mf_map(mft_ex, ID_INPLACE, args, lens, 7, &o, &it), MF_OK);
         while (it && mf_map_next(it, &d, &l, &idx) == MF_OK) {
-            char w[9];
+            char w[9] = {0};
             size_t n = lens[idx];
             for (size_t j = 0; j < n; j++)
                 w[j] = item[idx][n - 1 - j];
@@ -421,6 +437,61 @@ static void t_inplace_results(void)
         }
         CU_ASSERT_EQUAL(got, 7);
         mf_map_free(it);
+    }
+}
+
+/* Open MPI's yield-when-idle: the library switches it off only while it
+ * polls. After submits, waits, a map, and inside tasks, the program sees
+ * its own value, whichever it set (the oversubscribed runs start with it
+ * on, the others off). With an MPI that has no such switch: nothing to
+ * check, and the test says so. */
+static void t_mpi_yield_restored(void)
+{
+    int orig = mft_mpi_yield(-1);
+    NEED_EX();
+    if (orig < 0) {
+        printf("(no Open MPI yield switch in this MPI: skipped) ");
+        return;
+    }
+    for (int v = 1; v >= 0; v--) {
+        mf_future fs[64];
+        mf_map_opts o;
+        mf_map_iter *it = NULL;
+        const void *args[10] = {0};
+        size_t lens[10] = {0};
+        int n = 0;
+        (void)mft_mpi_yield(v);
+        for (int i = 0; i < 64; i++)
+            fs[i] = submit_ok(ID_EMPTY, NULL, 0);
+        CU_ASSERT_EQUAL(mft_mpi_yield(-1), v); /* after submits */
+        ASSERT_RC(mf_wait(fs, 64, T, MF_ALL_COMPLETED, NULL, NULL), MF_OK);
+        CU_ASSERT_EQUAL(mft_mpi_yield(-1), v); /* after a wait */
+        for (int i = 0; i < 64; i++)
+            mf_future_release(fs[i]);
+        mf_map_opts_init(&o);
+        ASSERT_RC(mf_map(mft_ex, ID_EMPTY, args, lens, 10, &o, &it), MF_OK);
+        while (it && mf_map_next(it, NULL, NULL, NULL) == MF_OK)
+            n++;
+        mf_map_free(it);
+        CU_ASSERT_EQUAL(n, 10);
+        CU_ASSERT_EQUAL(mft_mpi_yield(-1), v); /* after a map */
+    }
+    (void)mft_mpi_yield(orig);
+    /* Inside tasks, the worker's own value (as before the open). */
+    for (int i = 0; i < 8; i++) {
+        mf_future f = submit_ok(ID_YIELDQ, NULL, 0);
+        const void *d = NULL;
+        size_t l = 0;
+        if (ASSERT_RC(mf_future_result(f, T, &d, &l), MF_OK) &&
+            l == 2 * sizeof(int32_t)) {
+            int32_t v[2];
+            memcpy(v, d, sizeof v);
+            CU_ASSERT(v[0] >= 0);
+            CU_ASSERT_EQUAL(v[0], v[1]);
+        } else {
+            CU_FAIL("yieldq returned no result");
+        }
+        mf_future_release(f);
     }
 }
 
@@ -666,7 +737,8 @@ static void t_task_side_api(void)
     f = submit_ok(ID_FAILRC, NULL, 0);
     ASSERT_RC(mf_future_result(f, T, NULL, NULL), MF_ETASK);
     ASSERT_RC(mf_future_error(f, T, &e), MF_OK);
-    CU_ASSERT(e && e->message && strcmp(e->message, "plain failure here") == 0);
+    CU_ASSERT(e && e->message &&
+              strcmp(e->message, "plain failure here") == 0);
     mf_future_release(f);
 }
 
@@ -729,9 +801,9 @@ static void many_map(int unordered, size_t chunk)
         ls[i] = 4;
     }
     memset(seen, 0, sizeof seen);
-    if (!ASSERT_RC(mf_map(mft_ex, ID_ECHO, a, ls, N,
-                          bounded(unordered, chunk), &it),
-                   MF_OK))
+    if (!ASSERT_RC(
+            mf_map(mft_ex, ID_ECHO, a, ls, N, bounded(unordered, chunk), &it),
+            MF_OK))
         return;
     for (i = 0; i < N; i++) {
         int rc = mf_map_next(it, &d, &l, &idx);
@@ -763,6 +835,7 @@ static const mft_test tests_basic[] = {
     {"map_5000_items", t_many_map_items},
     {"echo_sizes_copy_and_zero_copy", t_echo_sizes},
     {"inplace_results_sizes_isolated_map", t_inplace_results},
+    {"mpi_yield_switch_restored", t_mpi_yield_restored},
     {"result_outs_and_states", t_result_outs_and_states},
     {"refcount_double_release_stale", t_refcount_and_stale},
     {"null_handles_and_einval", t_null_handles},
@@ -795,8 +868,9 @@ static void t_fail_message(void)
     {
         int c = -1, r = -1;
         char host[256] = "", proc[256] = "";
-        int n = sscanf(e->message, "fail code=%d rank=%d host=%255s proc=%255s",
-                       &c, &r, host, proc);
+        int n =
+            sscanf(e->message, "fail code=%d rank=%d host=%255s proc=%255s",
+                   &c, &r, host, proc);
         CU_ASSERT_EQUAL(n, 4);
         CU_ASSERT_EQUAL(c, 42);
         CU_ASSERT_EQUAL(e->rank, r);
@@ -922,8 +996,14 @@ static void big_result(uint64_t mode)
     mf_future_release(f);
 }
 
-static void t_big_zero_copy(void) { big_result(0); }
-static void t_big_copy(void) { big_result(1); }
+static void t_big_zero_copy(void)
+{
+    big_result(0);
+}
+static void t_big_copy(void)
+{
+    big_result(1);
+}
 
 static const mft_test tests_big[] = {
     {"result_64MiB_zero_copy_pattern", t_big_zero_copy},
@@ -1363,10 +1443,6 @@ static const mft_test tests_callbacks[] = {
      t_cb_future_valid_after_release},
     {NULL, NULL}};
 
-
-
-
-
 /* =================================================================== */
 /* Scenario: callbacks_more (window 1)                                  */
 /* =================================================================== */
@@ -1404,7 +1480,7 @@ static void cb_nest_case(int nested, int cancel)
            r5 = {&log, 5}, r6 = {&log, 6};
     nest_ctx c;
     mf_future q = {0};
-    int i, want[6], nwant = 0;
+    int i, want[6] = {0}, nwant = 0;
     memset(&log, 0, sizeof log);
     memset(&c, 0, sizeof c);
     CU_ASSERT_FATAL(mft_occupy_all(gs));
@@ -1513,7 +1589,7 @@ static void t_release_running_and_queued(void)
     int i;
     NEED_EX();
     CU_ASSERT_FATAL(mft_occupy_all(gs));
-    q = submit_ok(ID_ECHO, "q", 2);   /* queued */
+    q = submit_ok(ID_ECHO, "q", 2); /* queued */
     ASSERT_RC(mf_future_release(q), MF_OK);
     ASSERT_RC(mf_future_release(gs[0]->f), MF_OK); /* running */
     gs[0]->f.h = 0;
@@ -1528,8 +1604,7 @@ static void t_release_running_and_queued(void)
 }
 
 static const mft_test tests_callbacks_more[] = {
-    {"cancel_inside_callback_runs_its_callbacks_at_once",
-     t_cb_cancel_inside},
+    {"cancel_inside_callback_runs_its_callbacks_at_once", t_cb_cancel_inside},
     {"on_done_from_own_callback_runs_at_once", t_cb_nested_on_done},
     {"callback_releases_last_reference", t_cb_releases_own_future},
     {"release_running_and_queued_futures", t_release_running_and_queued},
@@ -1626,13 +1701,18 @@ static void t_threads_concurrent(void)
 }
 
 static const mft_test tests_threads[] = {
-    {"submit_wait_from_four_threads", t_threads_concurrent},
-    {NULL, NULL}};
+    {"submit_wait_from_four_threads", t_threads_concurrent}, {NULL, NULL}};
 
 /* MF_WINDOW=1 in the environment overrides the default window: the
  * cancel test (which needs window 1) runs with NULL options. */
-static void setup_env_window1(void) { setenv("MF_WINDOW", "1", 1); }
-static void post_env_window1(void) { unsetenv("MF_WINDOW"); }
+static void setup_env_window1(void)
+{
+    setenv("MF_WINDOW", "1", 1);
+}
+static void post_env_window1(void)
+{
+    unsetenv("MF_WINDOW");
+}
 
 /* =================================================================== */
 /* Scenario: progress_thread (MPI_THREAD_MULTIPLE only)                 */
@@ -2529,8 +2609,7 @@ static void pc_trace(void)
 }
 
 static const mft_test tests_stats[] = {
-    {"executor_stats_counts_bytes_rank_order", t_stats},
-    {NULL, NULL}};
+    {"executor_stats_counts_bytes_rank_order", t_stats}, {NULL, NULL}};
 
 /* =================================================================== */
 /* Scenarios: shutdown                                                  */
@@ -2605,9 +2684,9 @@ static void t_shutdown_cancel_futures(void)
         mf_map_opts_init(&mo);
         mo.chunksize = 3;
         mo.timeout = T;
-        ASSERT_RC(mf_map(mft_ex, ID_MARK, g_map_args, g_map_lens, 5, &mo,
-                         &itc),
-                  MF_OK);
+        ASSERT_RC(
+            mf_map(mft_ex, ID_MARK, g_map_args, g_map_lens, 5, &mo, &itc),
+            MF_OK);
     }
     ASSERT_RC(mf_executor_shutdown(mft_ex, 0, 0), MF_OK);
     CU_ASSERT_EQUAL(mf_future_cancelled(q[0]), 0);
@@ -2773,8 +2852,7 @@ static const mft_test tests_map_no_iter[] = {
     {NULL, NULL}};
 
 static const mft_test tests_shutdown_wait[] = {
-    {"shutdown_wait_then_submit_ESHUTDOWN", t_shutdown_wait},
-    {NULL, NULL}};
+    {"shutdown_wait_then_submit_ESHUTDOWN", t_shutdown_wait}, {NULL, NULL}};
 
 /* close keeps futures valid */
 enum { KEEPN = 6 };
@@ -2800,7 +2878,8 @@ static void pc_close_keeps(void)
         mf_as_completed_iter *it = NULL;
         mf_future x;
         int n = 0;
-        ASSERT_RC(mf_wait(g_keep, KEEPN, 0, MF_ALL_COMPLETED, fl, &nd), MF_OK);
+        ASSERT_RC(mf_wait(g_keep, KEEPN, 0, MF_ALL_COMPLETED, fl, &nd),
+                  MF_OK);
         CU_ASSERT_EQUAL(nd, KEEPN);
         ASSERT_RC(mf_as_completed(g_keep, KEEPN, 0, &it), MF_OK);
         while (it && mf_as_completed_next(it, &x) == MF_OK)
@@ -2830,8 +2909,8 @@ static const mft_test tests_close_keeps[] = {
 /* Scenario: user_traffic                                               */
 /* =================================================================== */
 
-static const int g_tags[] = {0, 1, 2, 3, 4, 5, 7, 8, 15, 16, 31, 42, 100,
-                             1000, 32767};
+static const int g_tags[] = {0,  1,  2,  3,  4,   5,    7,    8,
+                             15, 16, 31, 42, 100, 1000, 32767};
 #define NTAGS ((int)(sizeof g_tags / sizeof g_tags[0]))
 static int g_out[MAXW * NTAGS][2];
 static MPI_Request g_out_req[MAXW * NTAGS];
@@ -3004,7 +3083,10 @@ static void check_mismatch_msg(const char *fn)
     }
 }
 
-static void ao_mismatch_root_only(void) { check_mismatch_msg("only_on_root"); }
+static void ao_mismatch_root_only(void)
+{
+    check_mismatch_msg("only_on_root");
+}
 static void ao_mismatch_worker_only(void)
 {
     check_mismatch_msg("only_on_worker");
@@ -3020,8 +3102,7 @@ static void t_after_mismatch_works(void)
 }
 
 static const mft_test tests_after_mismatch[] = {
-    {"executor_after_mismatch_works", t_after_mismatch_works},
-    {NULL, NULL}};
+    {"executor_after_mismatch_works", t_after_mismatch_works}, {NULL, NULL}};
 
 /* =================================================================== */
 /* The list                                                             */
@@ -3076,7 +3157,6 @@ static const mft_scenario g_scenarios[] = {
      tests_after_mismatch},
     {"big_results", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_big},
 };
-
 
 /* =================================================================== */
 /* main                                                                 */
@@ -3142,8 +3222,7 @@ int main(int argc, char **argv)
     if (strcmp(layout, "world") == 0) {
         fails = mft_run(MPI_COMM_WORLD, 0, scns, n, "world");
     } else if (strcmp(layout, "world-last") == 0) {
-        fails = mft_run(MPI_COMM_WORLD, wsize - 1, scns, n,
-                        "world-rootlast");
+        fails = mft_run(MPI_COMM_WORLD, wsize - 1, scns, n, "world-rootlast");
     } else if (strcmp(layout, "split") == 0) {
         int h = wsize / 2, upper = wrank >= h, lsize;
         MPI_Comm half;

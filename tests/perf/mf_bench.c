@@ -35,7 +35,7 @@ static MPI_Comm raw_comm; /* the baselines' own communicator */
     do {                                                                     \
         int rc_ = (x);                                                       \
         if (rc_ != MF_OK) {                                                  \
-            fprintf(stderr, "mf-bench: %s failed: %s (%s)\n", #x,          \
+            fprintf(stderr, "mf-bench: %s failed: %s (%s)\n", #x,            \
                     mf_errname(rc_), mf_last_error());                       \
             MPI_Abort(MPI_COMM_WORLD, 1);                                    \
         }                                                                    \
@@ -184,7 +184,8 @@ static int want(const char *name)
     return !only || strstr(name, only) != NULL;
 }
 
-/* ---- raw MPI baselines (same process, same ranks) ------------------------ */
+/* ---- raw MPI baselines (same process, same ranks) ------------------------
+ */
 
 /* One-way latency of a 16-byte ping-pong between root and rank 1, and
  * round-trip bandwidth for `bytes` each way; workers answer. */
@@ -198,7 +199,8 @@ static double raw_pingpong(MPI_Comm c, size_t bytes, int reps)
             if (i == 0)
                 t0 = now();
             MPI_Send(buf, (int)bytes, MPI_BYTE, peer, 1, c);
-            MPI_Recv(buf, (int)bytes, MPI_BYTE, peer, 1, c, MPI_STATUS_IGNORE);
+            MPI_Recv(buf, (int)bytes, MPI_BYTE, peer, 1, c,
+                     MPI_STATUS_IGNORE);
         }
         t = (now() - t0) / reps;
     } else if (rank == 1) {
@@ -442,7 +444,7 @@ static void mf_scaling(mf_executor *ex)
         if (quick && n > 100000)
             break;
         int reps = n >= 100000 ? 1 : n >= 10000 ? 5 : 21;
-        double per[21];
+        double per[21] = {0};
         mf_future *fs = malloc((size_t)n * sizeof *fs);
         for (int r = 0; r < reps; r++) {
             double t0 = now();
@@ -512,8 +514,8 @@ static void mf_idle_cpu(mf_executor *ex)
         char name[80];
         snprintf(name, sizeof name, "idle CPU, worker rank %d", r);
         if (c0[r] == 0 || c1[r] == 0)
-            printf("| %-46s | %20s | %12s | %8s |\n", name, "not probed",
-                   "-", "-");
+            printf("| %-46s | %20s | %12s | %8s |\n", name, "not probed", "-",
+                   "-");
         else
             row(name, (c1[r] - c0[r]) / span * 100, 1.0, "% core", 0);
     }
@@ -521,7 +523,8 @@ static void mf_idle_cpu(mf_executor *ex)
     free(c1);
 }
 
-/* ---- main ---------------------------------------------------------------- */
+/* ---- main ----------------------------------------------------------------
+ */
 
 static void run_root(mf_executor *ex, double rtt_raw, double farm1,
                      double farm32)
@@ -534,7 +537,8 @@ static void run_root(mf_executor *ex, double rtt_raw, double farm1,
     printf("\n## %d worker%s (%d ranks)\n\n", nw, nw > 1 ? "s" : "", size);
     printf("| %-46s | %20s | %12s | %8s |\n", "figure", "mpifutures",
            "baseline", "ratio");
-    printf("|%s|%s|%s|%s|\n", "------------------------------------------------",
+    printf("|%s|%s|%s|%s|\n",
+           "------------------------------------------------",
            "----------------------", "--------------", "----------");
     /* Memory first: later phases leave future slots to reuse. */
     if (want("memory"))
@@ -585,9 +589,9 @@ static void run_root(mf_executor *ex, double rtt_raw, double farm1,
             mf_as_completed_rate(ex, 100000, fs), farm32, "tasks/s", 1);
     if (want("map")) {
         row("map, chunksize 1", mf_map_rate(ex, n, 1), farm32, "tasks/s", 1);
-        row("map, chunksize 1000", mf_map_rate(ex, quick ? 1000000 : 4000000,
-                                               1000),
-            farm32, "tasks/s", 1);
+        row("map, chunksize 1000",
+            mf_map_rate(ex, quick ? 1000000 : 4000000, 1000), farm32,
+            "tasks/s", 1);
     }
     if (want("bandwidth")) {
         /* The in-place echo measures the library's transport; the last

@@ -65,8 +65,8 @@ int main(int argc, char **argv)
         for (int i = 0; i < 20; i++) {
             const void *d;
             size_t len;
-            if (mf_future_result(f[i], 30, &d, &len) != MF_OK ||
-                len != 7 || memcmp(d, "hello/1", 7) != 0) {
+            if (mf_future_result(f[i], 30, &d, &len) != MF_OK || len != 7 ||
+                memcmp(d, "hello/1", 7) != 0) {
                 fprintf(stderr, "greet %d: %.*s\n", i, (int)len,
                         (const char *)d);
                 bad++;

@@ -120,8 +120,8 @@ int main(int argc, char **argv)
     int interrupted = mf_executor_interrupted(ex);
     printf("journal: loaded=%zu reused=%zu torn=%zu dispatched=%llu "
            "complete=%ld sum_ok=%d interrupted=%d\n",
-           loaded, reused, torn, ran, complete, complete == n && sum == tri * tri,
-           interrupted);
+           loaded, reused, torn, ran, complete,
+           complete == n && sum == tri * tri, interrupted);
     for (long i = 0; i < n; i++)
         mf_future_release(f[i]);
     mf_executor_close(ex);

@@ -152,8 +152,9 @@ int main(int argc, char **argv)
             points = n;
         }
         if (points == 0 || n > 2000) {
-            fprintf(stderr, "oom_run: the failure points were not "
-                            "exhausted (%lu)\n",
+            fprintf(stderr,
+                    "oom_run: the failure points were not "
+                    "exhausted (%lu)\n",
                     points);
             bad++;
         }
@@ -167,8 +168,9 @@ int main(int argc, char **argv)
         CHECK(mf_executor_close(ex) == MF_OK);
         long after = mf__alloc_live();
         if (after != before) {
-            fprintf(stderr, "oom_run: %ld blocks before open, %ld after "
-                            "close: leaked\n",
+            fprintf(stderr,
+                    "oom_run: %ld blocks before open, %ld after "
+                    "close: leaked\n",
                     before, after);
             bad++;
         }

@@ -135,7 +135,8 @@ int main(int argc, char **argv)
                     failed++;
                     const mf_task_error *e;
                     mf_future_error(f[j], 0, &e);
-                    if (i % 10 != 3 || !e || !strstr(e->message, "on purpose"))
+                    if (i % 10 != 3 || !e ||
+                        !strstr(e->message, "on purpose"))
                         wrong++;
                 } else if (rc == MF_ECANCELLED) {
                     cancelled++;
@@ -154,8 +155,8 @@ int main(int argc, char **argv)
         uint64_t ran = 0;
         for (size_t w = 0; w < nw && w < 64; w++)
             ran += st[w].tasks;
-        if (ok + failed + cancelled != submitted || submitted != n ||
-            wrong || ran != ok + failed || cancelled > cancel_tried)
+        if (ok + failed + cancelled != submitted || submitted != n || wrong ||
+            ran != ok + failed || cancelled > cancel_tried)
             bad++;
         mf_executor_close(ex);
         long after = mf__alloc_live();

@@ -171,9 +171,8 @@ static void test_cancel_while_thread_runs(void)
         int token = 1;
         MPI_Send(&token, 1, MPI_INT, r, 99, user_comm);
     }
-    CU_ASSERT_EQUAL(mf_wait(gates, (size_t)nw, 30, MF_ALL_COMPLETED, NULL,
-                            NULL),
-                    MF_OK);
+    CU_ASSERT_EQUAL(
+        mf_wait(gates, (size_t)nw, 30, MF_ALL_COMPLETED, NULL, NULL), MF_OK);
     for (int i = 0; i < nw; i++)
         mf_future_release(gates[i]);
     mf_future_release(queued);
@@ -188,7 +187,7 @@ static int signal_scenario(int abandon)
 #define EXPECT(c)                                                            \
     do {                                                                     \
         if (!(c)) {                                                          \
-            fprintf(stderr, "signal test: failed: %s (line %d)\n", #c,      \
+            fprintf(stderr, "signal test: failed: %s (line %d)\n", #c,       \
                     __LINE__);                                               \
             bad++;                                                           \
         }                                                                    \

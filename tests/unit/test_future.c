@@ -218,8 +218,7 @@ static void test_handles(void)
     CU_ASSERT_EQUAL(mf_future_cancel(null), MF_EBADHANDLE);
     CU_ASSERT_EQUAL(mf_future_result(null, 0, NULL, NULL), MF_EBADHANDLE);
     CU_ASSERT_EQUAL(mf_future_error(null, 0, NULL), MF_EBADHANDLE);
-    CU_ASSERT_EQUAL(mf_future_on_done(null, cb_record, NULL),
-                    MF_EBADHANDLE);
+    CU_ASSERT_EQUAL(mf_future_on_done(null, cb_record, NULL), MF_EBADHANDLE);
     CU_ASSERT_EQUAL(mf_future_release(bogus), MF_EBADHANDLE);
     CU_ASSERT_FALSE(mf_future_done(null));
     CU_ASSERT_FALSE(mf_future_running(bogus));
@@ -261,16 +260,14 @@ static void test_wait(void)
                     MF_ETIMEDOUT);
     CU_ASSERT_EQUAL(nd, 0);
     finish(a, MF_FS_OK);
-    CU_ASSERT_EQUAL(mf_wait(set, 4, 0, MF_FIRST_COMPLETED, done, &nd),
-                    MF_OK);
+    CU_ASSERT_EQUAL(mf_wait(set, 4, 0, MF_FIRST_COMPLETED, done, &nd), MF_OK);
     CU_ASSERT_EQUAL(nd, 1); /* a twice, counted once */
     CU_ASSERT(done[0] && !done[1] && !done[2] && done[3]);
     /* FIRST_EXCEPTION with no failure waits for all. */
     CU_ASSERT_EQUAL(mf_wait(set, 4, 0, MF_FIRST_EXCEPTION, done, &nd),
                     MF_ETIMEDOUT);
     finish(b, MF_FS_FAILED);
-    CU_ASSERT_EQUAL(mf_wait(set, 4, 0, MF_FIRST_EXCEPTION, done, &nd),
-                    MF_OK);
+    CU_ASSERT_EQUAL(mf_wait(set, 4, 0, MF_FIRST_EXCEPTION, done, &nd), MF_OK);
     CU_ASSERT_EQUAL(nd, 2);
     CU_ASSERT_EQUAL(mf_wait(set, 4, 0, MF_ALL_COMPLETED, done, &nd),
                     MF_ETIMEDOUT);

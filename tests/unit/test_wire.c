@@ -57,10 +57,11 @@ static void test_results_round_trip(void)
     mf_wire_reader r;
     mf_wire_rec rec;
     CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 7, MF_RS_OK, 99, 1234, "xy", 2, 0, 0),
-                    MF_OK);
     CU_ASSERT_EQUAL(
-        mf_wire_add_result(&s, 8, MF_RS_FAILED, 0, 5, "boom", 4, 0, 0), MF_OK);
+        mf_wire_add_result(&s, 7, MF_RS_OK, 99, 1234, "xy", 2, 0, 0), MF_OK);
+    CU_ASSERT_EQUAL(
+        mf_wire_add_result(&s, 8, MF_RS_FAILED, 0, 5, "boom", 4, 0, 0),
+        MF_OK);
     CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
     CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, s.buf, s.len), MF_OK);
     CU_ASSERT_EQUAL(r.kind, MF_MSG_RESULTS);
@@ -228,10 +229,11 @@ static void test_large_payload_in_place(void)
                     MF_OK);
     CU_ASSERT_EQUAL(mf_wire_add_result(&s, 2, MF_RS_OK, 0, 0, big, BIG, 0, 0),
                     MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 3, MF_RS_OK, 0, 0, big2, BIG, 1, 0),
-                    MF_OK); /* big2 now owned by s */
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 4, MF_RS_OK, 0, 0, "tail", 4, 0, 0),
-                    MF_OK);
+    CU_ASSERT_EQUAL(
+        mf_wire_add_result(&s, 3, MF_RS_OK, 0, 0, big2, BIG, 1, 0),
+        MF_OK); /* big2 now owned by s */
+    CU_ASSERT_EQUAL(
+        mf_wire_add_result(&s, 4, MF_RS_OK, 0, 0, "tail", 4, 0, 0), MF_OK);
     CU_ASSERT_EQUAL_FATAL(mf_wire_finish(&s), MF_OK);
     CU_ASSERT_EQUAL(s.nool, 2);
     /* Only headers and small payloads were copied. */
@@ -258,15 +260,15 @@ static void test_large_payload_in_place(void)
     CU_ASSERT_TRUE(rec.ool);
     CU_ASSERT_PTR_NULL(rec.data);
     CU_ASSERT_EQUAL_FATAL(rec.len, BIG);
-    CU_ASSERT_EQUAL_FATAL(
-        mf__wire_recv_ool(MPI_COMM_SELF, 0, rec.len, &rb), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mf__wire_recv_ool(MPI_COMM_SELF, 0, rec.len, &rb),
+                          MF_OK);
     CU_ASSERT_EQUAL(memcmp(rb->data, big, BIG), 0);
     mf__rbuf_unref(rb);
     CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
     CU_ASSERT_EQUAL(rec.tag, 3);
     CU_ASSERT_TRUE(rec.ool);
-    CU_ASSERT_EQUAL_FATAL(
-        mf__wire_recv_ool(MPI_COMM_SELF, 0, rec.len, &rb), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mf__wire_recv_ool(MPI_COMM_SELF, 0, rec.len, &rb),
+                          MF_OK);
     const unsigned char *d = (const unsigned char *)rb->data;
     for (size_t i = 0; i < BIG; i++)
         if (d[i] != (unsigned char)(i * 13)) {
@@ -306,9 +308,8 @@ static void test_bad_flags(void)
     mf_wire_reader r;
     mf_wire_rec rec;
     CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_TASKS), MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_task_t(&s, 5, 6, "x", 1, 0, MF_REC_ISOLATE,
-                                       2500),
-                    MF_OK);
+    CU_ASSERT_EQUAL(
+        mf_wire_add_task_t(&s, 5, 6, "x", 1, 0, MF_REC_ISOLATE, 2500), MF_OK);
     CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
     CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, s.buf, s.len), MF_OK);
     CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
@@ -316,9 +317,8 @@ static void test_bad_flags(void)
     CU_ASSERT_EQUAL(rec.timeout_ms, 2500);
     mf_wire_free(&s);
     CU_ASSERT_EQUAL(mf_wire_begin(&s, MF_MSG_RESULTS), MF_OK);
-    CU_ASSERT_EQUAL(mf_wire_add_result(&s, 5, MF_RS_TIMEOUT, 0, 0, "t", 1,
-                                       0, 0),
-                    MF_OK);
+    CU_ASSERT_EQUAL(
+        mf_wire_add_result(&s, 5, MF_RS_TIMEOUT, 0, 0, "t", 1, 0, 0), MF_OK);
     CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
     CU_ASSERT_EQUAL(decode_all(s.buf, s.len), MF_OK);
     flags = MF_REC_ISOLATE;
