@@ -750,7 +750,14 @@ int mf__serve(mf_executor *ex)
             rc = mf_w_run(&w, &w.q[w.qhead++]);
             if (rc != MF_OK)
                 break;
-            if (w.qhead == w.qlen || w.out->total >= MF_FLUSH_BYTES ||
+            /* Send results once as many are done as are still queued
+             * (and when the queue is empty, the batch large, or the
+             * oldest result waited too long): the root, which gives a
+             * busy worker more once half its window is free, then
+             * refills this queue before it runs dry, and reads these
+             * results while this rank works on the rest. */
+            if (w.qhead == w.qlen || w.out->count >= w.qlen - w.qhead ||
+                w.out->total >= MF_FLUSH_BYTES ||
                 mf__now() - w.out_since >= MF_FLUSH_SECONDS)
                 rc = mf_w_flush(&w);
             if (w.qhead == w.qlen)
