@@ -122,13 +122,24 @@ void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us)
     }
 }
 
-int mf__cores(void)
+bool mf__oversubscribed(const cpu_set_t *sets, int n)
 {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int i = 0; i < n; i++)
+        CPU_OR(&all, &all, &sets[i]);
+    return n > CPU_COUNT(&all);
+}
+
+void mf__cpuset(cpu_set_t *set)
+{
+    if (sched_getaffinity(0, sizeof *set, set) == 0 && CPU_COUNT(set) > 0)
+        return;
+    /* Unknown: every online CPU. */
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
+    CPU_ZERO(set);
+    for (long c = 0; c < (n > 0 ? n : 1) && c < CPU_SETSIZE; c++)
+        CPU_SET((int)c, set);
 }
 
 /* ---- Open MPI's own yield --------------------------------------------

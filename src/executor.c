@@ -257,6 +257,7 @@ typedef struct mf_hello {
     int32_t status;
     int32_t nmismatch;
     uint64_t mono_ns; /* clock at the handshake, for trace offsets */
+    cpu_set_t cpus;   /* where this rank may run (oversubscription) */
     char host[64];
     char msg[MF_HELLO_MSG];
 } mf_hello;
@@ -509,6 +510,7 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
                                          &ex->journal, me.msg, sizeof me.msg);
     }
     gethostname(me.host, sizeof me.host - 1);
+    mf__cpuset(&me.cpus);
 
     /* Collective from here on: every rank takes the same steps whatever
      * its local status, so a failure anywhere can never hang the others. */
@@ -608,12 +610,17 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
 
     ex->comm = dup;
     {
-        /* Ranks on this host (same name) against its cores: when there
-         * are more, waiting ranks yield instead of spinning. */
+        /* Ranks on this host (same name) against the CPUs they may run
+         * on together: when there are more ranks, waiting ranks yield
+         * instead of spinning. */
         int local = 0;
-        for (int r = 0; r < size; r++)
-            local += strncmp(all[r].host, me.host, sizeof me.host) == 0;
-        ex->oversub = local > mf__cores();
+        cpu_set_t *sets = mf__malloc((size_t)size * sizeof *sets);
+        for (int r = 0; sets && r < size; r++)
+            if (strncmp(all[r].host, me.host, sizeof me.host) == 0)
+                sets[local++] = all[r].cpus;
+        /* (Out of memory: assume the worst; yielding is merely slower.) */
+        ex->oversub = !sets || mf__oversubscribed(sets, local);
+        mf__free(sets);
     }
     mf__mpi_quiet_setup();
     memcpy(ex->host, me.host, sizeof ex->host);

@@ -13,6 +13,7 @@
 #include "mpifutures.h"
 
 #include <pthread.h>
+#include <sched.h> /* cpu_set_t (needs _GNU_SOURCE, set by the build) */
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -82,8 +83,13 @@ void mf__mpi_quiet_leave(void);
 unsigned mf__mpi_quiet_suspend(void);
 void mf__mpi_quiet_resume(unsigned depth);
 
-/* Cores this process may run on. */
-int mf__cores(void);
+/* The CPUs this process may run on (its affinity; every online CPU if
+ * that cannot be read). */
+void mf__cpuset(cpu_set_t *set);
+/* More ranks than CPUs to share: n ranks of one host, with affinities
+ * sets[0..n-1], against the union of those (ranks bound one to a core
+ * each see one CPU apiece and are not oversubscribed). */
+bool mf__oversubscribed(const cpu_set_t *sets, int n);
 
 /* ---- registry (registry.c) ------------------------------------------ */
 typedef struct mf_reg_entry {
