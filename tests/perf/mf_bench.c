@@ -390,8 +390,9 @@ static double mf_bandwidth(mf_executor *ex, mf_fn_id fn, size_t bytes,
             /* Checked in full in the warm-up block only (outside the
              * timing); the length always. */
             if (l != bytes || (b < 0 && memcmp(d, arg, bytes) != 0))
-                wrong++, fprintf(stderr, "mf-bench: echo returned %zu bytes "
-                                         "of %zu, or other bytes\n",
+                wrong++, fprintf(stderr,
+                                 "mf-bench: echo returned %zu bytes "
+                                 "of %zu, or other bytes\n",
                                  l, bytes);
             mf_future_release(f);
         }
