@@ -692,6 +692,22 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
             keep = t->rb;
             t->rb = NULL;
             release = mf_rbuf_release;
+        } else if (plen >= MF_WIRE_OOL_MIN) {
+            /* (Not expected: a large argument always has its own buffer.
+             * Sent out of line, the bytes must outlive t->rb: copy.) */
+            void *copy = mf__res_alloc(plen);
+            if (copy) {
+                memcpy(copy, payload, plen);
+                task.res = copy;
+                task.res_in_arg = 0;
+                payload = copy;
+                owned = 1;
+                release = mf__res_free;
+            } else {
+                status = MF_RS_FAILED;
+                payload = "out of memory returning the argument";
+                plen = strlen(payload);
+            }
         }
     } else {
         payload = task.res;
