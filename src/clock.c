@@ -152,7 +152,8 @@ void mf__cpuset(cpu_set_t *set)
  * 3 M/s without it. So the library turns it off while it polls and puts
  * it back for the caller's own MPI calls. The switch is found at run time
  * (dlsym), so other MPIs, or an Open MPI without it, are simply left
- * alone. All calls happen under the library lock. */
+ * alone. One thread at a time calls these: on the root under the library
+ * lock, on a worker the thread that serves. */
 typedef bool (*mf_yield_fn)(bool);
 static mf_yield_fn mf_yield_set;
 static bool mf_yield_orig;

@@ -45,7 +45,6 @@ MF_API void mf_executor_opts_init(mf_executor_opts *opts)
     opts->progress_interval = 10;
 }
 
-/* Apply defaults to zero fields and check ranges. */
 /* An MF_* variable overriding an option: unset = keep; bad = error. */
 static int mf_env_num(const char *var, unsigned long long max,
                       unsigned long long *val, char *msg, size_t msglen)
@@ -68,6 +67,19 @@ static int mf_env_num(const char *var, unsigned long long max,
     return 1;
 }
 
+/* The same for an unsigned option: MF_OK (set or kept), or MF_EINVAL. */
+static int mf_env_uint(const char *var, unsigned max, unsigned *out,
+                       char *msg, size_t msglen)
+{
+    unsigned long long v;
+    int r = mf_env_num(var, max, &v, msg, msglen);
+    if (r < 0)
+        return MF_EINVAL;
+    if (r)
+        *out = (unsigned)v;
+    return MF_OK;
+}
+
 /* An MF_* variable that must be 0 or 1. */
 static int mf_env_bool(const char *var, int *out, char *msg, size_t msglen)
 {
@@ -83,6 +95,7 @@ static int mf_env_bool(const char *var, int *out, char *msg, size_t msglen)
     return MF_OK;
 }
 
+/* Apply defaults to zero fields, then the environment, and check ranges. */
 static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
                            char *msg, size_t msglen)
 {
@@ -97,29 +110,25 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
         out->idle_sleep_max_us = in->idle_sleep_max_us;
     /* Environment variables win, so job scripts can tune a program
      * without recompiling it. */
-    if ((r = mf_env_num("MF_WINDOW", MF_MAX_WINDOW, &v, msg, msglen)) < 0)
+    if (mf_env_uint("MF_WINDOW", MF_MAX_WINDOW, &out->window, msg, msglen))
         return MF_EINVAL;
-    if (r)
-        out->window = (unsigned)v;
     if ((r = mf_env_num("MF_MAX_ARG_BYTES", MF_DEFAULT_MAX_ARG, &v, msg,
                         msglen)) < 0)
         return MF_EINVAL;
     if (r)
         out->max_arg_bytes = (size_t)v;
-    if ((r = mf_env_num("MF_IDLE_SLEEP_US", 1000000, &v, msg, msglen)) < 0)
+    if (mf_env_uint("MF_IDLE_SLEEP_US", 1000000, &out->idle_sleep_max_us, msg,
+                    msglen))
         return MF_EINVAL;
-    if (r)
-        out->idle_sleep_max_us = (unsigned)v;
     if (in) {
         out->progress_thread = in->progress_thread;
         out->handle_signals = in->handle_signals;
         if (in->grace_seconds)
             out->grace_seconds = in->grace_seconds;
     }
-    if ((r = mf_env_num("MF_GRACE_SECONDS", 86400, &v, msg, msglen)) < 0)
+    if (mf_env_uint("MF_GRACE_SECONDS", 86400, &out->grace_seconds, msg,
+                    msglen))
         return MF_EINVAL;
-    if (r)
-        out->grace_seconds = (unsigned)v;
     if (in) {
         out->stats = in->stats;
         out->progress = in->progress;
@@ -127,10 +136,9 @@ static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
             out->progress_interval = in->progress_interval;
         out->trace_path = in->trace_path;
     }
-    if ((r = mf_env_num("MF_PROGRESS_INTERVAL", 86400, &v, msg, msglen)) < 0)
+    if (mf_env_uint("MF_PROGRESS_INTERVAL", 86400, &out->progress_interval,
+                    msg, msglen))
         return MF_EINVAL;
-    if (r)
-        out->progress_interval = (unsigned)v;
     if (mf_env_bool("MF_STATS", &out->stats, msg, msglen) != MF_OK ||
         mf_env_bool("MF_PROGRESS", &out->progress, msg, msglen) != MF_OK)
         return MF_EINVAL;

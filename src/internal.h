@@ -75,7 +75,7 @@ void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us);
 
 /* Open MPI's yield-when-idle off while the library polls (clock.c):
  * setup once (finds the switch), then enter/leave around the library's
- * MPI polling; they nest. Lock held. */
+ * MPI polling; they nest. Root: lock held; worker: the serving thread. */
 void mf__mpi_quiet_setup(void);
 void mf__mpi_quiet_enter(void);
 void mf__mpi_quiet_leave(void);
