@@ -116,31 +116,122 @@ fi
 say "single jobs done in $(elapsed_since "$t") s"
 
 # ---- 5. array.sbatch over numbers.txt + a merge job after it ------------
+# The merge is submitted as jobs/README.md says: afterany, so that a failed
+# element makes the merge fail instead of leaving it PENDING forever.
 t=$EPOCHREALTIME
+merge_after() {  # merge_after DEPENDENCY FILES-GLOB [sbatch options]: the merge job's id
+    local dep=$1 glob=$2; shift 2
+    sbatch --parsable --chdir="$WORK" -n 1 -o merge-%j.out --dependency="$dep" "$@" \
+        --wrap "'$ROOT/jobs/slurm/merge-summaries' $glob"
+}
 ja=$(sbatch --parsable --chdir="$WORK" "$ROOT/jobs/slurm/array.sbatch" numbers.txt)
-jm=$(sbatch --parsable --chdir="$WORK" -n 1 -o merge-%j.out --dependency="afterok:$ja" \
-         --wrap "'$ROOT/jobs/slurm/merge-summaries' --expect 4 mf-array-${ja}_*.out")
+jm=$(merge_after "afterany:$ja" "mf-array-${ja}_*.out")
+# A stepped range: indices 0, 2, 4 are not the slices 0..2 of 3; every
+# element must refuse at once (before: slices 0, 2, 4 "of 3", a third of
+# the input lost and a merge of count=804 with status 0).
+js=$(sbatch --parsable --chdir="$WORK" --array=0-4:2 "$ROOT/jobs/slurm/array.sbatch" numbers.txt)
+jsm=$(merge_after "afterany:$js" "mf-array-${js}_*.out")
+# One element fails (slice 1 holds a line that is not an integer).
+awk 'NR == 2 { print "oops"; next } { print }' numbers.txt >bad.txt
+jb=$(sbatch --parsable --chdir="$WORK" "$ROOT/jobs/slurm/array.sbatch" bad.txt)
+jbm=$(merge_after "afterany:$jb" "mf-array-${jb}_*.out")
+jbk=$(merge_after "afterok:$jb" "mf-array-${jb}_*.out" --kill-on-invalid-dep=yes)
+jbp=$(merge_after "afterok:$jb" "mf-array-${jb}_*.out")
 if job_wait "$ja" 240 && job_wait "$jm" 60; then
     states=$(job_states "$ja" | tr '\n' ';')
-    [ "$states" = "0 COMPLETED 0:0;1 COMPLETED 0:0;2 COMPLETED 0:0;3 COMPLETED 0:0;" ] \
-        && ok "array.sbatch: 4 elements COMPLETED 0:0" \
-        || bad "array.sbatch: element states '$states'"
-    check "array job: merge job (afterok) COMPLETED 0:0" \
+    check "array.sbatch: 4 elements COMPLETED 0:0 ($states)" \
+        test "$states" = "0 COMPLETED 0:0;1 COMPLETED 0:0;2 COMPLETED 0:0;3 COMPLETED 0:0;"
+    check "array job: merge job (afterany) COMPLETED 0:0" \
         test "$(job_states "$jm")" = "- COMPLETED 0:0"
     got=$(summary_of "merge-$jm.out")
-    [ "$got" = "$LIGHT_SUM" ] \
-        && ok "array.sbatch + merge-summaries: $got (= light set in one run)" \
-        || { bad "merged summary '$got' != '$LIGHT_SUM'"; show_out "merge-$jm.out"; }
+    if [ "$got" = "$LIGHT_SUM" ]; then
+        ok "array.sbatch + merge-summaries: $got (= light set in one run)"
+    else
+        bad "merged summary '$got' != '$LIGHT_SUM'"; show_out "merge-$jm.out"
+    fi
     # Slices are disjoint and cover the input.
     check "array.sbatch: the 4 slices partition the input" \
         test "$(cat mf-slice-"${ja}"_*.txt | sort -n | md5sum)" = "$(sort -n numbers.txt | md5sum)"
     # A missing element must not pass unnoticed.
     check "merge-summaries --expect 5 fails with 4 parts" \
         bash -c "! '$ROOT/jobs/slurm/merge-summaries' --expect 5 mf-array-${ja}_*.out 2>/dev/null"
+    check "merge-summaries fails without slice 2 (it knows there are 4)" \
+        bash -c "! '$ROOT/jobs/slurm/merge-summaries' mf-array-${ja}_[013].out 2>/dev/null"
 else
     bad "array job $ja / merge job $jm did not finish"
 fi
-say "array done in $(elapsed_since "$t") s"
+if job_wait "$js" 120 && job_wait "$jsm" 60; then
+    states=$(job_states "$js" | tr '\n' ';')
+    check "stepped array 0-4:2: every element refused, FAILED 2:0 ($states)" \
+        test "$states" = "0 FAILED 2:0;2 FAILED 2:0;4 FAILED 2:0;"
+    check "stepped array: the refusal says why and names MF_SLICES" \
+        has_line "mf-array-${js}_4.out" "^job: array indices 0\.\.4 .*MF_SLICES"
+    check "stepped array: no element computed anything (no summary line)" \
+        bash -c "! grep -q '^summary: ' mf-array-${js}_*.out"
+    check "stepped array: the merge FAILED (never COMPLETED with part of the input)" \
+        test "$(job_states "$jsm")" = "- FAILED 1:0"
+else
+    bad "stepped array $js / merge $jsm did not finish"
+fi
+if job_wait "$jb" 240; then
+    states=$(job_states "$jb" | tr '\n' ';')
+    check "array with a bad line in slice 1: element 1 FAILED 2:0, the others COMPLETED ($states)" \
+        test "$states" = "0 COMPLETED 0:0;1 FAILED 2:0;2 COMPLETED 0:0;3 COMPLETED 0:0;"
+    # Bounded: the merge jobs must leave the queue, not stay PENDING.
+    if job_wait "$jbm" 60; then
+        check "failed element: the afterany merge ran and FAILED 1:0" \
+            test "$(job_states "$jbm")" = "- FAILED 1:0"
+        check "failed element: the merge names the element without a summary" \
+            has_line "merge-$jbm.out" "merge-summaries: mf-array-${jb}_1\.out has 0 summary lines"
+    else
+        bad "failed element: the afterany merge $jbm did not end within 60 s"
+    fi
+    if poll_until 60 0.2 job_gone "$jbk"; then
+        check "failed element: afterok + --kill-on-invalid-dep=yes merge was CANCELLED" \
+            bash -c "[[ '$(job_states "$jbk")' == '- CANCELLED '* ]]"
+    else
+        bad "failed element: afterok + --kill-on-invalid-dep=yes merge $jbk still queued after 60 s"
+        scancel "$jbk" 2>/dev/null
+    fi
+    # What the old README did: afterok alone never runs and never ends.
+    dep_never() { [ "$(job_field "$jbp" Reason)" = DependencyNeverSatisfied ]; }
+    check "failed element: a plain afterok merge is stuck (PENDING, DependencyNeverSatisfied): why the README says afterany" \
+        poll_until 60 0.2 dep_never
+    scancel "$jbp" 2>/dev/null
+    job_wait "$jbp" 30 >/dev/null || true
+
+    # Rerun the failed element once the input is fixed: slice 1 of 4 only.
+    cp numbers.txt bad.txt
+    jr0=$(sbatch --parsable --chdir="$WORK" --array=1 "$ROOT/jobs/slurm/array.sbatch" bad.txt)
+    jr=$(MF_SLICES=4 sbatch --parsable --chdir="$WORK" --array=1 "$ROOT/jobs/slurm/array.sbatch" bad.txt)
+    if job_wait "$jr0" 60 && job_wait "$jr" 120; then
+        check "rerun without MF_SLICES (--array=1): refused, FAILED 2:0 (not the whole input)" \
+            test "$(job_states "$jr0")" = "1 FAILED 2:0"
+        check "rerun without MF_SLICES: the message says how (MF_SLICES=4 sbatch --array=1)" \
+            has_line "mf-array-${jr0}_1.out" "MF_SLICES=K"
+        check "rerun MF_SLICES=4 --array=1: COMPLETED 0:0" \
+            test "$(job_states "$jr")" = "1 COMPLETED 0:0"
+        check "rerun computed slice 1 of 4 only (500 integers)" \
+            has_line "mf-array-${jr}_1.out" "^summary: count=500 "
+        got=$("$ROOT/jobs/slurm/merge-summaries" mf-array-"${jb}"_[023].out "mf-array-${jr}_1.out" 2>&1 | sed -n 's/ seconds=.*//; s/^summary: //p')
+        if [ "$got" = "$LIGHT_SUM" ]; then
+            ok "original elements 0,2,3 + rerun of 1 merge to the whole input: $got"
+        else
+            bad "merge of elements 0,2,3 + rerun 1: '$got' != '$LIGHT_SUM'"
+        fi
+        out=$("$ROOT/jobs/slurm/merge-summaries" mf-array-"${ja}"_*.out "mf-array-${jr}_1.out" 2>&1); rc=$?
+        if [ "$rc" = 1 ] && [[ "$out" == *"slice 1 of 4 is in both"* ]]; then
+            ok "merge detects the overlap of a rerun slice with a complete array: $out"
+        else
+            bad "merge of a complete array + a rerun slice: rc=$rc: $out"
+        fi
+    else
+        bad "rerun jobs $jr0 / $jr did not finish"
+    fi
+else
+    bad "array job $jb with a failing element did not finish"
+fi
+say "arrays done in $(elapsed_since "$t") s"
 
 # ---- 6. PBS: the directive mapping, then the script under qsub ----------
 t=$EPOCHREALTIME

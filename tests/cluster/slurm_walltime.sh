@@ -57,6 +57,12 @@ for l in srun mpirun; do
     ids+=("$id")
     say "submitted job $id ($l), time limit 1 min, SIGUSR1 55 s before it"
 done
+# PBS through Slurm's PBS layer: walltime 1 min from qsub, the warning
+# from the script's own `#SBATCH --signal=B:USR1@60` line. (A copy whose
+# only change is the work: factorial.pbs takes no arguments.)
+sed "s|^ARGS=(.*|ARGS=(${WORKLOAD[*]})|" "$ROOT/jobs/pbs/factorial.pbs" >wall.pbs
+jp=$(qsub -l nodes=1:ppn=2,walltime=00:01:00 -o wall-pbs.out -e wall-pbs.err wall.pbs 2>&1 | tail -n 1)
+say "submitted PBS job $jp (qsub, walltime 1 min)"
 
 tsec() { date -d "$1" +%s 2>/dev/null; }
 i=0
@@ -99,6 +105,22 @@ for l in srun mpirun; do
     fi
     check "$l: no summary line claims a complete run" bash -c "! grep -q '^summary: count=100000 ' '$WORK/$out'"
 done
+
+if [[ "$jp" =~ ^[0-9]+$ ]] && job_wait "$jp" 150; then
+    st=$(job_states "$jp")
+    start=$(tsec "$(job_field "$jp" StartTime)")
+    end=$(tsec "$(job_field "$jp" EndTime)")
+    say "pbs: job $jp: $st, ran $((end - start)) s"
+    sed 's/^/    /' wall-pbs.err wall-pbs.out | tail -n 20
+    check "pbs: walltime ended FAILED 5:0 (mf-factorial interrupted cleanly), not TIMEOUT: '$st'" \
+        test "$st" = "- FAILED 5:0"
+    check "pbs: ended before the 60 s limit ($((end - start)) s)" test $((end - start)) -lt 60
+    check "pbs: the batch shell got SIGUSR1 and forwarded it to mpirun" \
+        grep -q '^job: got SIGUSR1 at' wall-pbs.err
+    check "pbs: mf-factorial says it was interrupted" grep -qE "$WHY_RE" wall-pbs.err wall-pbs.out
+else
+    bad "pbs: job '$jp' did not end within 150 s"
+fi
 
 cleanup
 trap - EXIT
