@@ -284,10 +284,15 @@ typedef struct mf_executor_opts {
      *  (function, argument digest, result or error) is appended as it
      *  arrives; a later run given the same file completes matching
      *  submits from it without running them (tasks must be deterministic
-     *  for this to be right). A torn last record is dropped; a journal
-     *  written with other registered functions fails the open with
-     *  MF_EMISMATCH on every rank. Copied at open. Environment:
-     *  MF_JOURNAL=path. */
+     *  for this to be right). Only results and the task's own failures
+     *  (mf_task_fail(), a non-zero return) are replayed: a timeout, a
+     *  crash, an abandoned task or an out-of-memory failure runs again.
+     *  A torn last record is dropped; a damaged record is skipped (with a
+     *  line on stderr), the records after it are kept. A journal written
+     *  with other registered functions fails the open with MF_EMISMATCH
+     *  on every rank; one in use by another run (the file is locked while
+     *  open) fails it with MF_EINVAL, as does one that cannot be opened.
+     *  Copied at open. Environment: MF_JOURNAL=path. */
     const char *journal_path;
     /** A registered function run once on every worker when the executor
      *  opens, before any task (ProcessPoolExecutor's initializer), with
@@ -382,8 +387,9 @@ MF_API int mf_executor_stats(mf_executor *ex, mf_worker_stats *out, size_t n,
                              size_t *nworkers);
 
 /** Journal figures of `ex`: records loaded at open, futures completed
- *  from them so far, and bytes of a torn end that was dropped (any
- *  pointer may be NULL; all 0 without a journal). Thread-safe. */
+ *  from them so far, and bytes dropped at open: a torn end and damaged
+ *  records (any pointer may be NULL; all 0 without a journal).
+ *  Thread-safe. */
 MF_API int mf_executor_journal(mf_executor *ex, size_t *loaded,
                                size_t *reused, size_t *torn_bytes);
 

@@ -238,6 +238,11 @@ int mf__journal_append(mf_journal *j, uint64_t fn, const uint64_t d[2],
                        size_t len);
 void mf__journal_counts(const mf_journal *j, size_t *loaded, size_t *reused,
                         size_t *torn);
+/* Records skipped at open: damaged ones (bad checksum or header, with
+ * good records after them), and stale ones (a timeout, a crash or any
+ * other outcome that is not replayed; written by older versions). */
+void mf__journal_skipped(const mf_journal *j, size_t *damaged,
+                         size_t *stale);
 
 /* ---- observation (observe.c) ------------------------------------------ */
 enum { MF_EV_TASK = 0, MF_EV_DISPATCH = 1, MF_EV_WAIT = 2 };

@@ -6,9 +6,30 @@
  * task from it, without running it, when the function and argument
  * digest match (tasks are assumed deterministic). Records are written
  * with one write() each, so a run killed with SIGKILL loses nothing it
- * had received. A torn last record (killed mid-write) fails its checksum
- * or its length and is dropped (the file is cut back to the last good
- * record); a journal from a program with another registry is refused.
+ * had received. A journal from a program with another registry is
+ * refused.
+ *
+ * Only what a rerun would give again is replayed: results, and the
+ * task's own failures (mf_task_fail, a non-zero return). A timeout, a
+ * crash, and a failure for want of resources (the library's "out of
+ * memory ..." and "cannot isolate the task ..." messages, or a task's own
+ * "out of memory ...") are not appended, and such records in a journal
+ * of an older version are skipped at load (counted as stale), so those
+ * tasks run again.
+ *
+ * A record that fails its checksum or its header is skipped: the reader
+ * resynchronises on the next offset that holds a whole record with a
+ * good checksum, so one damaged record costs that record only (counted,
+ * its bytes reported as dropped, a line on stderr). Damaged records stay
+ * in the file. Bytes after the last good record (a torn last record: the
+ * run was killed mid-write) hold no good record and are cut off; new
+ * records are appended after the last good one, i.e. at the end of the
+ * file.
+ *
+ * The file is locked (flock, exclusive, non-blocking) while open: a
+ * second run on the same journal is refused rather than interleaving its
+ * records with the first one's (where the file system has no locks, the
+ * journal is used unlocked).
  *
  *   file    header: "MFJOURN1" | version u32 | 0 u32 | registry digest u64
  *   record  "MFJR" u32 | body length u32 | body | checksum u64
@@ -16,11 +37,13 @@
  *           reason u32 | len u64 | bytes
  */
 #include "internal.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,7 +143,8 @@ struct mf_journal {
     char *path;
     mf_jent *tab;
     size_t cap, n;
-    size_t loaded, reused, torn;
+    size_t loaded, reused, torn; /* torn: bytes dropped, see counts */
+    size_t damaged, stale;       /* records skipped at open */
 };
 
 static size_t mf_jslot(const mf_journal *j, uint64_t fn, uint64_t d0,
@@ -168,8 +192,85 @@ static uint64_t mf_jsum(const unsigned char *p, size_t n)
     return d[0];
 }
 
-/* Parse `buf` (the whole file). Returns the length of the good prefix in
- * *good, or an error for a header that is not ours. */
+/* May a record with this outcome be replayed? Results and the task's own
+ * failures only: not a timeout, a crash, an abandoned task (reason), nor
+ * a failure for want of resources, which a rerun may not meet. */
+static int mf_jreplayable(uint32_t status, uint32_t reason,
+                          const unsigned char *bytes, size_t len)
+{
+    static const char *const transient[] = {
+        "out of memory",           /* the worker's, or the task's own */
+        "cannot isolate the task", /* no process or pipe for it */
+    };
+    if (reason != MF_FAIL_TASK)
+        return 0;
+    if (status == MF_RS_OK)
+        return 1;
+    if (status != MF_RS_FAILED)
+        return 0; /* MF_RS_CRASHED, MF_RS_TIMEOUT, or unknown */
+    for (size_t i = 0; i < sizeof transient / sizeof *transient; i++) {
+        size_t n = strlen(transient[i]);
+        if (len >= n && memcmp(bytes, transient[i], n) == 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* The header of a record at `off` that fits in [off, end): its body
+ * length, else 0. */
+static uint32_t mf_jhead(const unsigned char *buf, size_t off, size_t end)
+{
+    uint32_t magic, blen;
+    if (end - off < 16)
+        return 0;
+    memcpy(&magic, buf + off, 4);
+    memcpy(&blen, buf + off + 4, 4);
+    if (magic != MF_J_REC_MAGIC || blen < MF_J_BODY_FIXED ||
+        blen > MF_J_MAX_BODY || end - off - 16 < (size_t)blen)
+        return 0;
+    return blen;
+}
+
+/* The size of the whole, good record at `off` (header, body and a
+ * checksum that holds), else 0. */
+static size_t mf_jrecord(const unsigned char *buf, size_t len, size_t off)
+{
+    uint32_t blen = mf_jhead(buf, off, len);
+    uint64_t sum, l;
+    if (!blen)
+        return 0;
+    memcpy(&sum, buf + off + 8 + blen, 8);
+    memcpy(&l, buf + off + 8 + 32, 8);
+    if (l != blen - MF_J_BODY_FIXED || sum != mf_jsum(buf + off, 8 + blen))
+        return 0;
+    return 16 + (size_t)blen;
+}
+
+/* How many records the damaged bytes [off, end) held: the plausible
+ * headers that chain through them, plus each stretch in between long
+ * enough to be a record (at least 1). */
+static size_t mf_jdamaged(const unsigned char *buf, size_t off, size_t end)
+{
+    size_t k = 0, stray = 0;
+    while (off < end) {
+        uint32_t blen = mf_jhead(buf, off, end);
+        if (blen) {
+            k += 1 + (stray >= 16 + MF_J_BODY_FIXED);
+            stray = 0;
+            off += 16 + (size_t)blen;
+        } else {
+            stray++;
+            off++;
+        }
+    }
+    k += stray >= 16 + MF_J_BODY_FIXED;
+    return k ? k : 1;
+}
+
+/* Parse `buf` (the whole file). *good receives the end of the last good
+ * record (the header's end if none; 0 for an empty file): what follows
+ * it holds no good record. Damaged records before it are skipped and
+ * counted. Returns an error for a header that is not ours. */
 int mf__journal_parse(mf_journal *j, const unsigned char *buf, size_t len,
                       uint64_t regdigest, size_t *good, char *msg,
                       size_t msglen)
@@ -198,22 +299,24 @@ int mf__journal_parse(mf_journal *j, const unsigned char *buf, size_t len,
                  j->path);
         return MF_EMISMATCH;
     }
-    size_t off = MF_J_HDR;
+    size_t off = MF_J_HDR, dropped = 0;
     *good = off;
-    while (len - off >= 8) {
-        uint32_t magic, blen;
-        memcpy(&magic, buf + off, 4);
-        memcpy(&blen, buf + off + 4, 4);
-        if (magic != MF_J_REC_MAGIC || blen < MF_J_BODY_FIXED ||
-            blen > MF_J_MAX_BODY || len - off - 8 < (size_t)blen + 8)
-            break;
+    while (off < len) {
+        size_t rl = mf_jrecord(buf, len, off);
+        if (!rl) {
+            /* Damaged, or a torn end: resynchronise on the next good
+             * record; none after it means a torn end. */
+            size_t next = off + 1;
+            while (next < len && !mf_jrecord(buf, len, next))
+                next++;
+            if (next >= len)
+                break;
+            j->damaged += mf_jdamaged(buf, off, next);
+            dropped += next - off;
+            off = next;
+            continue;
+        }
         const unsigned char *b = buf + off + 8;
-        uint64_t sum, l;
-        memcpy(&sum, b + blen, 8);
-        memcpy(&l, b + 32, 8);
-        if (sum != mf_jsum(buf + off, 8 + (size_t)blen) ||
-            l != blen - MF_J_BODY_FIXED)
-            break;
         mf_jent e;
         memset(&e, 0, sizeof e);
         memcpy(&e.fn, b, 8);
@@ -221,8 +324,14 @@ int mf__journal_parse(mf_journal *j, const unsigned char *buf, size_t len,
         memcpy(&e.d1, b + 16, 8);
         memcpy(&e.status, b + 24, 4);
         memcpy(&e.reason, b + 28, 4);
-        e.len = (size_t)l;
+        e.len = rl - 16 - MF_J_BODY_FIXED;
         e.used = 1;
+        off += rl;
+        *good = off;
+        if (!mf_jreplayable(e.status, e.reason, b + MF_J_BODY_FIXED, e.len)) {
+            j->stale++; /* it runs again; a later record may hold it */
+            continue;
+        }
         if ((j->n + 1) * 2 > j->cap && mf_jgrow(j) != MF_OK)
             return MF_ENOMEM;
         size_t slot = mf_jslot(j, e.fn, e.d0, e.d1);
@@ -235,11 +344,8 @@ int mf__journal_parse(mf_journal *j, const unsigned char *buf, size_t len,
             j->n++;
         }
         j->loaded++;
-        off += 8 + (size_t)blen + 8;
-        *good = off;
     }
-    if (*good < len)
-        j->torn = len - *good;
+    j->torn = dropped + (len - *good);
     return MF_OK;
 }
 
@@ -266,7 +372,7 @@ int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
     unsigned char *buf = NULL;
     struct stat st;
     int rc = MF_OK;
-    size_t good = 0;
+    size_t good = 0, got = 0;
     *out = NULL;
     if (!j || !(j->path = mf__strdup(path))) {
         mf__free(j);
@@ -274,7 +380,29 @@ int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
         return MF_ENOMEM;
     }
     j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (j->fd < 0 || fstat(j->fd, &st) != 0) {
+    if (j->fd < 0) {
+        snprintf(msg, msglen, "cannot open journal %s: %s", path,
+                 strerror(errno));
+        rc = MF_EINVAL;
+        goto fail;
+    }
+    /* One writer at a time: before anything is read or cut. A file
+     * system without locks (ENOLCK, EOPNOTSUPP, ...) is used unlocked. */
+    {
+        int r;
+        while ((r = flock(j->fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
+            ;
+        if (r != 0 && errno == EWOULDBLOCK) {
+            snprintf(msg, msglen,
+                     "journal %s is in use by another run (locked); two "
+                     "runs cannot share a journal: give this one another "
+                     "file, or wait for the other to end",
+                     path);
+            rc = MF_EINVAL;
+            goto fail;
+        }
+    }
+    if (fstat(j->fd, &st) != 0) {
         snprintf(msg, msglen, "cannot open journal %s: %s", path,
                  strerror(errno));
         rc = MF_EINVAL;
@@ -287,7 +415,6 @@ int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
             rc = MF_ENOMEM;
             goto fail;
         }
-        size_t got = 0;
         while (got < (size_t)st.st_size) {
             ssize_t k =
                 pread(j->fd, buf + got, (size_t)st.st_size - got, (off_t)got);
@@ -319,7 +446,7 @@ int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
             goto fail;
         }
         good = MF_J_HDR;
-    } else if (j->torn && ftruncate(j->fd, (off_t)good) != 0) {
+    } else if (got > good && ftruncate(j->fd, (off_t)good) != 0) {
         snprintf(msg, msglen, "cannot cut the torn end of journal %s: %s",
                  path, strerror(errno));
         rc = MF_EINVAL;
@@ -330,6 +457,12 @@ int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
         rc = MF_EINVAL;
         goto fail;
     }
+    if (j->damaged)
+        fprintf(stderr,
+                "mpifutures: journal %s: skipped %zu damaged record(s) "
+                "(%zu bytes: bad checksum or header), kept %zu good "
+                "one(s); the damaged ones' tasks run again\n",
+                path, j->damaged, j->torn - (got - good), j->loaded);
     *out = j;
     return MF_OK;
 fail:
@@ -364,7 +497,9 @@ int mf__journal_find(mf_journal *j, uint64_t fn, const uint64_t d[2],
     if (!j || !j->cap)
         return 0;
     size_t slot = mf_jslot(j, fn, d[0], d[1]);
-    if (!j->tab[slot].used)
+    if (!j->tab[slot].used ||
+        !mf_jreplayable(j->tab[slot].status, j->tab[slot].reason,
+                        j->tab[slot].bytes, j->tab[slot].len))
         return 0;
     *status = j->tab[slot].status;
     *reason = j->tab[slot].reason;
@@ -379,6 +514,8 @@ int mf__journal_append(mf_journal *j, uint64_t fn, const uint64_t d[2],
                        size_t len)
 {
     size_t blen = MF_J_BODY_FIXED + len;
+    if (!mf_jreplayable(status, reason, bytes, len))
+        return MF_OK; /* a timeout, a crash...: it must run again */
     if (blen > MF_J_MAX_BODY)
         return MF_E2BIG;
     unsigned char *r = mf__malloc(8 + blen + 8);
@@ -403,10 +540,17 @@ int mf__journal_append(mf_journal *j, uint64_t fn, const uint64_t d[2],
     return bad ? MF_EINVAL : MF_OK;
 }
 
+/* torn: the bytes not loaded, of damaged records and of a torn end. */
 void mf__journal_counts(const mf_journal *j, size_t *loaded, size_t *reused,
                         size_t *torn)
 {
     *loaded = j ? j->loaded : 0;
     *reused = j ? j->reused : 0;
     *torn = j ? j->torn : 0;
+}
+
+void mf__journal_skipped(const mf_journal *j, size_t *damaged, size_t *stale)
+{
+    *damaged = j ? j->damaged : 0;
+    *stale = j ? j->stale : 0;
 }
