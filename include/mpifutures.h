@@ -452,10 +452,11 @@ typedef struct mf_submit_opts {
     int isolate;
     /** Non-NULL: the library takes ownership of `arg` instead of copying
      *  it (large arguments travel with no copy on the root) and calls
-     *  free_arg(arg) once it no longer needs it: after sending, or when
-     *  the call fails or is cancelled. The caller must not touch `arg`
-     *  afterwards. Called with the library's lock held: it must only
-     *  release memory. */
+     *  free_arg(arg) once it no longer needs it: after sending, when the
+     *  future is cancelled, or when the call fails, whatever the error
+     *  (a NULL executor or future pointer, a bad timeout included). The
+     *  caller must not touch `arg` afterwards. Called with the library's
+     *  lock held: it must only release memory. */
     void (*free_arg)(void *arg);
 } mf_submit_opts;
 
@@ -509,9 +510,14 @@ typedef void (*mf_done_fn)(mf_future fut, void *userdata);
  * Add a callback run exactly once when `fut` finishes (success, failure or
  * cancel), in the order added; at once, in the calling thread, if it is
  * already done. Callbacks run in the thread that makes progress (a caller
- * of a library function), must not block: blocking calls from a callback
- * fail with MF_EINCALLBACK; they may submit and query futures. `fut` stays
- * valid during the callback even if every user reference was released.
+ * of a library function, or the progress thread), after the future is
+ * complete (result or error with its reason) and without the library's
+ * lock held, so they may take the program's own locks and other threads
+ * may call the library meanwhile. The callbacks of a completion run before
+ * the freed worker slot gets new work, so a callback may still cancel a
+ * queued future. Blocking calls from a callback fail with MF_EINCALLBACK;
+ * they may submit, cancel and query futures. `fut` stays valid during the
+ * callback even if every user reference was released.
  * Errors: MF_EBADHANDLE, MF_EINVAL (NULL cb), MF_ENOMEM.
  */
 MF_API int mf_future_on_done(mf_future fut, mf_done_fn cb, void *userdata);

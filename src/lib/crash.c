@@ -3,9 +3,20 @@
  * Without isolation, a task that segfaults, aborts or calls exit() takes
  * its rank down and MPI ends the job. Before that happens, the worker
  * says which rank and host died, in which function, how, and how many
- * tasks it held, so the user need not guess. The handler uses only
+ * tasks it held, so the user need not guess. The handlers are installed
+ * on worker ranks only, while they serve (mf__serve), and the previous
+ * ones are put back when serving ends. A handler uses only
  * async-signal-safe calls (write, a hand-made number formatter), then
- * restores the default action and re-raises the signal.
+ * hands the signal on to what was there before: the program's own
+ * handler (or a sanitizer's) is called with the same arguments; the
+ * default action is restored and the signal raised again.
+ *
+ * A worker that leaves through exit() while serving (a task called it)
+ * is outside the protocol: under some MPIs the job would end with status
+ * 0 although the root never finished. A destructor of the library, which
+ * exit() runs, says so and calls MPI_Abort. (A destructor rather than
+ * atexit(): nothing is registered, so unloading the library is safe; at
+ * dlclose it does nothing, since no worker serves then.)
  */
 #include "internal.h"
 
@@ -18,7 +29,9 @@ static const int mf_fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 #define MF_NFATAL (sizeof mf_fatal / sizeof mf_fatal[0])
 
 static struct sigaction mf_fatal_old[MF_NFATAL];
-static int mf_crash_on;
+static volatile sig_atomic_t mf_crash_on;
+static volatile sig_atomic_t mf_said; /* last word written once */
+static pid_t mf_pid;                  /* the serving process */
 static int mf_rank = -1;
 static char mf_host[64];
 /* Set around each task call; read by the handlers. */
@@ -67,12 +80,16 @@ static const char *mf_sig_text(int sig)
 }
 
 /* "mpifutures: worker rank R on HOST <how><what> in task 'NAME'; the
- * rank held N task(s), now lost; the job will end" */
+ * rank held N task(s), now lost; the job will end" (outside a task:
+ * "... while serving, outside any task; the job will end") */
 static void mf_last_word(const char *how, const char *what)
 {
     char b[512];
     size_t at = 0;
     const char *name = mf_cur_name;
+    if (mf_said)
+        return;
+    mf_said = 1;
     at = mf_put(b, at, sizeof b, "mpifutures: worker rank ");
     at = mf_put_num(b, at, sizeof b, mf_rank);
     at = mf_put(b, at, sizeof b, " on ");
@@ -80,45 +97,82 @@ static void mf_last_word(const char *how, const char *what)
     at = mf_put(b, at, sizeof b, " ");
     at = mf_put(b, at, sizeof b, how);
     at = mf_put(b, at, sizeof b, what);
-    at = mf_put(b, at, sizeof b, " in task '");
-    at = mf_put(b, at, sizeof b, name ? name : "?");
-    at = mf_put(b, at, sizeof b, "'; the rank held ");
-    at = mf_put_num(b, at, sizeof b, (long)mf_cur_held);
-    at = mf_put(b, at, sizeof b, " task(s), now lost; the job will end\n");
+    if (name) {
+        at = mf_put(b, at, sizeof b, " in task '");
+        at = mf_put(b, at, sizeof b, name);
+        at = mf_put(b, at, sizeof b, "'; the rank held ");
+        at = mf_put_num(b, at, sizeof b, (long)mf_cur_held);
+        at = mf_put(b, at, sizeof b, " task(s), now lost");
+    } else {
+        at = mf_put(b, at, sizeof b, " while serving, outside any task");
+    }
+    at = mf_put(b, at, sizeof b, "; the job will end\n");
     ssize_t r = write(2, b, at);
     (void)r;
 }
 
-static void mf_on_fatal(int sig)
+static void mf_on_fatal(int sig, siginfo_t *info, void *ctx)
 {
-    if (mf_cur_name)
+    size_t i = 0;
+    while (i < MF_NFATAL && mf_fatal[i] != sig)
+        i++;
+    if (i == MF_NFATAL)
+        return;
+    if (mf_crash_on && mf_cur_name && getpid() == mf_pid)
         mf_last_word("died of ", mf_sig_text(sig));
-    signal(sig, SIG_DFL);
+    /* Chain to what was installed before us. */
+    const struct sigaction *old = &mf_fatal_old[i];
+    if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
+        old->sa_sigaction(sig, info, ctx);
+        return;
+    }
+    if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler != SIG_DFL &&
+        old->sa_handler != SIG_IGN) {
+        old->sa_handler(sig);
+        return;
+    }
+    if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_IGN &&
+        info && info->si_code <= 0)
+        return; /* sent by kill() and ignored by the program: ignore */
+    /* The default action: restore it and raise again (a fault would also
+     * recur on return; abort() and kill() would not). */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
     raise(sig);
 }
 
-static void mf_on_exit(void)
+/* Run by exit() (and at dlclose, when it has nothing to do). */
+__attribute__((destructor)) static void mf_crash_fini(void)
 {
-    if (mf_crash_on && mf_cur_name)
-        mf_last_word("exited", " (exit() called)");
+    int init = 0, fin = 0;
+    if (!mf_crash_on || getpid() != mf_pid)
+        return;
+    mf_last_word("exited", " (exit() called)");
+    mf_crash_on = 0;
+    if (MPI_Initialized(&init) == MPI_SUCCESS && init &&
+        MPI_Finalized(&fin) == MPI_SUCCESS && !fin)
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    _exit(1);
 }
 
 void mf__crash_install(int rank, const char *host)
 {
-    static int atexit_done;
     mf_rank = rank;
+    mf_pid = getpid();
     strncpy(mf_host, host ? host : "?", sizeof mf_host - 1);
     mf_cur_name = NULL;
+    mf_said = 0;
     for (size_t i = 0; i < MF_NFATAL; i++) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
-        sa.sa_handler = mf_on_fatal;
+        sa.sa_sigaction = mf_on_fatal;
         sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
         sigaction(mf_fatal[i], &sa, &mf_fatal_old[i]);
     }
-    if (!atexit_done && atexit(mf_on_exit) == 0)
-        atexit_done = 1;
     mf_crash_on = 1;
 }
 
@@ -126,9 +180,9 @@ void mf__crash_restore(void)
 {
     if (!mf_crash_on)
         return;
+    mf_crash_on = 0;
     for (size_t i = 0; i < MF_NFATAL; i++)
         sigaction(mf_fatal[i], &mf_fatal_old[i], NULL);
-    mf_crash_on = 0;
     mf_cur_name = NULL;
 }
 
@@ -141,9 +195,10 @@ void mf__crash_task(const char *name, size_t held)
 void mf__crash_child(void)
 {
     /* In an isolated task's process: a crash is reported by the parent,
-     * so the default actions apply and no last words are said. */
-    for (size_t i = 0; i < MF_NFATAL; i++)
-        signal(mf_fatal[i], SIG_DFL);
+     * so the default actions apply and no last words are said; exit()
+     * is the task's way out, not a protocol breach. */
     mf_crash_on = 0;
     mf_cur_name = NULL;
+    for (size_t i = 0; i < MF_NFATAL; i++)
+        signal(mf_fatal[i], SIG_DFL);
 }

@@ -60,32 +60,6 @@ MF_API const char *mf_version(void)
     return MF_VERSION_STRING;
 }
 
-/* ---- the library lock ------------------------------------------------ */
-
-static pthread_mutex_t mf_biglock;
-static pthread_once_t mf_lock_once = PTHREAD_ONCE_INIT;
-_Thread_local int mf__cb_depth;
-
-static void mf_lock_init(void)
-{
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&mf_biglock, &a);
-    pthread_mutexattr_destroy(&a);
-}
-
-void mf__lock(void)
-{
-    pthread_once(&mf_lock_once, mf_lock_init);
-    pthread_mutex_lock(&mf_biglock);
-}
-
-void mf__unlock(void)
-{
-    pthread_mutex_unlock(&mf_biglock);
-}
-
 /* ---- MPI set-up helper ----------------------------------------------- */
 
 static int mf_we_initialised;

@@ -20,315 +20,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MF_DEFAULT_WINDOW 64
-#define MF_MAX_WINDOW 65536u
-#define MF_DEFAULT_MAX_ARG ((size_t)1 << 30)
-#define MF_DEFAULT_IDLE_US 10000
-#define MF_DEFAULT_GRACE 10
 #define MF_BATCH_BYTES ((size_t)1 << 20)
 /* Aim for this much queued work per worker when choosing the window. */
 #define MF_WINDOW_TARGET_NS 100000.0
-#define MF_HELLO_MSG 440
+/* Mean task time from which a worker gets one task at a time. */
+#define MF_LONG_TASK_NS 100e6
+/* A worker that holds queued tasks and has sent no results for this long
+ * while another is idle is asked to give them back (RECALL); looked at
+ * every MF_RECALL_CHECK_SECONDS at most. */
+#define MF_RECALL_SECONDS 0.5
+#define MF_RECALL_CHECK_SECONDS 0.05
 
 static mf_executor *mf_open_list;
-static int mf_timeout_ms(double t, uint32_t *ms);
-
-MF_API void mf_executor_opts_init(mf_executor_opts *opts)
-{
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->window = MF_DEFAULT_WINDOW;
-    opts->max_arg_bytes = MF_DEFAULT_MAX_ARG;
-    opts->idle_sleep_max_us = MF_DEFAULT_IDLE_US;
-    opts->grace_seconds = MF_DEFAULT_GRACE;
-    opts->progress_interval = 10;
-}
-
-/* An MF_* variable overriding an option: unset = keep; bad = error. */
-static int mf_env_num(const char *var, unsigned long long max,
-                      unsigned long long *val, char *msg, size_t msglen)
-{
-    const char *v = getenv(var);
-    char *end;
-    unsigned long long x;
-    if (!v || !*v)
-        return 0;
-    errno = 0;
-    x = strtoull(v, &end, 10);
-    if (errno || *end || *v == '-' || x == 0 || x > max) {
-        snprintf(msg, msglen,
-                 "environment variable %s='%.40s' is not a "
-                 "whole number from 1 to %llu",
-                 var, v, max);
-        return -1;
-    }
-    *val = x;
-    return 1;
-}
-
-/* The same for an unsigned option: MF_OK (set or kept), or MF_EINVAL. */
-static int mf_env_uint(const char *var, unsigned max, unsigned *out,
-                       char *msg, size_t msglen)
-{
-    unsigned long long v;
-    int r = mf_env_num(var, max, &v, msg, msglen);
-    if (r < 0)
-        return MF_EINVAL;
-    if (r)
-        *out = (unsigned)v;
-    return MF_OK;
-}
-
-/* An MF_* variable that must be 0 or 1. */
-static int mf_env_bool(const char *var, int *out, char *msg, size_t msglen)
-{
-    const char *v = getenv(var);
-    if (!v || !*v)
-        return MF_OK;
-    if (strcmp(v, "0") && strcmp(v, "1")) {
-        snprintf(msg, msglen, "environment variable %s='%.40s' is not 0 or 1",
-                 var, v);
-        return MF_EINVAL;
-    }
-    *out = *v == '1';
-    return MF_OK;
-}
-
-/* Apply defaults to zero fields, then the environment, and check ranges. */
-static int mf_opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
-                           char *msg, size_t msglen)
-{
-    unsigned long long v;
-    int r;
-    mf_executor_opts_init(out);
-    if (in && in->window)
-        out->window = in->window;
-    if (in && in->max_arg_bytes)
-        out->max_arg_bytes = in->max_arg_bytes;
-    if (in && in->idle_sleep_max_us)
-        out->idle_sleep_max_us = in->idle_sleep_max_us;
-    /* Environment variables win, so job scripts can tune a program
-     * without recompiling it. */
-    if (mf_env_uint("MF_WINDOW", MF_MAX_WINDOW, &out->window, msg, msglen))
-        return MF_EINVAL;
-    if ((r = mf_env_num("MF_MAX_ARG_BYTES", MF_DEFAULT_MAX_ARG, &v, msg,
-                        msglen)) < 0)
-        return MF_EINVAL;
-    if (r)
-        out->max_arg_bytes = (size_t)v;
-    if (mf_env_uint("MF_IDLE_SLEEP_US", 1000000, &out->idle_sleep_max_us, msg,
-                    msglen))
-        return MF_EINVAL;
-    if (in) {
-        out->progress_thread = in->progress_thread;
-        out->handle_signals = in->handle_signals;
-        if (in->grace_seconds)
-            out->grace_seconds = in->grace_seconds;
-    }
-    if (mf_env_uint("MF_GRACE_SECONDS", 86400, &out->grace_seconds, msg,
-                    msglen))
-        return MF_EINVAL;
-    if (in) {
-        out->stats = in->stats;
-        out->progress = in->progress;
-        if (in->progress_interval)
-            out->progress_interval = in->progress_interval;
-        out->trace_path = in->trace_path;
-    }
-    if (mf_env_uint("MF_PROGRESS_INTERVAL", 86400, &out->progress_interval,
-                    msg, msglen))
-        return MF_EINVAL;
-    if (mf_env_bool("MF_STATS", &out->stats, msg, msglen) != MF_OK ||
-        mf_env_bool("MF_PROGRESS", &out->progress, msg, msglen) != MF_OK)
-        return MF_EINVAL;
-    {
-        const char *t = getenv("MF_TRACE");
-        if (t && *t)
-            out->trace_path = t;
-    }
-    if (in) {
-        out->isolate = in->isolate;
-        out->task_timeout = in->task_timeout;
-        out->initializer = in->initializer;
-        out->initializer_arg = in->initializer_arg;
-        out->initializer_len = in->initializer_len;
-    }
-    if (out->initializer_len && !out->initializer_arg) {
-        snprintf(msg, msglen,
-                 "option initializer_len=%zu with a NULL "
-                 "initializer_arg",
-                 out->initializer_len);
-        return MF_EINVAL;
-    }
-    if (out->initializer_len > MF_DEFAULT_MAX_ARG) {
-        snprintf(msg, msglen, "option initializer_len=%zu is above 1 GiB",
-                 out->initializer_len);
-        return MF_EINVAL;
-    }
-    if (mf_env_bool("MF_ISOLATE", &out->isolate, msg, msglen) != MF_OK)
-        return MF_EINVAL;
-    {
-        const char *t = getenv("MF_TASK_TIMEOUT");
-        if (t && *t) {
-            char *end;
-            errno = 0;
-            double d = strtod(t, &end);
-            if (errno || *end || !(d >= 0) || d > 4.2e6) {
-                snprintf(msg, msglen,
-                         "environment variable "
-                         "MF_TASK_TIMEOUT='%.40s' is not a "
-                         "number of seconds",
-                         t);
-                return MF_EINVAL;
-            }
-            out->task_timeout = d;
-        }
-    }
-    if (in)
-        out->journal_path = in->journal_path;
-    {
-        const char *jp = getenv("MF_JOURNAL");
-        if (jp && *jp)
-            out->journal_path = jp;
-        if (out->journal_path && !*out->journal_path)
-            out->journal_path = NULL;
-    }
-    if (out->isolate != 0 && out->isolate != 1) {
-        snprintf(msg, msglen, "option isolate=%d is not 0 or 1",
-                 out->isolate);
-        return MF_EINVAL;
-    }
-    if (out->task_timeout < 0 || out->task_timeout > 4.2e6) {
-        snprintf(msg, msglen, "option task_timeout=%g is out of range",
-                 out->task_timeout);
-        return MF_EINVAL;
-    }
-    if ((out->stats != 0 && out->stats != 1) ||
-        (out->progress != 0 && out->progress != 1)) {
-        snprintf(msg, msglen, "options stats and progress must be 0 or 1");
-        return MF_EINVAL;
-    }
-    if (out->trace_path && !*out->trace_path)
-        out->trace_path = NULL;
-    if (mf_env_bool("MF_PROGRESS_THREAD", &out->progress_thread, msg,
-                    msglen) != MF_OK ||
-        mf_env_bool("MF_SIGNALS", &out->handle_signals, msg, msglen) != MF_OK)
-        return MF_EINVAL;
-    if (out->progress_thread != 0 && out->progress_thread != 1) {
-        snprintf(msg, msglen, "option progress_thread=%d is not 0 or 1",
-                 out->progress_thread);
-        return MF_EINVAL;
-    }
-    if (out->handle_signals != 0 && out->handle_signals != 1) {
-        snprintf(msg, msglen, "option handle_signals=%d is not 0 or 1",
-                 out->handle_signals);
-        return MF_EINVAL;
-    }
-    if (out->grace_seconds > 86400) {
-        snprintf(msg, msglen, "option grace_seconds=%u is above a day",
-                 out->grace_seconds);
-        return MF_EINVAL;
-    }
-    if (out->progress_thread) {
-        int level = MPI_THREAD_SINGLE;
-        MPI_Query_thread(&level);
-        if (level < MPI_THREAD_MULTIPLE) {
-            snprintf(msg, msglen,
-                     "the progress thread needs MPI "
-                     "initialised with MPI_THREAD_MULTIPLE "
-                     "(mf_init() asks for it)");
-            return MF_EINVAL;
-        }
-    }
-    if (out->window > MF_MAX_WINDOW) {
-        snprintf(msg, msglen, "option window=%u is above %u", out->window,
-                 MF_MAX_WINDOW);
-        return MF_EINVAL;
-    }
-    if (out->max_arg_bytes > MF_DEFAULT_MAX_ARG) {
-        snprintf(msg, msglen, "option max_arg_bytes=%zu is above 1 GiB",
-                 out->max_arg_bytes);
-        return MF_EINVAL;
-    }
-    if (out->idle_sleep_max_us > 1000000) {
-        snprintf(msg, msglen, "option idle_sleep_max_us=%u is above 1 s",
-                 out->idle_sleep_max_us);
-        return MF_EINVAL;
-    }
-    return MF_OK;
-}
-
-/* ---- opening: the registry handshake --------------------------------- */
-
-typedef struct mf_hello {
-    int32_t status;
-    int32_t nmismatch;
-    uint64_t mono_ns; /* clock at the handshake, for trace offsets */
-    cpu_set_t cpus;   /* where this rank may run (oversubscription) */
-    char host[64];
-    char msg[MF_HELLO_MSG];
-} mf_hello;
-
-/* Compare our registry with the root's list of names (NUL-separated). */
-static void mf_compare_registry(const mf_reg_snap *mine, const char *blob,
-                                size_t bloblen, int rank, int root,
-                                mf_hello *h)
-{
-    size_t off = 0, nroot = 0;
-    char first[MF_HELLO_MSG] = "";
-    while (off < bloblen) {
-        const char *name = blob + off;
-        size_t l = strnlen(name, bloblen - off);
-        if (l == bloblen - off)
-            break; /* unterminated: ignore the tail */
-        nroot++;
-        if (!mf__snap_find_name(mine, name)) {
-            if (!h->nmismatch)
-                snprintf(first, sizeof first,
-                         "function '%s' is registered on the root (rank %d) "
-                         "but not on rank %d",
-                         name, root, rank);
-            h->nmismatch++;
-        }
-        off += l + 1;
-    }
-    /* Names we have that the root lacks: count ours found in the blob. */
-    for (size_t i = 0; i < mine->n; i++) {
-        const char *n = mine->e[i].name;
-        int found = 0;
-        for (size_t o = 0; o < bloblen;) {
-            const char *name = blob + o;
-            size_t l = strnlen(name, bloblen - o);
-            if (l == bloblen - o)
-                break;
-            if (strcmp(name, n) == 0) {
-                found = 1;
-                break;
-            }
-            o += l + 1;
-        }
-        if (!found) {
-            if (!h->nmismatch)
-                snprintf(first, sizeof first,
-                         "function '%s' is registered on rank %d but not on "
-                         "the root (rank %d)",
-                         n, rank, root);
-            h->nmismatch++;
-        }
-    }
-    (void)nroot;
-    if (h->nmismatch) {
-        h->status = MF_EMISMATCH;
-        if (h->nmismatch > 1)
-            snprintf(h->msg, sizeof h->msg,
-                     "%.380s (and %d more "
-                     "differences)",
-                     first, h->nmismatch - 1);
-        else
-            snprintf(h->msg, sizeof h->msg, "%s", first);
-    }
-}
 
 /* Is `ex` an open executor? (Lock not needed: the magic of a closed one
  * never changes again.) */
@@ -347,7 +50,7 @@ int mf__ex_check(const mf_executor *ex, const char *fn)
  * closed, so later calls with the stale pointer get MF_EBADHANDLE instead
  * of touching freed memory (a few hundred bytes per executor a program
  * closes). */
-static void mf_executor_free_ex(mf_executor *ex, int keep)
+void mf__ex_free(mf_executor *ex, int keep)
 {
     if (!ex)
         return;
@@ -359,6 +62,8 @@ static void mf_executor_free_ex(mf_executor *ex, int keep)
     mf__free(ex->workers);
     mf__free(ex->packed);
     mf__free(ex->inflight);
+    mf__free(ex->heard_at);
+    mf__free(ex->recalling);
     mf__free(ex->sends);
     mf__obs_free(ex);
     mf__journal_close(ex->journal);
@@ -372,341 +77,14 @@ static void mf_executor_free_ex(mf_executor *ex, int keep)
     free(ex);
 }
 
-static void mf_executor_free(mf_executor *ex)
-{
-    mf_executor_free_ex(ex, 0);
-}
 
 int mf__waiters;
 static void *mf_progress_thread(void *arg);
 
-typedef struct mf_init_status {
-    int32_t status;
-    char msg[300];
-} mf_init_status;
-
-/* Collective: the root sends its initializer (id, argument), every worker
- * runs it, and all ranks learn whether any failed. */
-static int mf_run_initializer(mf_executor *ex, MPI_Comm comm, int rank,
-                              int root, int size, const char *host)
+/* Root: make a set-up executor live: on the list of open executors,
+ * signal handlers, progress thread. On failure it is closed. */
+int mf__ex_start(mf_executor *ex)
 {
-    uint64_t hdr[3] = {0, 0, 0}; /* id, length, root failed */
-    mf_init_status me, *all;
-    char *arg = NULL;
-    int rc;
-    memset(&me, 0, sizeof me);
-    if (rank == root && ex->opts.initializer) {
-        hdr[0] = ex->opts.initializer;
-        hdr[1] = ex->opts.initializer_len; /* checked at open: <= 1 GiB */
-        if (!mf__snap_find(&ex->reg, hdr[0])) {
-            me.status = MF_EINVAL;
-            snprintf(me.msg, sizeof me.msg,
-                     "the initializer %016llx is "
-                     "not a registered function",
-                     (unsigned long long)hdr[0]);
-            hdr[0] = 0;
-            hdr[2] = 1;
-        }
-    }
-    if (MPI_Bcast(hdr, 3, MPI_UINT64_T, root, comm) != MPI_SUCCESS)
-        return mf__fail(MF_EMPI, "broadcasting the initializer failed");
-    if (hdr[0] == 0 && hdr[2] == 0)
-        return MF_OK; /* none: every rank returns here */
-    if (hdr[0]) {
-        arg = rank == root ? (char *)ex->opts.initializer_arg
-                           : mf__malloc(hdr[1] ? (size_t)hdr[1] : 1);
-        char scratch;
-        rc = MPI_Bcast(arg ? arg : &scratch, arg ? (int)hdr[1] : 0, MPI_BYTE,
-                       root, comm);
-        if (rank != root && (rc != MPI_SUCCESS || !arg)) {
-            me.status = arg ? MF_EMPI : MF_ENOMEM;
-            snprintf(me.msg, sizeof me.msg,
-                     "could not receive the "
-                     "initializer's argument");
-        } else if (rank != root) {
-            char err[300];
-            if (mf__run_once(ex, hdr[0], arg, (size_t)hdr[1], err,
-                             sizeof err) != MF_OK) {
-                me.status = MF_EBROKEN;
-                snprintf(me.msg, sizeof me.msg, "%s", err);
-            }
-        }
-        if (rank != root)
-            mf__free(arg);
-    }
-    all = malloc((size_t)size * sizeof *all);
-    if (!all ||
-        MPI_Allgather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me,
-                      MPI_BYTE, comm) != MPI_SUCCESS) {
-        free(all);
-        return mf__fail(MF_EMPI, "gathering the initializers' status "
-                                 "failed");
-    }
-    rc = MF_OK;
-    for (int r = 0; r < size && rc == MF_OK; r++) {
-        if (all[r].status != MF_OK) {
-            all[r].msg[sizeof all[r].msg - 1] = '\0';
-            const mf_reg_entry *e = mf__snap_find(&ex->reg, hdr[0]);
-            rc = mf__fail(MF_EBROKEN,
-                          "executor not opened: the initializer "
-                          "'%s' failed on rank %d: %s",
-                          e ? e->name : "?", r, all[r].msg);
-        }
-    }
-    (void)host;
-    free(all);
-    return rc;
-}
-
-MF_API int mf_executor_open(MPI_Comm comm, int root,
-                            const mf_executor_opts *opts, mf_executor **out)
-{
-    int rank, size, inter = 0, rc, init = 0, fin = 0;
-    mf_executor *ex = NULL;
-    mf_hello me, *all = NULL;
-    char *blob = NULL;
-    uint64_t bloblen = 0;
-
-    mf__clear_error();
-    if (!out)
-        return mf__fail(MF_EINVAL, "mf_executor_open: NULL executor pointer");
-    *out = NULL;
-    MPI_Initialized(&init);
-    MPI_Finalized(&fin);
-    if (!init || fin)
-        return mf__fail(MF_ESTATE, "mf_executor_open: MPI is not "
-                                   "initialised (or already finalised)");
-    if (comm == MPI_COMM_NULL)
-        return mf__fail(MF_EINVAL, "mf_executor_open: MPI_COMM_NULL");
-    if (MPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || inter)
-        return mf__fail(MF_EINVAL, "mf_executor_open: needs an "
-                                   "intra-communicator");
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
-    if (root < 0 || root >= size)
-        return mf__fail(MF_EINVAL,
-                        "mf_executor_open: root %d is not a rank "
-                        "of a communicator of size %d",
-                        root, size);
-    if (size < 2)
-        return mf__fail(MF_ENOWORKERS, "mf_executor_open: the communicator "
-                                       "has 1 rank, so no workers (run with "
-                                       "mpirun -n 2 or more)");
-
-    memset(&me, 0, sizeof me);
-    /* Not counted as a library block: a closed executor's struct is kept
-     * (see mf_executor_free_ex). */
-    ex = calloc(1, sizeof *ex);
-    if (!ex) {
-        me.status = MF_ENOMEM;
-        snprintf(me.msg, sizeof me.msg, "out of memory");
-    } else {
-        ex->magic = MF_EX_MAGIC;
-        ex->comm = MPI_COMM_NULL;
-        ex->rank = rank;
-        ex->size = size;
-        ex->root = root;
-        ex->nworkers = size - 1;
-        me.status = mf_opts_resolve(opts, &ex->opts, me.msg, sizeof me.msg);
-        if (me.status == MF_OK && mf__registry_snapshot(&ex->reg) != MF_OK) {
-            me.status = MF_ENOMEM;
-            snprintf(me.msg, sizeof me.msg, "out of memory");
-        }
-        if (me.status == MF_OK && rank == root && ex->opts.journal_path)
-            me.status = mf__journal_open(ex->opts.journal_path,
-                                         mf__registry_digest(&ex->reg),
-                                         &ex->journal, me.msg, sizeof me.msg);
-    }
-    gethostname(me.host, sizeof me.host - 1);
-    mf__cpuset(&me.cpus);
-
-    /* Collective from here on: every rank takes the same steps whatever
-     * its local status, so a failure anywhere can never hang the others. */
-    MPI_Comm dup = MPI_COMM_NULL;
-    if (MPI_Comm_dup(comm, &dup) != MPI_SUCCESS) {
-        mf_executor_free(ex);
-        return mf__fail(MF_EMPI, "mf_executor_open: MPI_Comm_dup failed");
-    }
-    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
-
-    if (rank == root && ex && me.status == MF_OK) {
-        for (size_t i = 0; i < ex->reg.n; i++)
-            bloblen += strlen(ex->reg.e[i].name) + 1;
-        blob = mf__malloc(bloblen ? bloblen : 1);
-        if (blob) {
-            size_t o = 0;
-            for (size_t i = 0; i < ex->reg.n; i++) {
-                size_t l = strlen(ex->reg.e[i].name) + 1;
-                memcpy(blob + o, ex->reg.e[i].name, l);
-                o += l;
-            }
-        } else {
-            me.status = MF_ENOMEM;
-            snprintf(me.msg, sizeof me.msg, "out of memory");
-        }
-        if (!blob || bloblen > INT_MAX)
-            bloblen = UINT64_MAX; /* tells workers to skip the comparison */
-    } else if (rank == root) {
-        bloblen = UINT64_MAX;
-    }
-    rc = MPI_Bcast(&bloblen, 1, MPI_UINT64_T, root, dup);
-    if (rc == MPI_SUCCESS && bloblen != UINT64_MAX) {
-        if (rank != root) {
-            blob = mf__malloc(bloblen ? bloblen : 1);
-            /* Must take part in the broadcast even without memory. */
-            char *dst = blob;
-            char *scratch = NULL;
-            if (!dst) {
-                me.status = MF_ENOMEM;
-                snprintf(me.msg, sizeof me.msg, "out of memory");
-                scratch = malloc(bloblen ? bloblen : 1);
-                dst = scratch;
-            }
-            rc = MPI_Bcast(dst, (int)bloblen, MPI_CHAR, root, dup);
-            free(scratch);
-        } else {
-            rc = MPI_Bcast(blob, (int)bloblen, MPI_CHAR, root, dup);
-        }
-        if (rc == MPI_SUCCESS && rank != root && blob && me.status == MF_OK)
-            mf_compare_registry(&ex->reg, blob, bloblen, rank, root, &me);
-    }
-    mf__free(blob);
-
-    all = malloc((size_t)size * sizeof *all);
-    me.mono_ns = mf__mono_ns();
-    if (rc == MPI_SUCCESS) {
-        if (all)
-            rc = MPI_Allgather(&me, (int)sizeof me, MPI_BYTE, all,
-                               (int)sizeof me, MPI_BYTE, dup);
-        else
-            rc = MPI_ERR_NO_MEM;
-    }
-    if (rc != MPI_SUCCESS) {
-        free(all);
-        mf_executor_free(ex);
-        MPI_Comm_free(&dup);
-        return mf__fail(MF_EMPI,
-                        "mf_executor_open: collective set-up "
-                        "failed (MPI error %d)",
-                        rc);
-    }
-    for (int r = 0; r < size; r++) {
-        if (all[r].status != MF_OK) {
-            int st = all[r].status;
-            int nbad = 0;
-            for (int q = r; q < size; q++)
-                nbad += all[q].status != MF_OK;
-            all[r].msg[sizeof all[r].msg - 1] = '\0';
-            mf__fail(st, "executor not opened: rank %d (%.64s): %s%s", r,
-                     all[r].host, all[r].msg,
-                     nbad > 1 ? " (other ranks failed too)" : "");
-            free(all);
-            mf_executor_free(ex);
-            MPI_Comm_free(&dup);
-            return st < MF_ERR_COUNT_ && st > 0 ? st : MF_EMPI;
-        }
-    }
-
-    /* The initializer: the root's choice, run on every worker now. */
-    if (mf_run_initializer(ex, dup, rank, root, size, me.host) != MF_OK) {
-        int st = MF_EBROKEN;
-        free(all);
-        mf_executor_free(ex);
-        MPI_Comm_free(&dup);
-        return st;
-    }
-
-    ex->comm = dup;
-    {
-        /* Ranks on this host (same name) against the CPUs they may run
-         * on together: when there are more ranks, waiting ranks yield
-         * instead of spinning. */
-        int local = 0;
-        cpu_set_t *sets = mf__malloc((size_t)size * sizeof *sets);
-        for (int r = 0; sets && r < size; r++)
-            if (strncmp(all[r].host, me.host, sizeof me.host) == 0)
-                sets[local++] = all[r].cpus;
-        /* (Out of memory: assume the worst; yielding is merely slower.) */
-        ex->oversub = !sets || mf__oversubscribed(sets, local);
-        mf__free(sets);
-    }
-    mf__mpi_quiet_setup();
-    memcpy(ex->host, me.host, sizeof ex->host);
-    ex->host[sizeof ex->host - 1] = '\0';
-    if (rank != root) {
-        free(all);
-        /* A worker only survives the signal: the root decides. */
-        bool sig = ex->opts.handle_signals && mf__signals_install() == MF_OK;
-        rc = mf__serve(ex);
-        mf__big_trim();
-        if (sig)
-            mf__signals_restore();
-        if (rc != MF_OK) {
-            /* The root counts on this rank for the tasks it holds; going
-             * on would leave it waiting forever. End the job, loudly. */
-            fprintf(stderr,
-                    "mpifutures: worker rank %d (%s): fatal: %s; aborting "
-                    "the job\n",
-                    rank, me.host, mf_last_error());
-            MPI_Abort(comm, 70);
-        }
-        MPI_Comm_free(&ex->comm);
-        mf_executor_free(ex);
-        return rc;
-    }
-
-    /* Root: the executor proper. */
-    ex->workers = mf__malloc((size_t)ex->nworkers * sizeof *ex->workers);
-    ex->packed = mf__malloc(ex->opts.window * sizeof *ex->packed);
-    ex->inflight = mf__calloc((size_t)size, sizeof *ex->inflight);
-    ex->hosts = mf__calloc((size_t)size, sizeof *ex->hosts);
-    rc = ex->workers && ex->inflight && ex->hosts && ex->packed ? MF_OK
-                                                                : MF_ENOMEM;
-    for (int r = 0, w = 0; rc == MF_OK && r < size; r++) {
-        all[r].host[sizeof all[r].host - 1] = '\0';
-        ex->hosts[r] = mf__strdup(all[r].host);
-        if (!ex->hosts[r])
-            rc = MF_ENOMEM;
-        if (r != root)
-            ex->workers[w++] = r;
-    }
-    if (rc == MF_OK) {
-        int64_t *off = malloc((size_t)size * sizeof *off);
-        if (off) {
-            /* One host, one monotonic clock: no offset. Across hosts,
-             * estimate it from the handshake (good to its latency). */
-            for (int r = 0; r < size; r++)
-                off[r] = strncmp(all[r].host, me.host, sizeof me.host) == 0
-                             ? 0
-                             : (int64_t)(me.mono_ns - all[r].mono_ns);
-            rc = mf__obs_init(ex, off);
-            free(off);
-        } else {
-            rc = MF_ENOMEM;
-        }
-    }
-    free(all);
-    if (rc != MF_OK) {
-        /* The workers are serving: tell them to stop before failing. */
-        mf_hello none;
-        (void)none;
-        for (int r = 0; r < size; r++) {
-            if (r == root)
-                continue;
-            unsigned char hdr[MF_WIRE_HDR] = {0};
-            uint32_t magic = MF_WIRE_MAGIC;
-            memcpy(hdr, &magic, 4);
-            hdr[4] = MF_WIRE_VERSION;
-            hdr[5] = MF_MSG_SHUTDOWN;
-            MPI_Send(hdr, MF_WIRE_HDR, MPI_BYTE, r, MF_WIRE_TAG, dup);
-        }
-        mf_executor_free(ex);
-        MPI_Comm_free(&dup);
-        return mf__fail(MF_ENOMEM, "mf_executor_open: out of memory");
-    }
-    ex->task_ns_avg = -1;
-    ex->last_src = -1;
-    mf_timeout_ms(ex->opts.task_timeout, &ex->timeout_ms);
     mf__lock();
     ex->next_open = mf_open_list;
     mf_open_list = ex;
@@ -722,7 +100,6 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
         }
     }
     mf__unlock();
-    *out = ex;
     return MF_OK;
 }
 
@@ -744,7 +121,10 @@ MF_API int mf_executor_interrupted(const mf_executor *ex)
 
 /* ---- progress -------------------------------------------------------- */
 
-static void mf_fail_future(mf_executor *ex, mf_fut *f, int rank,
+/* Fail `f` with a complete error (message, function, host, rank and
+ * reason all recorded first): finishing may free the future, and its
+ * callbacks may read the error. */
+static void mf_fail_future(mf_executor *ex, mf_fut *f, int rank, int reason,
                            const char *msg, size_t msglen)
 {
     mf_ferr *e = mf__calloc(1, sizeof *e);
@@ -768,10 +148,91 @@ static void mf_fail_future(mf_executor *ex, mf_fut *f, int rank,
             e->pub.function = e->function;
             e->pub.host = e->host;
             e->pub.rank = rank;
+            e->pub.reason = reason;
         }
     }
     f->err = e ? e : &mf__oom_err;
     mf__fut_finish(f, MF_FS_FAILED);
+}
+
+/* Handle a RETURNED message from `src`: the tasks it had not started when
+ * our RECALL came, which it dropped. They go back to the front of the
+ * queue, in their order, with their arguments (the root's copies were
+ * released once sent), and are pending again. */
+static int mf_take_returned(mf_executor *ex, int src, mf_wire_reader *r)
+{
+    mf_wire_rec rec;
+    mf_fut *first = NULL, *last = NULL;
+    int rc;
+    if (ex->recalling)
+        ex->recalling[src] = 0;
+    if (ex->heard_at)
+        ex->heard_at[src] = mf__now();
+    while ((rc = mf_wire_next(r, &rec)) == MF_OK) {
+        mf_future h = {rec.tag};
+        mf_fut *f = mf__fut_lookup(h);
+        mf_rbuf *own = NULL;
+        int r2 = MF_OK;
+        if (rec.ool) {
+            /* Received whatever happens: the stream stays in step. */
+            r2 = mf__wire_recv_ool(ex->comm, src, rec.len, &own);
+            rec.data = own ? own->data : NULL;
+        }
+        if (!f || f->state != MF_FS_RUNNING || f->worker != src ||
+            f->fn != rec.fn || f->arg_len != rec.len) {
+            mf__rbuf_unref(own);
+            if (ex->abandoned)
+                continue;
+            rc = mf__fail(MF_EPROTO,
+                          "rank %d returned a task it was not given "
+                          "(tag %llx)",
+                          src, (unsigned long long)rec.tag);
+            continue;
+        }
+        if (ex->inflight[src])
+            ex->inflight[src]--;
+        void *arg = NULL;
+        if (r2 == MF_OK)
+            arg = rec.len <= sizeof f->inline_buf ? (void *)f->inline_buf
+                                                  : mf__malloc(rec.len);
+        if (!arg) {
+            static const char m[] = "out of memory taking back the task";
+            mf__rbuf_unref(own);
+            mf_fail_future(ex, f, ex->rank, MF_FAIL_TASK, m, sizeof m - 1);
+            continue;
+        }
+        if (rec.len)
+            memcpy(arg, rec.data, rec.len);
+        mf__rbuf_unref(own);
+        f->arg = arg;
+        f->arg_free = NULL; /* the caller's buffer went with the send */
+        f->state = MF_FS_PENDING;
+        f->worker = -1;
+        f->queued = 1;
+        f->next = NULL;
+        if (last)
+            last->next = f;
+        else
+            first = f;
+        last = f;
+    }
+    if (first) {
+        if (ex->interrupted) {
+            /* Queued work was cancelled at the signal: so are these. */
+            for (mf_fut *f = first, *n; f; f = n) {
+                n = f->next;
+                f->next = NULL;
+                f->queued = 0;
+                mf__fut_finish(f, MF_FS_CANCELLED);
+            }
+        } else {
+            last->next = ex->qhead;
+            ex->qhead = first;
+            if (!ex->qtail)
+                ex->qtail = last;
+        }
+    }
+    return rc == MF_EDONE ? MF_OK : rc;
 }
 
 /* Handle one RESULTS message from `src`. */
@@ -782,11 +243,15 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
     int rc = mf_wire_open(&r, rb->data, rb->len);
     if (rc != MF_OK)
         return rc;
+    if (r.kind == MF_MSG_RETURNED)
+        return mf_take_returned(ex, src, &r);
     if (r.kind != MF_MSG_RESULTS)
         return mf__fail(MF_EPROTO,
                         "root received a message of kind %d from "
                         "rank %d",
                         r.kind, src);
+    if (ex->heard_at)
+        ex->heard_at[src] = mf__now();
     while ((rc = mf_wire_next(&r, &rec)) == MF_OK) {
         mf_future h = {rec.tag};
         mf_fut *f = mf__fut_lookup(h);
@@ -819,7 +284,7 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
             if (r2 != MF_OK) {
                 static const char m[] = "the root could not receive the "
                                         "result";
-                mf_fail_future(ex, f, src, m, sizeof m - 1);
+                mf_fail_future(ex, f, src, MF_FAIL_TASK, m, sizeof m - 1);
                 rc = r2;
                 continue;
             }
@@ -849,12 +314,10 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
             f->res_len = rec.len;
             mf__fut_finish(f, MF_FS_OK);
         } else {
-            mf_fail_future(ex, f, src, rec.data, rec.len);
-            if (f->err != &mf__oom_err)
-                f->err->pub.reason =
-                    rec.status == MF_RS_CRASHED   ? MF_FAIL_CRASH
-                    : rec.status == MF_RS_TIMEOUT ? MF_FAIL_TIMEOUT
-                                                  : MF_FAIL_TASK;
+            int reason = rec.status == MF_RS_CRASHED   ? MF_FAIL_CRASH
+                         : rec.status == MF_RS_TIMEOUT ? MF_FAIL_TIMEOUT
+                                                       : MF_FAIL_TASK;
+            mf_fail_future(ex, f, src, reason, rec.data, rec.len);
             mf__rbuf_unref(own);
         }
     }
@@ -968,6 +431,10 @@ static void mf_skip_cancelled(mf_executor *ex)
 static unsigned mf_window(mf_executor *ex)
 {
     unsigned max = ex->opts.window;
+    /* Long tasks: one at a time per worker (a round trip is nothing next
+     * to them), so no task waits on a worker behind a long one. */
+    if (ex->task_ns_avg >= MF_LONG_TASK_NS)
+        return 1;
     if (max <= 2 || ex->task_ns_avg < 0)
         return max < 2 ? max : 2;
     double w = 2.0 + MF_WINDOW_TARGET_NS / (ex->task_ns_avg + 1.0);
@@ -993,13 +460,80 @@ static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
     f->arg = NULL; /* now owned by the message (or freed) */
     if (rc != MF_OK) {
         static const char m[] = "out of memory sending the task";
-        mf_fail_future(ex, f, ex->rank, m, sizeof m - 1);
+        mf_fail_future(ex, f, ex->rank, MF_FAIL_TASK, m, sizeof m - 1);
         return rc;
     }
     f->state = MF_FS_RUNNING;
     f->worker = w;
     ex->inflight[w]++;
     ex->obs.w[w].bytes_in += f->arg_len;
+    return MF_OK;
+}
+
+/* Taking back tasks queued on a worker that is busy for long (RECALL):
+ * when, after dispatching, nothing is queued here and a worker is idle,
+ * a worker that holds tasks (more than the one it runs) and has sent no
+ * results for MF_RECALL_SECONDS is asked to give back those it has not
+ * started. It answers (RETURNED) between tasks, or at once while an
+ * isolated task runs; the root queues them again in front, and the
+ * dispatch gives them to the idle worker. The worker alone decides what
+ * has not started, so a task runs exactly once. */
+static void mf_recall_init(mf_executor *ex)
+{
+    if (ex->heard_at || ex->size <= 0)
+        return;
+    ex->heard_at = mf__calloc((size_t)ex->size, sizeof *ex->heard_at);
+    ex->recalling = mf__calloc((size_t)ex->size, 1);
+    if (!ex->heard_at || !ex->recalling) {
+        /* Without memory there is no taking back: nothing else changes. */
+        mf__free(ex->heard_at);
+        mf__free(ex->recalling);
+        ex->heard_at = NULL;
+        ex->recalling = NULL;
+        return;
+    }
+    double now = mf__now();
+    for (int i = 0; i < ex->size; i++)
+        ex->heard_at[i] = now;
+}
+
+static int mf_recall_check(mf_executor *ex, bool *act)
+{
+    int idle = 0;
+    if (!ex->heard_at || ex->qhead || ex->released || ex->interrupted)
+        return MF_OK;
+    double now = mf__now();
+    if (now < ex->recall_check_at)
+        return MF_OK;
+    ex->recall_check_at = now + MF_RECALL_CHECK_SECONDS;
+    for (int k = 0; k < ex->nworkers; k++)
+        if (ex->inflight[ex->workers[k]] == 0)
+            idle++;
+    for (int k = 0; k < ex->nworkers && idle > 0; k++) {
+        int w = ex->workers[k];
+        if (ex->recalling[w] || ex->inflight[w] < 2 ||
+            now - ex->heard_at[w] < MF_RECALL_SECONDS)
+            continue;
+        mf_send *s = mf__malloc(sizeof *s);
+        if (!s || mf_wire_begin(s, MF_MSG_RECALL) != MF_OK) {
+            mf__free(s);
+            return MF_OK; /* (tried again later) */
+        }
+        int rc = mf_wire_finish(s);
+        if (rc == MF_OK)
+            rc = mf_push_send(ex, s, w);
+        if (rc != MF_OK) {
+            mf_wire_free(s);
+            mf__free(s);
+            return rc == MF_ENOMEM ? MF_OK
+                                   : mf__fail(rc, "failed to recall tasks "
+                                                  "from rank %d",
+                                              w);
+        }
+        ex->recalling[w] = 1;
+        idle--;
+        *act = true;
+    }
     return MF_OK;
 }
 
@@ -1016,6 +550,7 @@ static int mf_dispatch(mf_executor *ex, bool *act)
         ex->last_src < 0
             ? ex->rr
             : (ex->last_src < ex->root ? ex->last_src : ex->last_src - 1);
+    mf_recall_init(ex);
     for (int k = 0; k < 2 * nw; k++) {
         int pass1 = k < nw;
         mf_skip_cancelled(ex);
@@ -1031,6 +566,8 @@ static int mf_dispatch(mf_executor *ex, bool *act)
             ex->inflight[w] > window / 2)
             continue;
         long room = pass1 ? 1 : (long)window - (long)ex->inflight[w];
+        if (ex->inflight[w] == 0 && ex->heard_at)
+            ex->heard_at[w] = mf__now(); /* busy from now */
         mf_send *s = mf__malloc(sizeof *s);
         if (!s || mf_wire_begin(s, MF_MSG_TASKS) != MF_OK) {
             mf__free(s);
@@ -1073,7 +610,7 @@ static int mf_dispatch(mf_executor *ex, bool *act)
                 mf_fut *f = ex->packed[i];
                 if (ex->inflight[w])
                     ex->inflight[w]--;
-                mf_fail_future(ex, f, w, m, (size_t)n);
+                mf_fail_future(ex, f, w, MF_FAIL_TASK, m, (size_t)n);
             }
             return mf__fail(rc, "failed to send tasks to rank %d", w);
         }
@@ -1081,20 +618,30 @@ static int mf_dispatch(mf_executor *ex, bool *act)
     }
     if (nw)
         ex->rr = (ex->rr + 1) % nw;
+    if (rc == MF_OK)
+        rc = mf_recall_check(ex, act);
     return rc;
+}
+
+/* Tell the worker `dest` to stop serving (a SHUTDOWN header). */
+int mf__send_shutdown(MPI_Comm comm, int dest)
+{
+    unsigned char hdr[MF_WIRE_HDR] = {0};
+    uint32_t magic = MF_WIRE_MAGIC;
+    memcpy(hdr, &magic, 4);
+    hdr[4] = MF_WIRE_VERSION;
+    hdr[5] = MF_MSG_SHUTDOWN;
+    return MPI_Send(hdr, MF_WIRE_HDR, MPI_BYTE, dest, MF_WIRE_TAG, comm) ==
+                   MPI_SUCCESS
+               ? MF_OK
+               : MF_EMPI;
 }
 
 static int mf_release_workers(mf_executor *ex)
 {
     int rc = MF_OK;
     for (int k = 0; k < ex->nworkers; k++) {
-        unsigned char hdr[MF_WIRE_HDR] = {0};
-        uint32_t magic = MF_WIRE_MAGIC;
-        memcpy(hdr, &magic, 4);
-        hdr[4] = MF_WIRE_VERSION;
-        hdr[5] = MF_MSG_SHUTDOWN;
-        if (MPI_Send(hdr, MF_WIRE_HDR, MPI_BYTE, ex->workers[k], MF_WIRE_TAG,
-                     ex->comm) != MPI_SUCCESS)
+        if (mf__send_shutdown(ex->comm, ex->workers[k]) != MF_OK)
             rc = mf__fail(MF_EMPI, "failed to release rank %d",
                           ex->workers[k]);
     }
@@ -1131,9 +678,7 @@ static void mf_abandon_one(mf_fut *f, void *ctx)
                  "abandoned: the job was interrupted by %s and the task "
                  "did not finish within the %u s grace period",
                  mf__signal_name(ex->interrupted), ex->opts.grace_seconds);
-    mf_fail_future(ex, f, f->worker, m, (size_t)n);
-    if (f->err != &mf__oom_err)
-        f->err->pub.reason = MF_FAIL_ABANDONED;
+    mf_fail_future(ex, f, f->worker, MF_FAIL_ABANDONED, m, (size_t)n);
 }
 
 /* Notice a caught signal, and the end of the grace period after it. */
@@ -1168,7 +713,12 @@ int mf__progress(mf_executor *ex, bool *activity)
         mf_check_signal(ex);
     rc = mf_recv_results(ex, &act);
     mf_reap_sends(ex);
-    if (rc == MF_OK && ex->qhead) {
+    /* Completions first: their callbacks may cancel queued work or submit
+     * more before the freed slots are refilled, as Python's executors run
+     * a future's callbacks before feeding its worker again. (in_progress
+     * keeps other threads' passes out meanwhile.) */
+    mf__run_deferred();
+    if (rc == MF_OK && ex->qhead && !ex->released) {
         uint64_t t0 = ex->obs.trace_path ? mf__mono_ns() : 0;
         bool sent = false;
         rc = mf_dispatch(ex, &sent);
@@ -1371,21 +921,6 @@ MF_API int mf_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
     return mf_submit_ex(ex, fn, arg, len, NULL, fut);
 }
 
-/* Seconds to whole milliseconds for the wire (at least 1 if positive). */
-static int mf_timeout_ms(double t, uint32_t *ms)
-{
-    if (!(t > 0)) {
-        *ms = 0;
-        return MF_OK;
-    }
-    if (t > 4.2e6)
-        return MF_EINVAL;
-    *ms = (uint32_t)(t * 1000.0 + 0.5);
-    if (*ms == 0)
-        *ms = 1;
-    return MF_OK;
-}
-
 MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
                         size_t len, const mf_submit_opts *opts,
                         mf_future *fut)
@@ -1394,16 +929,21 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
     mf_fut *f = NULL;
     uint32_t tms = 0;
     mf__clear_error();
-    if ((rc = mf__ex_check(ex, "mf_submit")) != MF_OK)
-        return rc;
     if (!fut)
-        return mf__fail(MF_EINVAL, "mf_submit: NULL future pointer");
-    if (opts && opts->timeout != 0 &&
-        mf_timeout_ms(opts->timeout, &tms) != MF_OK)
-        return mf__fail(MF_EINVAL, "mf_submit_ex: timeout %g s is too long",
-                        opts->timeout);
+        rc = mf__fail(MF_EINVAL, "mf_submit: NULL future pointer");
+    else if (opts && opts->timeout != 0 &&
+             mf__timeout_ms(opts->timeout, &tms) != MF_OK)
+        rc = mf__fail(MF_EINVAL, "mf_submit_ex: timeout %g s is too long",
+                      opts->timeout);
+    else
+        rc = MF_OK;
     mf__lock();
-    rc = mf__check_submit(ex, fn, arg, len);
+    /* Checked under the lock: a close on another thread cannot slip in
+     * between the check and the use. */
+    if (rc == MF_OK)
+        rc = mf__ex_check(ex, "mf_submit");
+    if (rc == MF_OK)
+        rc = mf__check_submit(ex, fn, arg, len);
     if (rc == MF_OK && opts && opts->free_arg && len > MF_INLINE_ARG) {
         /* Take the caller's buffer as it is: no copy. */
         rc = mf__new_task(ex, fn, NULL, 0, &f);
@@ -1450,16 +990,19 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
 static bool mf_pred_released(void *ctx)
 {
     mf_executor *ex = ctx;
-    return ex->released;
+    /* Closed by another thread while we waited: nothing left to wait for. */
+    return ex->magic != MF_EX_MAGIC || ex->released;
 }
 
 MF_API int mf_executor_shutdown(mf_executor *ex, int wait, int cancel_futures)
 {
     int rc = MF_OK;
     mf__clear_error();
-    if ((rc = mf__ex_check(ex, "mf_executor_shutdown")) != MF_OK)
-        return rc;
     mf__lock();
+    if ((rc = mf__ex_check(ex, "mf_executor_shutdown")) != MF_OK) {
+        mf__unlock();
+        return rc;
+    }
     if (wait && mf__cb_depth > 0) {
         mf__unlock();
         return mf__fail(MF_EINCALLBACK, "mf_executor_shutdown(wait) from a "
@@ -1483,15 +1026,28 @@ MF_API int mf_executor_close(mf_executor *ex)
     int rc;
     if (!ex)
         return MF_OK;
-    if ((rc = mf__ex_check(ex, "mf_executor_close")) != MF_OK)
-        return rc;
+    mf__clear_error();
     mf__lock();
+    if ((rc = mf__ex_check(ex, "mf_executor_close")) != MF_OK) {
+        mf__unlock();
+        return rc;
+    }
+    if (ex->closing) {
+        mf__unlock();
+        return mf__fail(MF_EBADHANDLE, "mf_executor_close: the executor is "
+                                       "being closed by another thread");
+    }
     if (mf__cb_depth > 0) {
         mf__unlock();
         return mf__fail(MF_EINCALLBACK, "mf_executor_close from a done "
                                         "callback");
     }
+    ex->closing = true; /* one close; the others get MF_EBADHANDLE */
+    /* Shut down holding the lock once, so the wait drops it and runs the
+     * callbacks of what completes meanwhile; nobody else frees `ex`. */
+    mf__unlock();
     rc = mf_executor_shutdown(ex, 1, 0);
+    mf__lock();
     if (ex->abandoned) {
         /* Workers are still inside tasks we gave up on: they cannot be
          * released in order, and MPI_Finalize would wait for them. */
@@ -1532,7 +1088,7 @@ MF_API int mf_executor_close(mf_executor *ex)
         }
     }
     MPI_Comm_free(&ex->comm);
-    mf_executor_free_ex(ex, 1);
+    mf__ex_free(ex, 1);
     mf__unlock();
     return rc;
 }
@@ -1556,11 +1112,11 @@ bool mf__journal_try(mf_executor *ex, mf_fut *f)
         f->res_len = len;
         mf__fut_finish(f, MF_FS_OK);
     } else {
-        mf_fail_future(ex, f, -1, bytes, len);
-        if (f->err != &mf__oom_err)
-            f->err->pub.reason = status == MF_RS_CRASHED   ? MF_FAIL_CRASH
-                                 : status == MF_RS_TIMEOUT ? MF_FAIL_TIMEOUT
-                                                           : MF_FAIL_TASK;
+        mf_fail_future(ex, f, -1,
+                       status == MF_RS_CRASHED   ? MF_FAIL_CRASH
+                       : status == MF_RS_TIMEOUT ? MF_FAIL_TIMEOUT
+                                                 : MF_FAIL_TASK,
+                       bytes, len);
     }
     return true;
 }
@@ -1569,10 +1125,12 @@ MF_API int mf_executor_journal(mf_executor *ex, size_t *loaded,
                                size_t *reused, size_t *torn_bytes)
 {
     size_t l, r, t;
-    int rc = mf__ex_check(ex, "mf_executor_journal");
-    if (rc != MF_OK)
-        return rc;
     mf__lock();
+    int rc = mf__ex_check(ex, "mf_executor_journal");
+    if (rc != MF_OK) {
+        mf__unlock();
+        return rc;
+    }
     mf__journal_counts(ex->journal, &l, &r, &t);
     mf__unlock();
     if (loaded)

@@ -101,17 +101,83 @@ static mf_cb *mf_cb_at(mf_fut *f, uint32_t i)
     return i == 0 ? &f->cb0 : &f->cbs[i - 1];
 }
 
+int mf__fut_add_watch(mf_fut *f, mf_done_fn fn, void *ud)
+{
+    if (f->nwatch == UINT16_MAX)
+        return MF_ENOMEM; /* 65535 iterators watching one future */
+    int rc = mf__fut_add_cb(f, fn, ud);
+    if (rc != MF_OK)
+        return rc;
+    /* Watchers stay in front of the user callbacks. */
+    for (uint32_t j = f->ncb - 1; j > f->nwatch; j--) {
+        mf_cb t = *mf_cb_at(f, j);
+        *mf_cb_at(f, j) = *mf_cb_at(f, j - 1);
+        *mf_cb_at(f, j - 1) = t;
+    }
+    f->nwatch++;
+    return MF_OK;
+}
+
 void mf__fut_remove_cb(mf_fut *f, mf_done_fn fn, void *ud)
 {
     for (uint32_t i = 0; i < f->ncb; i++) {
         mf_cb *c = mf_cb_at(f, i);
         if (c->fn == fn && c->ud == ud) {
+            if (f->in_cb) { /* being walked: leave a hole */
+                c->fn = NULL;
+                return;
+            }
             for (uint32_t j = i + 1; j < f->ncb; j++)
                 *mf_cb_at(f, j - 1) = *mf_cb_at(f, j);
             f->ncb--;
+            if (i < f->nwatch)
+                f->nwatch--;
             return;
         }
     }
+}
+
+static void mf_cbs_clear(mf_fut *f)
+{
+    mf__free(f->cbs);
+    f->cbs = NULL;
+    f->ncb = f->capcb = 0;
+    f->nwatch = 0;
+}
+
+/* The future whose callbacks this thread is running (lock dropped). */
+static _Thread_local mf_fut *mf_running_cbs;
+
+/* Call one user callback without the lock (lock held at depth 1 on entry
+ * and on return; `f` kept alive by in_cb). */
+static void mf_call_unlocked(mf_fut *f, mf_cb c)
+{
+    mf_future h = mf__fut_handle(f);
+    mf_fut *outer = mf_running_cbs;
+    mf_running_cbs = f;
+    mf__cb_depth++;
+    mf__unlock_raw();
+    c.fn(h, c.ud);
+    mf__lock_raw();
+    mf__cb_depth--;
+    mf_running_cbs = outer;
+}
+
+/* Deferred (lock.c): run the user callbacks of a finished future in the
+ * order added, each exactly once. The list may grow meanwhile (on_done
+ * from another thread appends); removed entries are holes. */
+static void mf_run_cbs(void *arg)
+{
+    mf_fut *f = arg;
+    f->in_cb = 2;
+    for (uint32_t i = 0; i < f->ncb; i++) {
+        mf_cb c = *mf_cb_at(f, i);
+        if (c.fn)
+            mf_call_unlocked(f, c);
+    }
+    f->in_cb = 0;
+    mf_cbs_clear(f);
+    mf__fut_maybe_free(f);
 }
 
 void mf__fut_finish(mf_fut *f, int state)
@@ -127,20 +193,27 @@ void mf__fut_finish(mf_fut *f, int state)
     mf__completions++;
     if (state == MF_FS_FAILED)
         mf__failures++;
-    /* Run the callbacks in the order added. on_done on a done future runs
-     * at once instead of growing the list; a callback may drop the last
-     * reference: in_cb defers the free. */
-    f->in_cb = 1;
-    mf__cb_depth++;
-    for (uint32_t i = 0; i < f->ncb; i++) {
+    /* The library's watchers first, now, under the lock. */
+    uint32_t nw = f->nwatch;
+    for (uint32_t i = 0; i < nw; i++) {
         mf_cb c = *mf_cb_at(f, i);
         c.fn(h, c.ud);
     }
-    mf__cb_depth--;
-    f->in_cb = 0;
-    mf__free(f->cbs);
-    f->cbs = NULL;
-    f->ncb = f->capcb = 0;
+    if (nw) {
+        for (uint32_t j = nw; j < f->ncb; j++)
+            *mf_cb_at(f, j - nw) = *mf_cb_at(f, j);
+        f->ncb -= nw;
+        f->nwatch = 0;
+    }
+    /* Then the user's, once the lock is dropped; in_cb keeps the slot
+     * (and its handle) alive until they ran, even if released. */
+    if (f->ncb) {
+        f->in_cb = 1;
+        if (mf__defer(mf_run_cbs, f) != MF_OK)
+            mf_run_cbs(f); /* no memory to defer: run them here */
+        return;
+    }
+    mf_cbs_clear(f);
     mf__fut_maybe_free(f);
 }
 
@@ -316,14 +389,14 @@ MF_API int mf_future_on_done(mf_future fut, mf_done_fn cb, void *userdata)
     if (!f) {
         rc = mf__fail(MF_EBADHANDLE, "mf_future_on_done: stale or null "
                                      "future handle");
-    } else if (mf__fut_is_done(f)) {
-        /* Done: run it now, as Python's add_done_callback does, also
-         * when called from one of this future's own callbacks. */
+    } else if (mf__fut_is_done(f) &&
+               (!f->in_cb || mf_running_cbs == f)) {
+        /* Done, and no callback of it waits: run it now, in this thread,
+         * without the lock, as Python's add_done_callback does (also when
+         * called from one of this future's own callbacks). */
         uint8_t was = f->in_cb;
-        f->in_cb = 1; /* keep it alive if the callback releases it */
-        mf__cb_depth++;
-        cb(fut, userdata);
-        mf__cb_depth--;
+        f->in_cb = 2; /* keep it alive if the callback releases it */
+        mf_call_unlocked(f, (mf_cb){cb, userdata});
         f->in_cb = was;
         mf__fut_maybe_free(f);
     } else if ((rc = mf__fut_add_cb(f, cb, userdata)) != MF_OK) {

@@ -1,11 +1,13 @@
 /*
  * internal.h — declarations shared by the library's files; not installed.
  *
- * Concurrency model: one process-wide recursive lock (mf__lock) guards all
- * library state. Every public entry point takes it; blocking waits drop it
- * while they sleep. Recursive so that done callbacks, which run with the
- * lock held, may call the API (non-blocking calls only: blocking ones
- * fail with MF_EINCALLBACK, tracked per thread in mf__cb_depth).
+ * Concurrency model: one process-wide recursive lock (mf__lock, lock.c)
+ * guards all library state. Every public entry point takes it; blocking
+ * waits drop it while they sleep. Done callbacks never run under it: a
+ * future is finished (state, result, error) under the lock, its callbacks
+ * are deferred (mf__defer) and run by the thread that drops the lock to
+ * depth 0. Blocking calls from a callback fail with MF_EINCALLBACK,
+ * tracked per thread in mf__cb_depth.
  */
 #ifndef MF_INTERNAL_H
 #define MF_INTERNAL_H
@@ -46,9 +48,20 @@ void mf__res_free(void *p);
 int mf__fail(int err, const char *fmt, ...) MF_PRINTF(2, 3);
 void mf__clear_error(void);
 
-/* ---- lock and callback depth ---------------------------------------- */
+/* ---- lock, deferred work and callback depth (lock.c) ------------------ */
 void mf__lock(void);
+/* Drop one level; dropping the last level first runs the deferred work. */
 void mf__unlock(void);
+/* Run fn(arg) once the lock is dropped to depth 0 (lock held; FIFO). fn
+ * is called with the lock held once and drops it around user code. */
+int mf__defer(void (*fn)(void *), void *arg);
+/* Around user code inside deferred work: drop / retake one level without
+ * running deferred work. */
+void mf__unlock_raw(void);
+void mf__lock_raw(void);
+/* Holding the lock once: run the deferred work now (drops the lock for
+ * it), so callbacks see a completion before the next dispatch. */
+void mf__run_deferred(void);
 extern _Thread_local int mf__cb_depth;
 
 /* ---- time and backoff (clock.c) -------------------------------------- */
@@ -157,8 +170,10 @@ typedef struct mf_fut {
     uint8_t state;   /* enum mf_fstate */
     uint8_t held;    /* counted in the executor's outstanding work */
     uint8_t queued;  /* linked in the pending queue (removed lazily) */
-    uint8_t in_cb;   /* its callbacks are running */
+    uint8_t in_cb;   /* callbacks deferred (1) or running (2) */
     uint8_t isolate; /* run in a child process */
+    uint16_t nwatch; /* the first nwatch callbacks are the library's own
+                        watchers, run under the lock at completion */
     int worker;      /* rank it was sent to */
     uint32_t mark;   /* scratch for duplicate detection (lock held) */
     uint32_t ncb, capcb;
@@ -201,10 +216,16 @@ void mf__fut_foreach(void (*fn)(mf_fut *, void *), void *ctx);
 mf_fut *mf__fut_usable(mf_future h);
 
 /* future.c */
-/* Mark finished, drop the executor's hold, run callbacks, free if unused. */
+/* Mark finished, drop the executor's hold, run the watchers, defer the
+ * user callbacks, free if unused. Everything about the outcome (result,
+ * error with its reason) must be recorded before this call. */
 void mf__fut_finish(mf_fut *f, int state);
 void mf__fut_maybe_free(mf_fut *f);
+/* A user callback, run after the lock is dropped. */
 int mf__fut_add_cb(mf_fut *f, mf_done_fn fn, void *ud);
+/* A library watcher (O(1), no user code), run under the lock at
+ * completion, before any user callback. */
+int mf__fut_add_watch(mf_fut *f, mf_done_fn fn, void *ud);
 void mf__fut_remove_cb(mf_fut *f, mf_done_fn fn, void *ud);
 static inline bool mf__fut_is_done(const mf_fut *f)
 {
@@ -296,6 +317,7 @@ struct mf_executor {
     struct mf_send **sends;
     size_t nsends, capsends;
     bool shutdown;
+    bool closing;  /* mf_executor_close under way */
     bool released; /* workers told to stop */
     bool in_progress;
     int oversub;                   /* more ranks than cores on this node */
@@ -312,6 +334,10 @@ struct mf_executor {
     mf_obs obs;
     mf_journal *journal;
     bool journal_warned;
+    /* taking back tasks queued on a busy worker (executor.c) */
+    double *heard_at;         /* per rank: last results, or start of work */
+    unsigned char *recalling; /* per rank: RECALL sent, RETURNED awaited */
+    double recall_check_at;   /* next look for stuck queues */
 };
 int mf__obs_init(mf_executor *ex, const int64_t *offsets);
 void mf__obs_result(mf_executor *ex, int src, const mf_fut *f, uint64_t start,
@@ -325,8 +351,29 @@ void mf__obs_free(mf_executor *ex);
  * any are (they make progress themselves). Lock held. */
 extern int mf__waiters;
 
-/* MF_OK if `ex` is an open executor, else MF_EINVAL / MF_EBADHANDLE. */
+/* MF_OK if `ex` is an open executor, else MF_EINVAL / MF_EBADHANDLE.
+ * Call it with the lock held (a close on another thread changes it). */
 int mf__ex_check(const mf_executor *ex, const char *fn);
+/* Free what `ex` holds; with `keep`, the struct stays, marked closed. */
+void mf__ex_free(mf_executor *ex, int keep);
+/* Root: put a set-up executor to work (open list, signals, progress
+ * thread); on failure it is closed and the error returned. */
+int mf__ex_start(mf_executor *ex);
+/* Tell worker `dest` of `comm` to stop serving. */
+int mf__send_shutdown(MPI_Comm comm, int dest);
+
+/* ---- options (opts.c) ------------------------------------------------ */
+#define MF_DEFAULT_WINDOW 64
+#define MF_MAX_WINDOW 65536u
+#define MF_DEFAULT_MAX_ARG ((size_t)1 << 30)
+#define MF_DEFAULT_IDLE_US 10000
+#define MF_DEFAULT_GRACE 10
+/* Defaults, then the caller's values, then MF_* variables, then range
+ * checks: MF_OK or MF_EINVAL with a message in msg. */
+int mf__opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
+                     char *msg, size_t msglen);
+/* Seconds to whole milliseconds (>= 1 if positive; 0 for none). */
+int mf__timeout_ms(double t, uint32_t *ms);
 
 /* Make progress on every open executor. `activity` (may be NULL) is set
  * true if anything was sent or received. Lock held. */

@@ -121,6 +121,8 @@ MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
         return mf__fail(MF_ENOMEM, "mf_map: out of memory");
     }
     mf__lock();
+    /* Again under the lock: another thread may have closed it since. */
+    rc = mf__ex_check(ex, "mf_map");
     /* Check every item before anything is queued. */
     for (size_t i = 0; i < n && rc == MF_OK; i++)
         rc = mf__check_submit(ex, fn, args[i], lens[i]);

@@ -294,12 +294,14 @@ MF_API int mf_executor_stats(mf_executor *ex, mf_worker_stats *out, size_t n,
                              size_t *nworkers)
 {
     mf__clear_error();
-    int rc = mf__ex_check(ex, "mf_executor_stats");
-    if (rc != MF_OK)
-        return rc;
     if (!out && n)
         return mf__fail(MF_EINVAL, "mf_executor_stats: NULL argument");
     mf__lock();
+    int rc = mf__ex_check(ex, "mf_executor_stats");
+    if (rc != MF_OK) {
+        mf__unlock();
+        return rc;
+    }
     if (nworkers)
         *nworkers = (size_t)ex->nworkers;
     if (n)

@@ -183,7 +183,8 @@ MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
         if (mf__fut_is_done(it->f[i]))
             continue;
         it->ent[i] = (mf_ac_entry){it, i};
-        if (mf__fut_add_cb(it->f[i], mf_ac_on_done, &it->ent[i]) != MF_OK) {
+        if (mf__fut_add_watch(it->f[i], mf_ac_on_done, &it->ent[i]) !=
+            MF_OK) {
             mf__unlock();
             mf_as_completed_free(it);
             return mf__fail(MF_ENOMEM, "mf_as_completed: out of memory");

@@ -40,7 +40,7 @@ int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len)
     if (version != MF_WIRE_VERSION)
         return mf__fail(MF_EPROTO, "wire version %u, expected %u", version,
                         MF_WIRE_VERSION);
-    if (kind < MF_MSG_TASKS || kind > MF_MSG_SHUTDOWN)
+    if (kind < MF_MSG_TASKS || kind > MF_MSG_RETURNED)
         return mf__fail(MF_EPROTO, "unknown message kind %u", kind);
     memcpy(&count, b + 8, 4);
     {
@@ -53,8 +53,9 @@ int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len)
     {
         /* Every record takes at least its header: a count the message
          * cannot hold is refused here, before anyone sizes by it. */
-        size_t rec =
-            kind == MF_MSG_TASKS ? MF_WIRE_TASK_REC : MF_WIRE_RESULT_REC;
+        size_t rec = kind == MF_MSG_TASKS || kind == MF_MSG_RETURNED
+                         ? MF_WIRE_TASK_REC
+                         : MF_WIRE_RESULT_REC;
         uint32_t zero;
         memcpy(&zero, b + 12, 4);
         if (zero != 0)
@@ -65,6 +66,8 @@ int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len)
     }
     if (kind == MF_MSG_SHUTDOWN && count != 0)
         return mf__fail(MF_EPROTO, "shutdown message with %u records", count);
+    if (kind == MF_MSG_RECALL && count != 0)
+        return mf__fail(MF_EPROTO, "recall message with %u records", count);
     r->buf = b;
     r->len = len;
     r->off = MF_WIRE_HDR;
@@ -87,15 +90,15 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
                             r->len - r->off, r->count);
         return MF_EDONE;
     }
-    size_t hdr =
-        r->kind == MF_MSG_TASKS ? MF_WIRE_TASK_REC : MF_WIRE_RESULT_REC;
+    int task = r->kind == MF_MSG_TASKS || r->kind == MF_MSG_RETURNED;
+    size_t hdr = task ? MF_WIRE_TASK_REC : MF_WIRE_RESULT_REC;
     if (r->len - r->off < hdr)
         return mf__fail(MF_EPROTO, "record %u of %u is truncated", r->seen,
                         r->count);
     p = r->buf + r->off;
     memset(rec, 0, sizeof *rec);
     memcpy(&rec->tag, p, 8);
-    if (r->kind == MF_MSG_TASKS) {
+    if (task) {
         memcpy(&rec->fn, p + 8, 8);
         memcpy(&len, p + 16, 8);
         memcpy(&flags, p + 24, 4);
@@ -112,7 +115,7 @@ int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
     }
     rec->chunk = (flags & MF_REC_CHUNK) != 0;
     rec->isolate = (flags & MF_REC_ISOLATE) != 0;
-    if (r->kind != MF_MSG_TASKS && (flags & MF_REC_ISOLATE))
+    if (!task && (flags & MF_REC_ISOLATE))
         pad = 1; /* a task-only flag on a result */
     if ((flags & ~(MF_REC_OOL | MF_REC_CHUNK | MF_REC_ISOLATE)) || pad)
         return mf__fail(MF_EPROTO, "record %u: unknown flags %#x", r->seen,

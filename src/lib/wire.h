@@ -15,6 +15,11 @@
  *   RESULTS  tag u64 | status u32 | flags u32 | len u64 | start u64 |
  *            ns u64 | payload   (start: the worker's monotonic clock, ns)
  *   SHUTDOWN header only
+ *   RECALL   header only (root to worker: give back the tasks you have
+ *            not started)
+ *   RETURNED TASKS records (worker to root: the tasks it had not started
+ *            when the RECALL came, now removed from its queue; possibly
+ *            none); the root queues them again
  *
  * Large payloads (MF_WIRE_OOL_MIN bytes and more) travel out of line: the
  * record has flag MF_REC_OOL and no inline bytes, and the payload follows
@@ -42,7 +47,9 @@
 enum mf_wire_kind {
     MF_MSG_TASKS = 1,
     MF_MSG_RESULTS = 2,
-    MF_MSG_SHUTDOWN = 3
+    MF_MSG_SHUTDOWN = 3,
+    MF_MSG_RECALL = 4,
+    MF_MSG_RETURNED = 5
 };
 
 #define MF_REC_OOL 1u     /* record flag: payload sent out of line */
@@ -68,14 +75,14 @@ enum mf_wire_status {
 
 typedef struct mf_wire_rec {
     uint64_t tag;
-    uint64_t fn;         /* TASKS */
+    uint64_t fn;         /* TASKS, RETURNED */
     uint32_t status;     /* RESULTS */
     uint64_t start;      /* RESULTS: when the task started (worker clock) */
     uint64_t ns;         /* RESULTS: compute time */
     int ool;             /* payload follows out of line; data is NULL */
     int chunk;           /* MF_REC_CHUNK */
     int isolate;         /* MF_REC_ISOLATE */
-    uint32_t timeout_ms; /* TASKS: 0 = none */
+    uint32_t timeout_ms; /* TASKS, RETURNED: 0 = none */
     const void *data;
     size_t len;
 } mf_wire_rec;

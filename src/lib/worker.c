@@ -1,10 +1,19 @@
 /* worker.c — a worker rank's serve loop and the task-side API.
  *
  * The worker receives batches of tasks from the root, runs them in order,
- * and sends results back in batches: it flushes when it has nothing left
- * to run, when the batch is large, or when the oldest unsent result has
- * waited long enough (so long tasks report one by one and the root can
- * keep every worker fed). While idle it backs off to sleeping.
+ * and sends results back in batches. A finished result is never held
+ * behind a task that has not finished for longer than MF_HOLD_NS: before
+ * each task the worker sends what it gathered unless the oldest unsent
+ * result plus the next task's predicted time (the largest time of that
+ * function's recent runs; unknown counts as long) stays below the bound.
+ * It also sends when it has nothing left to run, when the batch is large,
+ * or when as many are done as are still queued (so the root refills the
+ * queue before it runs dry). While idle it backs off to sleeping.
+ *
+ * The root may take back the tasks a worker has not started (RECALL):
+ * the worker, between tasks or while an isolated task runs, removes them
+ * from its queue and sends them back in a RETURNED message. Only this
+ * thread starts tasks, so a task is either started or returned.
  */
 #include "internal.h"
 #include "wire.h"
@@ -13,17 +22,30 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MF_FLUSH_BYTES ((size_t)256 << 10)
-#define MF_FLUSH_SECONDS 200e-6
+/* Longest a finished result waits on the worker behind other work (when
+ * the next task's time is predicted right). */
+#define MF_HOLD_NS 50000u
+/* Predicted task times: the largest of the last 32 to 64 runs of each
+ * function (per kind: single, chunk, isolated), in a small table. */
+#define MF_PRED_SLOTS 64
+#define MF_PRED_RUNS 32
+/* While an isolated task runs, the worker looks at its messages (a
+ * RECALL, results to send) at least this often (ms). */
+#define MF_POLL_MAX_MS 20
 #define MF_TASK_MSG 4096
 /* How long a worker keeps polling after the root said "more". */
 #define MF_MORE_SECONDS 0.01
@@ -62,6 +84,13 @@ typedef struct mf_wtask {
     mf_rbuf *rb;
 } mf_wtask;
 
+typedef struct mf_pred {
+    mf_fn_id fn;
+    uint32_t kind; /* 0 unused; 1 + chunk + 2 * isolated */
+    uint32_t runs;
+    uint64_t cur_max, prev_max; /* ns */
+} mf_pred;
+
 typedef struct mf_wstate {
     mf_executor *ex;
     mf_wtask *q;
@@ -77,6 +106,9 @@ typedef struct mf_wstate {
      * is replaced when it dies or is killed at a timeout */
     pid_t runner;
     int to_runner, from_runner; /* pipe ends */
+    int stop;     /* SHUTDOWN received */
+    int poll_err; /* error met while polling during an isolated task */
+    mf_pred pred[MF_PRED_SLOTS];
 } mf_wstate;
 
 static const uint64_t mf_empty_arg;
@@ -205,14 +237,11 @@ static int mf_w_reap(mf_wstate *w, int all)
     return rc;
 }
 
-static int mf_w_flush(mf_wstate *w)
+/* Finish `s` and post it to the root; `s` is owned by the list of sends
+ * from here (freed on failure). */
+static int mf_w_post(mf_wstate *w, mf_send *s)
 {
-    mf_send *s = w->out;
-    int rc;
-    if (!s)
-        return MF_OK;
-    w->out = NULL;
-    rc = mf_wire_finish(s);
+    int rc = mf_wire_finish(s);
     if (rc == MF_OK && w->nsends == w->capsends) {
         size_t cap = w->capsends ? 2 * w->capsends : 8;
         mf_send **ns = mf__realloc(w->sends, cap * sizeof *ns);
@@ -238,8 +267,75 @@ static int mf_w_flush(mf_wstate *w)
     return MF_OK;
 }
 
-/* Receive every message waiting. Sets *stop on SHUTDOWN. */
-static int mf_w_receive(mf_wstate *w, int *stop, int *got)
+static int mf_w_flush(mf_wstate *w)
+{
+    mf_send *s = w->out;
+    if (!s)
+        return MF_OK;
+    w->out = NULL;
+    return mf_w_post(w, s);
+}
+
+/* Release a result that is an argument's receive buffer, once sent. */
+static void mf_rbuf_release(void *data)
+{
+    mf__rbuf_unref((mf_rbuf *)((char *)data - offsetof(mf_rbuf, data)));
+}
+
+/* RECALL: give every task not started back to the root (a RETURNED
+ * message, possibly empty) and drop them from the queue. The results
+ * gathered go first. If the message cannot be built (out of memory), the
+ * tasks stay here and run, and the RETURNED message lists none. */
+static int mf_w_give_back(mf_wstate *w)
+{
+    int rc = mf_w_flush(w);
+    size_t n = w->qlen - w->qhead, i;
+    if (rc != MF_OK)
+        return rc;
+    mf_send *s = mf__malloc(sizeof *s);
+    if (!s || mf_wire_begin(s, MF_MSG_RETURNED) != MF_OK) {
+        mf__free(s);
+        return mf__fail(MF_ENOMEM, "worker: out of memory");
+    }
+    for (i = 0; i < n; i++) {
+        mf_wtask *t = &w->q[w->qhead + i];
+        uint32_t flags = (t->chunk ? MF_REC_CHUNK : 0) |
+                         (t->isolate ? MF_REC_ISOLATE : 0);
+        /* A large argument is its own receive buffer: it goes back in
+         * place (handed over below). */
+        if (t->len >= MF_WIRE_OOL_MIN && !(t->rb && t->data == t->rb->data))
+            break;
+        if (mf_wire_add_task_t(s, t->tag, t->fn, t->data, t->len, NULL,
+                               flags, t->timeout_ms) != MF_OK)
+            break;
+    }
+    if (i < n) {
+        mf_wire_free(s);
+        if (mf_wire_begin(s, MF_MSG_RETURNED) != MF_OK) {
+            mf__free(s);
+            return mf__fail(MF_ENOMEM, "worker: out of memory");
+        }
+        n = 0;
+    }
+    /* Hand the buffers over: large ones to the message, small ones were
+     * copied into it. */
+    size_t k = 0;
+    for (i = 0; i < n; i++) {
+        mf_wtask *t = &w->q[w->qhead + i];
+        if (t->len >= MF_WIRE_OOL_MIN) {
+            s->ool[k++].release = mf_rbuf_release;
+            t->rb = NULL;
+        } else {
+            mf__rbuf_unref(t->rb);
+            t->rb = NULL;
+        }
+    }
+    w->qlen -= n;
+    return mf_w_post(w, s);
+}
+
+/* Receive every message waiting. Sets w->stop on SHUTDOWN. */
+static int mf_w_receive(mf_wstate *w, int *got)
 {
     for (;;) {
         int flag = 0, count = 0, rc;
@@ -270,9 +366,16 @@ static int mf_w_receive(mf_wstate *w, int *stop, int *got)
             w->more_at = mf__now();
         }
         if (rc == MF_OK && r.kind == MF_MSG_SHUTDOWN) {
-            *stop = 1;
+            w->stop = 1;
             mf__rbuf_unref(rb);
             return MF_OK;
+        }
+        if (rc == MF_OK && r.kind == MF_MSG_RECALL) {
+            mf__rbuf_unref(rb);
+            rc = mf_w_give_back(w);
+            if (rc != MF_OK)
+                return rc;
+            continue;
         }
         if (rc == MF_OK && r.kind != MF_MSG_TASKS)
             rc = mf__fail(MF_EPROTO, "worker received message kind %d",
@@ -423,25 +526,55 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
 
 /* ---- isolation: a task in a child process ------------------------------ */
 
+/* While an isolated task runs: take the root's messages (tasks, a
+ * RECALL), send results held too long, reap sends. An error is kept for
+ * the serve loop. */
+static void mf_w_service(mf_wstate *w)
+{
+    int got = 0, rc;
+    if (w->poll_err)
+        return;
+    rc = mf_w_receive(w, &got);
+    if (rc == MF_OK && w->out && mf_ns_now() - w->out_since >= MF_HOLD_NS)
+        rc = mf_w_flush(w);
+    mf_w_reap(w, 0);
+    if (rc != MF_OK)
+        w->poll_err = rc;
+}
+
 /* Read exactly n bytes before `deadline` (monotonic seconds; INFINITY =
- * none). Returns 0, -1 on EOF/error, -2 on timeout. */
-static int mf_read_all(int fd, void *p, size_t n, double deadline)
+ * none). Returns 0, -1 on EOF/error, -2 on timeout. With a worker state
+ * `w` (the worker waiting for its runner), the worker's messages are
+ * looked at between polls (1 ms at first, then up to MF_POLL_MAX_MS). */
+static int mf_read_all(mf_wstate *w, int fd, void *p, size_t n,
+                       double deadline)
 {
     char *b = p;
+    int slice = 1;
     while (n) {
         struct pollfd pfd = {fd, POLLIN, 0};
-        int ms = -1;
+        int ms = -1, sliced = 0;
         if (deadline < INFINITY) {
             double left = deadline - mf__now();
             if (left <= 0)
                 return -2;
             ms = (int)(left * 1000) + 1;
         }
+        if (w && (ms < 0 || ms > slice)) {
+            ms = slice;
+            sliced = 1;
+        }
         int r = poll(&pfd, 1, ms);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return -1;
+        if (r == 0 && sliced) {
+            mf_w_service(w);
+            if (slice < MF_POLL_MAX_MS)
+                slice *= 2;
+            continue;
+        }
         if (r == 0)
             return -2;
         ssize_t k = read(fd, b, n);
@@ -467,9 +600,9 @@ static void mf_runner_main(mf_wstate *w, int in, int out)
     for (;;) {
         uint64_t fn, len;
         uint32_t chunk;
-        if (mf_read_all(in, &fn, 8, INFINITY) ||
-            mf_read_all(in, &chunk, 4, INFINITY) ||
-            mf_read_all(in, &len, 8, INFINITY))
+        if (mf_read_all(NULL, in, &fn, 8, INFINITY) ||
+            mf_read_all(NULL, in, &chunk, 4, INFINITY) ||
+            mf_read_all(NULL, in, &len, 8, INFINITY))
             _exit(0); /* the worker is done with us */
         if (len > cap) {
             free(arg);
@@ -478,7 +611,7 @@ static void mf_runner_main(mf_wstate *w, int in, int out)
             if (!arg)
                 _exit(122);
         }
-        if (len && mf_read_all(in, arg, (size_t)len, INFINITY))
+        if (len && mf_read_all(NULL, in, arg, (size_t)len, INFINITY))
             _exit(0);
         mf_wtask t = {0, (int)chunk, 0, 0, fn, arg, (size_t)len, NULL};
         mf_task task;
@@ -509,6 +642,78 @@ static void mf_runner_stop(mf_wstate *w, int kill_it)
     w->runner = 0;
 }
 
+/* Close every descriptor but 0, 1, 2, `x` and `y`:
+ * close_range where the kernel has it, else /proc/self/fd, else every
+ * number below the limit. */
+static void mf_close_others(int x, int y)
+{
+    int keep[5] = {0, 1, 2, x, y};
+    for (int i = 1; i < 5; i++) /* sort (x, y may be below 3) */
+        for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+            int t = keep[j];
+            keep[j] = keep[j - 1];
+            keep[j - 1] = t;
+        }
+#ifdef SYS_close_range
+    int ok = 1;
+    for (int i = 0; i < 5 && ok; i++) {
+        unsigned lo = (unsigned)keep[i] + 1;
+        unsigned hi = i < 4 ? (unsigned)keep[i + 1] : 0u;
+        if (i < 4 && hi <= lo)
+            continue; /* nothing between */
+        hi = i < 4 ? hi - 1 : ~0u;
+        if (syscall(SYS_close_range, lo, hi, 0) != 0)
+            ok = 0;
+    }
+    if (ok)
+        return;
+#endif
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        int self = dirfd(d);
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            char *end;
+            long fd = strtol(e->d_name, &end, 10);
+            if (*end || end == e->d_name || fd == self || fd <= 2 ||
+                fd == x || fd == y)
+                continue;
+            close((int)fd);
+        }
+        closedir(d);
+        return;
+    }
+    struct rlimit rl;
+    long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536
+                   ? (long)rl.rlim_cur
+                   : 65536;
+    for (long fd = 3; fd < max; fd++)
+        if (fd != x && fd != y)
+            close((int)fd);
+}
+
+/* In the runner, before anything else: die with the worker (a worker
+ * killed, or ended by the launcher, must not leave it computing, nor
+ * holding the rank's pipes and sockets), default signal actions, no
+ * signal blocked, and no descriptor but stdio and its two pipes. */
+static void mf_runner_reset(pid_t parent, int in, int out)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(0); /* the worker died before prctl: nothing to serve */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL); /* (glibc's own ones refuse) */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    mf_close_others(in, out);
+}
+
 static int mf_runner_start(mf_wstate *w, char *err, size_t errlen)
 {
     int a[2], b[2];
@@ -524,6 +729,7 @@ static int mf_runner_start(mf_wstate *w, char *err, size_t errlen)
     }
     fflush(stdout);
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -537,6 +743,7 @@ static int mf_runner_start(mf_wstate *w, char *err, size_t errlen)
         /* No MPI here: only the task functions. */
         close(a[1]);
         close(b[0]);
+        mf_runner_reset(parent, a[0], b[1]);
         mf_runner_main(w, a[0], b[1]);
         _exit(0);
     }
@@ -580,9 +787,9 @@ static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
     uint64_t rl = 0;
     void *buf = NULL;
     if (r == 0)
-        r = mf_read_all(w->from_runner, &failed, 4, deadline);
+        r = mf_read_all(w, w->from_runner, &failed, 4, deadline);
     if (r == 0)
-        r = mf_read_all(w->from_runner, &rl, 8, deadline);
+        r = mf_read_all(w, w->from_runner, &rl, 8, deadline);
     if (r == 0 && rl > MF_MAX_RESULT) {
         mf_task_fail(out,
                      "isolated task sent a %llu-byte result, above the "
@@ -599,7 +806,7 @@ static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
             return MF_RS_FAILED;
         }
         if (rl)
-            r = mf_read_all(w->from_runner, buf, (size_t)rl, deadline);
+            r = mf_read_all(w, w->from_runner, buf, (size_t)rl, deadline);
     }
     if (r == -2) {
         mf__res_free(buf);
@@ -651,10 +858,47 @@ static void mf_run_here(mf_wstate *w, mf_wtask *t, mf_task *task)
         mf_w_call(w, task, t->fn, t->data, t->len);
 }
 
-/* Release a result that is an argument's receive buffer, once sent. */
-static void mf_rbuf_release(void *data)
+/* The predictor's slot for `t` (NULL if the table is full). */
+static mf_pred *mf_pred_slot(mf_wstate *w, const mf_wtask *t)
 {
-    mf__rbuf_unref((mf_rbuf *)((char *)data - offsetof(mf_rbuf, data)));
+    uint32_t kind = 1u + (t->chunk ? 1u : 0u) +
+                    (t->isolate || t->timeout_ms ? 2u : 0u);
+    size_t h = (size_t)((t->fn ^ (t->fn >> 29) ^ kind) % MF_PRED_SLOTS);
+    for (size_t i = 0; i < MF_PRED_SLOTS; i++) {
+        mf_pred *p = &w->pred[(h + i) % MF_PRED_SLOTS];
+        if (p->kind == 0) {
+            p->kind = kind;
+            p->fn = t->fn;
+            p->cur_max = p->prev_max = UINT64_MAX; /* unknown: long */
+            return p;
+        }
+        if (p->kind == kind && p->fn == t->fn)
+            return p;
+    }
+    return NULL;
+}
+
+static uint64_t mf_pred_time(const mf_pred *p)
+{
+    if (!p)
+        return UINT64_MAX;
+    return p->cur_max > p->prev_max ? p->cur_max : p->prev_max;
+}
+
+static void mf_pred_note(mf_pred *p, uint64_t ns)
+{
+    if (!p)
+        return;
+    if (p->runs == 0) {
+        /* A new block: the previous one is the last full block (the
+         * first block replaces "unknown" once it has one run). */
+        p->prev_max = p->cur_max == UINT64_MAX ? ns : p->cur_max;
+        p->cur_max = 0;
+    }
+    if (ns > p->cur_max)
+        p->cur_max = ns;
+    if (++p->runs == MF_PRED_RUNS)
+        p->runs = 0;
 }
 
 /* Run one task (or chunk) and add its result to the outgoing batch. */
@@ -668,8 +912,22 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
     mf_free_fn release = NULL;
     mf_rbuf *keep = NULL; /* the argument's buffer, sent as the result */
     uint64_t t0, t1;
+    mf_pred *pred = mf_pred_slot(w, t);
 
     t0 = mf_ns_now();
+    /* Results gathered go now unless they would still be young enough
+     * after this task, as far as its recent runs tell. */
+    if (w->out) {
+        uint64_t age = t0 - w->out_since, next = mf_pred_time(pred);
+        if (next >= MF_HOLD_NS || age + next >= MF_HOLD_NS) {
+            if ((rc = mf_w_flush(w)) != MF_OK) {
+                mf__rbuf_unref(t->rb);
+                t->rb = NULL;
+                return rc;
+            }
+            t0 = mf_ns_now();
+        }
+    }
     if (t->isolate || t->timeout_ms) {
         status = mf_run_isolated(w, t, &task);
     } else {
@@ -678,6 +936,7 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
     }
     t1 = mf_ns_now();
     w->last_end = t1; /* (the flush check reads it: one clock call less) */
+    mf_pred_note(pred, t1 - t0);
     if (task.failed) {
         payload = task.msg;
         plen = strlen(task.msg);
@@ -752,7 +1011,7 @@ int mf__serve(mf_executor *ex)
 {
     mf_wstate w;
     mf_backoff b;
-    int stop = 0, rc = MF_OK;
+    int rc = MF_OK;
 
     memset(&w, 0, sizeof w);
     w.ex = ex;
@@ -761,22 +1020,30 @@ int mf__serve(mf_executor *ex)
     mf__mpi_quiet_enter();
     while (rc == MF_OK) {
         int got = 0;
-        rc = mf_w_receive(&w, &stop, &got);
+        rc = mf_w_receive(&w, &got);
         if (rc != MF_OK)
             break;
         if (w.qhead < w.qlen) {
-            rc = mf_w_run(&w, &w.q[w.qhead++]);
+            /* A copy: while an isolated task runs, the queue may grow
+             * (and move) or be given back. Taken off the queue here, the
+             * task counts as started. */
+            mf_wtask t = w.q[w.qhead++];
+            rc = mf_w_run(&w, &t);
+            if (rc == MF_OK)
+                rc = w.poll_err;
             if (rc != MF_OK)
                 break;
             /* Send results once as many are done as are still queued
              * (and when the queue is empty, the batch large, or the
-             * oldest result waited too long): the root, which gives a
-             * busy worker more once half its window is free, then
-             * refills this queue before it runs dry, and reads these
-             * results while this rank works on the rest. */
-            if (w.qhead == w.qlen || w.out->count >= w.qlen - w.qhead ||
-                w.out->total >= MF_FLUSH_BYTES ||
-                (double)(w.last_end - w.out_since) * 1e-9 >= MF_FLUSH_SECONDS)
+             * oldest result waited too long; mf_w_run also sends before
+             * a task that may be long): the root, which gives a busy
+             * worker more once half its window is free, then refills
+             * this queue before it runs dry, and reads these results
+             * while this rank works on the rest. */
+            if (w.out &&
+                (w.qhead == w.qlen || w.out->count >= w.qlen - w.qhead ||
+                 w.out->total >= MF_FLUSH_BYTES ||
+                 w.last_end - w.out_since >= MF_HOLD_NS))
                 rc = mf_w_flush(&w);
             if (w.qhead == w.qlen)
                 w.qhead = w.qlen = 0;
@@ -784,7 +1051,7 @@ int mf__serve(mf_executor *ex)
             mf__backoff_reset(&b);
             continue;
         }
-        if (stop)
+        if (w.stop)
             break;
         mf_w_reap(&w, 0);
         if (got) {

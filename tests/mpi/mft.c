@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Tags on mft_ucomm. */
@@ -32,7 +33,7 @@ int mft_force_progress_thread;
 
 mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY, ID_BIG,
     ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF,
-    ID_TASKAPI, ID_FAILRC, ID_INPLACE, ID_YIELDQ;
+    ID_TASKAPI, ID_FAILRC, ID_INPLACE, ID_YIELDQ, ID_SLEEPMS;
 int mft_echo_ud;
 
 static const mft_scenario *g_scns;
@@ -332,6 +333,24 @@ static int t_gate(mf_task *task, void *ud)
     return mf_task_return(task, &r, sizeof r);
 }
 
+/* Sleeps the uint32 argument's milliseconds, then returns it. */
+static int t_sleepms(mf_task *task, void *ud)
+{
+    uint32_t ms = 0;
+    size_t len = 0;
+    const void *arg = mf_task_arg(task, &len);
+    struct timespec ts;
+    (void)ud;
+    if (len != sizeof ms)
+        return mf_task_fail(task, "sleepms: bad argument length %zu", len);
+    memcpy(&ms, arg, sizeof ms);
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+    return mf_task_return(task, &ms, sizeof ms);
+}
+
 static int t_replace(mf_task *task, void *ud)
 {
     uint8_t mode = 0;
@@ -498,6 +517,7 @@ void mft_register_std(void)
         {"failrc", t_failrc, NULL, &ID_FAILRC},
         {"inplace", t_inplace, NULL, &ID_INPLACE},
         {"yieldq", t_yieldq, NULL, &ID_YIELDQ},
+        {"sleepms", t_sleepms, NULL, &ID_SLEEPMS},
     };
     size_t i;
     g_yield_at_register = mft_mpi_yield(-1);

@@ -48,7 +48,10 @@ extern int mft_force_progress_thread; /* open every executor with
 /* Ids of the standard task functions (registered on every rank). */
 extern mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY,
     ID_BIG, ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO,
-    ID_FAILIF, ID_TASKAPI, ID_FAILRC, ID_INPLACE, ID_YIELDQ;
+    ID_FAILIF, ID_TASKAPI, ID_FAILRC, ID_INPLACE, ID_YIELDQ, ID_SLEEPMS;
+
+/* The "sleepms" task sleeps its uint32 argument's milliseconds and
+ * returns the argument. */
 
 /* Tag used by the "usersend" task on mft_comm. */
 #define MFT_TAG_USERSEND 3

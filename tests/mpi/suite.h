@@ -73,6 +73,7 @@ void ar_api_local(void);
 void ar_reopen(void);
 
 /* test_futures.c */
+extern const mft_test tests_lifetime[];
 extern const mft_test tests_basic[];
 extern const mft_test tests_big[];
 

@@ -63,6 +63,7 @@ static const mft_scenario g_scenarios[] = {
      tests_callbacks},
     {"callbacks_more", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL,
      tests_callbacks_more},
+    {"lifetime", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_lifetime},
     {"threads", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_threads},
     {"wait", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL, tests_wait},
     {"as_completed", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL,

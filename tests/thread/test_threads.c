@@ -239,6 +239,68 @@ static int signal_scenario(int abandon)
     return bad;
 }
 
+/* --close-race: one thread closes the executor while another keeps
+ * calling shutdown and submit on it. Every call must return a code (the
+ * other thread's calls MF_OK, MF_ESHUTDOWN or MF_EBADHANDLE once it is
+ * closed), never use the freed communicator (which aborts the job). The
+ * check runs under the library lock, so no interleaving can slip in
+ * between a check and a use (issue 11, item 4). */
+typedef struct race_ctx {
+    mf_executor *ex;
+    atomic_int go, bad, calls;
+} race_ctx;
+
+static void *race_hammer(void *p)
+{
+    race_ctx *c = p;
+    while (!atomic_load(&c->go))
+        ;
+    for (;;) {
+        mf_future f;
+        long x = 3;
+        int r1 = mf_executor_shutdown(c->ex, 0, 0);
+        int r2 = mf_submit(c->ex, id_square, &x, sizeof x, &f);
+        atomic_fetch_add(&c->calls, 1);
+        if (r2 == MF_OK)
+            mf_future_release(f);
+        if ((r1 != MF_OK && r1 != MF_EBADHANDLE) ||
+            (r2 != MF_OK && r2 != MF_ESHUTDOWN && r2 != MF_EBADHANDLE)) {
+            fprintf(stderr, "close race: shutdown %s, submit %s\n",
+                    mf_errname(r1), mf_errname(r2));
+            atomic_fetch_add(&c->bad, 1);
+            return NULL;
+        }
+        if (r1 == MF_EBADHANDLE && r2 == MF_EBADHANDLE)
+            return NULL; /* closed: done */
+    }
+}
+
+static int close_race(int rank)
+{
+    int bad = 0;
+    for (int i = 0; i < 200; i++) {
+        race_ctx c;
+        pthread_t t;
+        memset(&c, 0, sizeof c);
+        if (mf_executor_open(MPI_COMM_WORLD, 0, NULL, &c.ex) != MF_OK) {
+            fprintf(stderr, "rank %d: open: %s\n", rank, mf_last_error());
+            return 1;
+        }
+        if (!c.ex)
+            continue; /* a worker: served one executor */
+        pthread_create(&t, NULL, race_hammer, &c);
+        atomic_store(&c.go, 1);
+        int rc = mf_executor_close(c.ex);
+        pthread_join(t, NULL);
+        if (rc != MF_OK || atomic_load(&c.bad)) {
+            fprintf(stderr, "close race %d: close %s\n", i, mf_errname(rc));
+            bad++;
+            break;
+        }
+    }
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     int provided, rank, rc, fails = 0;
@@ -294,6 +356,15 @@ int main(int argc, char **argv)
             printf("MPI gives no MPI_THREAD_MULTIPLE: nothing to test\n");
         mf_finalize();
         return 77; /* skipped */
+    }
+    if (argc > 1 && !strcmp(argv[1], "--close-race")) {
+        fails = close_race(rank);
+        MPI_Bcast(&fails, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (rank == 0)
+            printf("close race: %s\n", fails ? "FAILED" : "passed");
+        MPI_Comm_free(&user_comm);
+        mf_finalize();
+        return fails ? 1 : 0;
     }
     mf_executor_opts_init(&o);
     o.progress_thread = 1;
