@@ -27,7 +27,7 @@ J="$dir/j1"
 run "$dir/a.out" "$J" $N --kill-after 200 && fail "a killed run exited 0"
 [ -s "$J" ] || fail "no journal written"
 run "$dir/b.out" "$J" $N || { cat "$dir/b.out"; fail "resume failed"; }
-cat "$dir/b.out" | grep "journal:"
+grep "journal:" "$dir/b.out"
 loaded=$(field loaded "$dir/b.out"); reused=$(field reused "$dir/b.out")
 ran=$(field dispatched "$dir/b.out"); ok=$(field sum_ok "$dir/b.out")
 [ "$ok" = 1 ] || fail "resumed results incomplete or wrong"
@@ -127,7 +127,9 @@ touch "$dir/go"
 wait $pid
 st1=$?
 [ $st = 5 ] || { cat "$dir/q.out"; fail "a second run on a journal in use: status $st, want 5 (MF_EINVAL)"; }
-grep -q "in use" "$dir/q.out" && grep -qF "$J5" "$dir/q.out" || { cat "$dir/q.out"; fail "no clear message naming the journal in use"; }
+if ! grep -q "in use" "$dir/q.out" || ! grep -qF "$J5" "$dir/q.out"; then
+    cat "$dir/q.out"; fail "no clear message naming the journal in use"
+fi
 [ $st1 = 0 ] || { cat "$dir/p.out"; fail "the first run failed (status $st1)"; }
 run "$dir/r.out" "$J5" $N || fail "run after the concurrent pair failed"
 [ "$(field reused "$dir/r.out")" = $N ] || fail "the first run's $N records are not all in the journal"
