@@ -131,8 +131,8 @@ static void mf_on_fatal(int sig, siginfo_t *info, void *ctx)
         old->sa_handler(sig);
         return;
     }
-    if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_IGN &&
-        info && info->si_code <= 0)
+    if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_IGN && info &&
+        info->si_code <= 0)
         return; /* sent by kill() and ignored by the program: ignore */
     /* The default action: restore it and raise again (a fault would also
      * recur on return; abort() and kill() would not). */

@@ -726,6 +726,9 @@ int mf__progress(mf_executor *ex, bool *activity)
             mf__obs_phase(ex, MF_EV_DISPATCH, t0, mf__mono_ns());
         act |= sent;
     }
+    /* Nothing queued here: a worker may hold tasks another could run. */
+    if (rc == MF_OK && !ex->qhead && !ex->released)
+        rc = mf_recall_check(ex, &act);
     if (ex->opts.progress)
         mf__obs_tick(ex);
     if (ex->shutdown && ex->outstanding == 0 && !ex->released) {

@@ -18,11 +18,11 @@
 #include "internal.h"
 #include "wire.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
-#include <dirent.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -106,7 +106,7 @@ typedef struct mf_wstate {
      * is replaced when it dies or is killed at a timeout */
     pid_t runner;
     int to_runner, from_runner; /* pipe ends */
-    int stop;     /* SHUTDOWN received */
+    int stop;                   /* SHUTDOWN received */
     int poll_err; /* error met while polling during an isolated task */
     mf_pred pred[MF_PRED_SLOTS];
 } mf_wstate;
@@ -299,14 +299,14 @@ static int mf_w_give_back(mf_wstate *w)
     }
     for (i = 0; i < n; i++) {
         mf_wtask *t = &w->q[w->qhead + i];
-        uint32_t flags = (t->chunk ? MF_REC_CHUNK : 0) |
-                         (t->isolate ? MF_REC_ISOLATE : 0);
+        uint32_t flags =
+            (t->chunk ? MF_REC_CHUNK : 0) | (t->isolate ? MF_REC_ISOLATE : 0);
         /* A large argument is its own receive buffer: it goes back in
          * place (handed over below). */
         if (t->len >= MF_WIRE_OOL_MIN && !(t->rb && t->data == t->rb->data))
             break;
-        if (mf_wire_add_task_t(s, t->tag, t->fn, t->data, t->len, NULL,
-                               flags, t->timeout_ms) != MF_OK)
+        if (mf_wire_add_task_t(s, t->tag, t->fn, t->data, t->len, NULL, flags,
+                               t->timeout_ms) != MF_OK)
             break;
     }
     if (i < n) {
@@ -861,8 +861,8 @@ static void mf_run_here(mf_wstate *w, mf_wtask *t, mf_task *task)
 /* The predictor's slot for `t` (NULL if the table is full). */
 static mf_pred *mf_pred_slot(mf_wstate *w, const mf_wtask *t)
 {
-    uint32_t kind = 1u + (t->chunk ? 1u : 0u) +
-                    (t->isolate || t->timeout_ms ? 2u : 0u);
+    uint32_t kind =
+        1u + (t->chunk ? 1u : 0u) + (t->isolate || t->timeout_ms ? 2u : 0u);
     size_t h = (size_t)((t->fn ^ (t->fn >> 29) ^ kind) % MF_PRED_SLOTS);
     for (size_t i = 0; i < MF_PRED_SLOTS; i++) {
         mf_pred *p = &w->pred[(h + i) % MF_PRED_SLOTS];

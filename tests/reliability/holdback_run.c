@@ -25,7 +25,8 @@ static int t_sleep_ms(mf_task *t, void *ud)
     (void)ud;
     if (len != sizeof *ms)
         return mf_task_fail(t, "bad argument");
-    struct timespec ts = {(time_t)(*ms / 1000), (long)(*ms % 1000) * 1000000L};
+    struct timespec ts = {(time_t)(*ms / 1000),
+                          (long)(*ms % 1000) * 1000000L};
     while (*ms && nanosleep(&ts, &ts) != 0)
         ;
     return mf_task_return(t, ms, sizeof *ms);
@@ -101,10 +102,9 @@ int main(int argc, char **argv)
         }
         double t0 = now();
         for (int i = 0; i < 8; i++) {
-            int rc = i < 3 ? mf_submit_ex(ex, fn, &ms[i], sizeof ms[i], &so,
-                                          &f[i])
-                           : mf_submit_ex(ex, lng, path, strlen(path), &so,
-                                          &f[i]);
+            int rc =
+                i < 3 ? mf_submit_ex(ex, fn, &ms[i], sizeof ms[i], &so, &f[i])
+                      : mf_submit_ex(ex, lng, path, strlen(path), &so, &f[i]);
             if (rc != MF_OK) {
                 fprintf(stderr, "holdback_run: submit: %s\n",
                         mf_last_error());
