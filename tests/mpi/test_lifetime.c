@@ -21,6 +21,16 @@
 #include <string.h>
 #include <time.h>
 
+/* Callbacks may run in the progress thread (--progress-thread runs):
+ * wait, bounded, until one has counted itself. */
+static int wait_count(atomic_int *v, int want)
+{
+    struct timespec ts = {0, 1000000};
+    for (int i = 0; i < 30000 && atomic_load(v) < want; i++)
+        nanosleep(&ts, NULL);
+    return atomic_load(v) >= want;
+}
+
 /* ---- 1. released, then failed --------------------------------------- */
 
 static void t_release_then_fail(void)
@@ -77,6 +87,7 @@ static void t_reason_in_callback(void)
               MF_OK);
     ASSERT_RC(mf_future_on_done(f, cb_reason, &seen), MF_OK);
     ASSERT_RC(mf_future_result(f, T, NULL, NULL), MF_ETASK);
+    CU_ASSERT(wait_count(&seen.calls, 1));
     CU_ASSERT_EQUAL(atomic_load(&seen.calls), 1);
     CU_ASSERT_EQUAL(seen.rc, MF_OK);
     CU_ASSERT_EQUAL(seen.reason, MF_FAIL_TIMEOUT);
@@ -132,8 +143,11 @@ static void t_ac_free_in_callback(void)
 
 typedef struct unlocked_ctx {
     mf_future f;
+    pthread_t t;
+    int started;
     atomic_int other_done; /* the other thread's library call returned */
     atomic_int waited_ok;  /* the callback saw it in time */
+    atomic_int cb_done;
     int other_rc;
 } unlocked_ctx;
 
@@ -148,17 +162,18 @@ static void *other_thread(void *p)
 static void cb_wait_for_other(mf_future f, void *ud)
 {
     unlocked_ctx *c = ud;
-    pthread_t t;
     struct timespec ts = {0, 1000000};
     (void)f;
-    if (pthread_create(&t, NULL, other_thread, c) != 0)
+    if (pthread_create(&c->t, NULL, other_thread, c) != 0)
         return;
+    c->started = 1;
     /* Bounded: under the lock (the old way) the other thread could never
-     * get in, and this gives up after 10 s instead of hanging. */
+     * get in, and this gives up after 10 s instead of hanging; the test
+     * joins it once the lock is free. */
     for (int i = 0; i < 10000 && !atomic_load(&c->other_done); i++)
         nanosleep(&ts, NULL);
     atomic_store(&c->waited_ok, atomic_load(&c->other_done));
-    pthread_join(t, NULL);
+    atomic_store(&c->cb_done, 1);
 }
 
 static void t_callback_without_lock(void)
@@ -170,7 +185,10 @@ static void t_callback_without_lock(void)
     c.f = submit_ok(ID_EMPTY, NULL, 0);
     ASSERT_RC(mf_future_on_done(c.f, cb_wait_for_other, &c), MF_OK);
     ASSERT_RC(mf_future_result(c.f, T, NULL, NULL), MF_OK);
-    CU_ASSERT(atomic_load(&c.other_done) == 1);
+    CU_ASSERT(wait_count(&c.cb_done, 1));
+    if (c.started)
+        pthread_join(c.t, NULL);
+    CU_ASSERT(c.started);
     CU_ASSERT(atomic_load(&c.waited_ok) == 1);
     CU_ASSERT_EQUAL(c.other_rc, 1);
     mf_future_release(c.f);
