@@ -74,8 +74,20 @@ extern "C" {
 #define MF_VERSION_MINOR 1
 /** Patch version: fixes. */
 #define MF_VERSION_PATCH 0
-/** The version as a string, the same as mf_version() returns. */
-#define MF_VERSION_STRING "0.1.0"
+/* The three numbers above are the only place the version is written: the
+ * build reads them from here (CMakeLists.txt) for the libraries' SOVERSION,
+ * mpifutures.pc and the CMake package, and the string below is made of
+ * them. */
+/** The argument, after macro expansion, as a string literal
+ *  (MF_STRINGIFY(MF_VERSION_MINOR) is "1"). */
+#define MF_STRINGIFY(x) MF_STRINGIFY_(x)
+/** The argument as written, as a string literal (used by MF_STRINGIFY). */
+#define MF_STRINGIFY_(x) #x
+/** The version as a string, "MAJOR.MINOR.PATCH" made of the numbers above;
+ *  the same as mf_version() returns. */
+#define MF_VERSION_STRING                                                    \
+    MF_STRINGIFY(MF_VERSION_MAJOR)                                           \
+    "." MF_STRINGIFY(MF_VERSION_MINOR) "." MF_STRINGIFY(MF_VERSION_PATCH)
 
 /** The library's version string ("MAJOR.MINOR.PATCH"); static storage. */
 MF_API const char *mf_version(void);
@@ -266,7 +278,10 @@ typedef struct mf_executor_opts {
      *  (one track per rank, one slice per task; the root's dispatch and
      *  wait phases), which Perfetto and chrome://tracing open. NULL: no
      *  trace. Copied at open. A second executor of the same process writes
-     *  PATH.2, a third PATH.3, and so on. Environment: MF_TRACE=path. */
+     *  PATH.2, a third PATH.3, and so on. The root checks at the open
+     *  that it can write the file (creating it empty): an unwritable path
+     *  fails the open with MF_EINVAL on every rank, naming the path.
+     *  Environment: MF_TRACE=path. */
     const char *trace_path;
     /** 1: run every task in a child process of its worker, so a task
      *  that crashes (segfault, abort, exit) fails only its future
@@ -300,7 +315,8 @@ typedef struct mf_executor_opts {
      *  options count; the bytes are sent to the workers). If it fails on
      *  any worker, the open fails on every rank with MF_EBROKEN and
      *  mf_last_error() names the rank and the error; a later open works.
-     *  0: none. */
+     *  An id that is not registered on the root fails the open with
+     *  MF_EINVAL on every rank. 0: none. */
     mf_fn_id initializer;
     const void *initializer_arg; /**< argument bytes of the initializer */
     size_t initializer_len;      /**< their length */
@@ -338,11 +354,14 @@ MF_API void mf_executor_opts_init(mf_executor_opts *opts);
  * returns MF_OK with `*ex` set to NULL. A worker's return code reflects
  * failures of the executor itself, never of tasks.
  *
- * Errors: MF_EINVAL (bad comm, root out of range, NULL ex, bad option),
- * MF_ESTATE (MPI not initialised, or already finalised),
- * MF_ENOWORKERS (comm has a single rank), MF_EMISMATCH, MF_EBROKEN (the
- * initializer failed on some worker), MF_EMPI, MF_ENOMEM. On failure
- * `*ex` is NULL on every rank.
+ * Errors: MF_EINVAL (bad comm, root out of range, NULL ex, bad option:
+ * an MF_* variable out of range, an unregistered initializer, an
+ * unwritable trace path, a journal in use), MF_ESTATE (MPI not
+ * initialised, or already finalised), MF_ENOWORKERS (comm has a single
+ * rank), MF_EMISMATCH, MF_EBROKEN (the initializer failed on some worker),
+ * MF_EMPI, MF_ENOMEM (on any rank: the ranks agree on every failure, so
+ * none waits in a collective). On failure `*ex` is NULL on every rank,
+ * with the same code and message.
  * Several executors may be opened one after the other; opening two at once
  * on overlapping communicators from one thread would deadlock (the workers
  * are busy serving the first).
