@@ -22,7 +22,9 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -117,8 +119,11 @@ static const char usage_text[] =
     "                       (may be repeated)\n"
     "  --from FILE          one integer per line ('-' = standard input); "
     "blank\n"
-    "                       lines are skipped, any other bad line is an "
-    "error\n"
+    "                       lines are skipped; a bad line, a line longer "
+    "than\n"
+    "                       4096 bytes and a read error are errors naming "
+    "the\n"
+    "                       line (exit status 2, nothing computed)\n"
     "  --huge N             one N! split over all workers; prints\n"
     "                       'huge: n=N digits=D checksum=X seconds=S'\n"
     "  --ordered            print results in input order (default: as "
@@ -150,7 +155,12 @@ static const char usage_text[] =
     "  summary: count=C digits=D checksum=X seconds=S\n"
     "D: sum of the exact decimal digit counts of the N!; X: sum of\n"
     "(N! mod M) mod M, M = 2^61-1; S: wall time from first submit to last\n"
-    "result.\n"
+    "result. With a journal (MF_JOURNAL=path), standard error also gets\n"
+    "  mf-factorial: journal: R of C integers (T of K tasks) taken from the\n"
+    "  journal, not recomputed (L records loaded)\n"
+    "R: integers whose results a previous run left in the journal (the "
+    "rest\n"
+    "were computed now); --huge prints 'journal: R of K tasks of --huge N'.\n"
     "\n"
     "Exit status: 0 success; 2 bad command line or input (nothing "
     "computed);\n"
@@ -159,7 +169,14 @@ static const char usage_text[] =
     "SIGUSR1 (a batch system's walltime warning): queued work is cancelled,\n"
     "running tasks get MF_GRACE_SECONDS (default 10) to finish, the count "
     "of\n"
-    "finished integers is printed and no summary line.\n";
+    "finished integers (those of the grace period included) is printed and "
+    "no\n"
+    "summary line. A worker rank lost (its process died: the launcher then\n"
+    "ends the job, with a SIGTERM under Open MPI) is said as such, and rank "
+    "0\n"
+    "exits at once with status 3; for workers on other nodes than rank 0 "
+    "this\n"
+    "cannot be seen, and a SIGTERM is reported with both causes.\n";
 
 static int usage_error(const char *fmt, ...) MF_PRINTF(1, 2);
 static int usage_error(const char *fmt, ...)
@@ -200,9 +217,10 @@ static uint64_t g_max_n, g_max_huge;
 static int add_n(opts *o, uint64_t n, const char *where)
 {
     if (n > g_max_n)
-        return usage_error("%s: %llu! would not fit in memory (%.3g bytes; "
-                           "the limit here is n <= %llu)",
-                           where, (unsigned long long)n, mff_fact_bits(n) / 8,
+        return usage_error("%s: %llu is too large: %llu! would not fit in "
+                           "memory (%.3g bytes; the limit here is n <= %llu)",
+                           where, (unsigned long long)n,
+                           (unsigned long long)n, mff_fact_bits(n) / 8,
                            (unsigned long long)g_max_n);
     if (o->count == o->cap) {
         size_t nc = o->cap ? o->cap * 2 : 1024;
@@ -219,13 +237,34 @@ static int add_n(opts *o, uint64_t n, const char *where)
     return EX_OK;
 }
 
-static int bad_number(const char *what, const char *s)
+/* s is a decimal integer, only too large for mff_parse_u64 (2^64 or more):
+ * digits only, with the blanks mff_parse_u64 allows around them. */
+static int all_digits(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s < '0' || *s > '9')
+        return 0;
+    while (*s >= '0' && *s <= '9')
+        s++;
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+        s++;
+    return *s == '\0';
+}
+
+/* `s` was refused by mff_parse_u64; `limit` is the largest value `what`
+ * accepts (said when s is a number that is only too large). */
+static int bad_number(const char *what, const char *s, uint64_t limit)
 {
     if (s[0] == '-' && s[1] >= '0' && s[1] <= '9')
-        return usage_error("%s: negative integer '%s' (n! needs n >= 0)",
+        return usage_error("%s: negative integer '%.60s' (n! needs n >= 0)",
                            what, s);
-    return usage_error("%s: '%s' is not a non-negative decimal integer", what,
-                       s);
+    if (all_digits(s))
+        return usage_error("%s: '%.60s' is too large (the limit here is "
+                           "%llu)",
+                           what, s, (unsigned long long)limit);
+    return usage_error("%s: '%.60s' is not a non-negative decimal integer",
+                       what, s);
 }
 
 static int parse_range(opts *o, const char *s)
@@ -242,11 +281,11 @@ static int parse_range(opts *o, const char *s)
     *c++ = '\0';
     uint64_t lo, hi, cnt;
     if (mff_parse_u64(a, &lo) != 0)
-        return bad_number("--range LO", a);
+        return bad_number("--range LO", a, g_max_n);
     if (mff_parse_u64(b, &hi) != 0)
-        return bad_number("--range HI", b);
+        return bad_number("--range HI", b, g_max_n);
     if (mff_parse_u64(c, &cnt) != 0)
-        return bad_number("--range COUNT", c);
+        return bad_number("--range COUNT", c, (uint64_t)1 << 27);
     if (hi < lo)
         return usage_error("--range '%s': HI < LO", s);
     if (cnt == 0)
@@ -266,43 +305,78 @@ static int parse_range(opts *o, const char *s)
     return EX_OK;
 }
 
+/* Longest --from line accepted, in bytes (without its newline). An
+ * integer takes at most 20 digits; the rest is room for blanks. */
+#define FROM_LINE_MAX 4096
+
 static int parse_file(opts *o, const char *path)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (f == NULL)
         return usage_error("--from %s: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    /* A fixed buffer, read byte by byte: no line can make rank 0 grow
+     * (--from /dev/zero), and no allocation can fail half-way through the
+     * input and pass for its end. */
+    char line[FROM_LINE_MAX + 1];
     unsigned long lineno = 0;
     int rc = EX_OK;
-    while ((len = getline(&line, &cap, f)) >= 0) {
+    for (;;) {
+        size_t len = 0;
+        int c, nul = 0, too_long = 0;
+        errno = 0;
+        while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+            if (c == '\0') {
+                nul = 1;
+                break;
+            }
+            if (len == FROM_LINE_MAX) {
+                too_long = 1;
+                break;
+            }
+            line[len++] = (char)c;
+        }
+        if (c == EOF && ferror(f)) {
+            int err = errno ? errno : EIO;
+            rc = usage_error("--from %s: read error in line %lu: %s "
+                             "(nothing computed)",
+                             path, lineno + 1, strerror(err));
+            break;
+        }
+        if (c == EOF && len == 0)
+            break; /* end of input */
         lineno++;
-        if (strlen(line) != (size_t)len) {
+        if (nul) {
             rc = usage_error("%s:%lu: NUL byte in line", path, lineno);
             break;
         }
+        if (too_long) {
+            rc = usage_error("%s:%lu: line longer than %d bytes (the limit "
+                             "for --from lines)",
+                             path, lineno, FROM_LINE_MAX);
+            break;
+        }
+        line[len] = '\0';
         char *p = line;
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        while (*p == ' ' || *p == '\t' || *p == '\r')
             p++;
         if (*p == '\0')
             continue; /* blank line */
-        uint64_t n;
-        if (mff_parse_u64(line, &n) != 0) {
-            line[strcspn(line, "\r\n")] = '\0';
-            rc = usage_error(
-                "%s:%lu: '%.60s' is not a non-negative decimal integer", path,
-                lineno, line);
-            break;
-        }
         char where[300];
         snprintf(where, sizeof where, "%.200s:%lu", path, lineno);
+        uint64_t n;
+        if (mff_parse_u64(line, &n) != 0) {
+            line[strcspn(line, "\r")] = '\0';
+            if (all_digits(line))
+                rc = bad_number(where, line, g_max_n);
+            else
+                rc = usage_error(
+                    "%s: '%.60s' is not a non-negative decimal integer",
+                    where, line);
+            break;
+        }
         if ((rc = add_n(o, n, where)) != 0)
             break;
     }
-    if (rc == EX_OK && ferror(f))
-        rc = usage_error("--from %s: read error", path);
-    free(line);
     if (f != stdin)
         fclose(f);
     return rc;
@@ -352,7 +426,7 @@ static int parse_args(opts *o, int argc, char **argv)
             NEEDS_VALUE("--huge");
             uint64_t n;
             if (mff_parse_u64(val, &n) != 0)
-                return bad_number("--huge", val);
+                return bad_number("--huge", val, g_max_huge);
             if (n > g_max_huge)
                 return usage_error(
                     "--huge %llu: the result would not fit in memory "
@@ -395,7 +469,7 @@ static int parse_args(opts *o, int argc, char **argv)
         } else {
             uint64_t n;
             if (mff_parse_u64(a, &n) != 0)
-                return bad_number("argument", a);
+                return bad_number("argument", a, g_max_n);
             int rc = add_n(o, n, "argument");
             if (rc)
                 return rc;
@@ -409,6 +483,15 @@ static int parse_args(opts *o, int argc, char **argv)
 }
 
 /* ---- worker side: task functions -------------------------------------- */
+
+/* An environment variable as a number (test hooks; -1 if unset). */
+static long env_long(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0')
+        return -1;
+    return strtol(v, NULL, 10);
+}
 
 static int task_chunk(mf_task *task, void *ud)
 {
@@ -435,8 +518,12 @@ static int task_chunk(mf_task *task, void *ud)
     mpz_t z;
     mpz_init(z);
     size_t total = (size_t)cnt * REC_BYTES;
+    long kill_at = env_long("MF_FACTORIAL_TEST_KILL_AT");
     for (uint64_t i = 0; i < cnt; i++) {
         uint64_t n = get64(a + 16 + 8 * i);
+        /* Test hook: this worker is killed (kill -9) when it reaches n. */
+        if (kill_at >= 0 && (uint64_t)kill_at == n)
+            kill(getpid(), SIGKILL);
         double t0 = now();
         mpz_fac_ui(z, (unsigned long)n);
         uint64_t d = mff_digits(z);
@@ -902,7 +989,66 @@ static const char *sig_name(int sig)
 
 /* The executor of the phase that runs, for report_future_error(). */
 static mf_executor *g_ex;
-static size_t g_done; /* integers finished by run_set */
+static size_t g_done; /* integers finished by run_set (atomic: the root's
+                         watchdog thread reads it) */
+
+static void set_done(size_t v)
+{
+    __atomic_store_n(&g_done, v, __ATOMIC_RELAXED);
+}
+
+static size_t get_done(void)
+{
+    return __atomic_load_n(&g_done, __ATOMIC_RELAXED);
+}
+
+/* Releases that failed (a future released twice, or a stale handle): a
+ * bug of this program, reported and turned into exit status 3. */
+static int g_release_errors;
+
+static void release_future(mf_future f)
+{
+    int e = mf_future_release(f);
+    if (e != MF_OK) {
+        fprintf(stderr,
+                "mf-factorial: internal error: releasing a future: %s (%s)\n",
+                mf_strerror(e), mf_last_error());
+        g_release_errors++;
+    }
+}
+
+/* Journal figures printed on stderr (MF_JOURNAL): whether one is used. */
+static int journal_on(void)
+{
+    const char *j = getenv("MF_JOURNAL");
+    return j != NULL && *j != '\0';
+}
+
+/* The journal's reuse counter (futures completed from it so far). */
+static size_t journal_reused(mf_executor *ex)
+{
+    size_t r = 0;
+    if (mf_executor_journal(ex, NULL, &r, NULL) != MF_OK)
+        return 0;
+    return r;
+}
+
+static void journal_report(mf_executor *ex, const char *what, size_t got,
+                           size_t of, size_t tasks_got, size_t tasks)
+{
+    if (!journal_on())
+        return;
+    size_t loaded = 0, torn = 0;
+    mf_executor_journal(ex, &loaded, NULL, &torn);
+    fprintf(stderr,
+            "mf-factorial: journal: %zu of %zu %s (%zu of %zu tasks) taken "
+            "from the journal, not recomputed (%zu records loaded",
+            got, of, what, tasks_got, tasks, loaded);
+    if (torn)
+        fprintf(stderr, "; a torn end of %zu bytes dropped", torn);
+    fputs(")\n", stderr);
+    fflush(stderr);
+}
 
 static int report_future_error(mf_future f, int rc, const char *what)
 {
@@ -972,7 +1118,8 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk,
     progress_open(&pg, o, n);
     double t0 = now();
     pg.t0 = t0;
-    size_t submitted = 0;
+    size_t submitted = 0, jr_ints = 0, jr_tasks = 0;
+    size_t jr = journal_reused(ex);
     for (size_t c = 0; c < nchunks; c++) {
         size_t cnt = start[c + 1] - start[c];
         put64(arg, ((uint64_t)CHUNK_MAGIC << 32) | (full ? FLAG_FULL : 0));
@@ -980,6 +1127,8 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk,
         for (size_t k = 0; k < cnt; k++)
             put64(arg + 16 + 8 * k, o->ns[order[start[c] + k]]);
         int e = mf_submit(ex, fn_chunk, arg, 16 + 8 * cnt, &futs[c]);
+        if (e == MF_EINTR)
+            break; /* a signal: collect what was submitted, see below */
         if (e != MF_OK) {
             fprintf(stderr, "mf-factorial: submit failed: %s (%s)\n",
                     mf_strerror(e), mf_last_error());
@@ -987,9 +1136,17 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk,
             break;
         }
         submitted++;
+        size_t jr2 = journal_reused(ex); /* completed from the journal? */
+        if (jr2 != jr) {
+            jr = jr2;
+            jr_ints += cnt;
+            jr_tasks++;
+        }
     }
+    nchunks = submitted; /* only those are collected */
     hidx *byh = NULL;
-    if (rc == EX_OK && (byh = malloc(nchunks * sizeof *byh)) == NULL) {
+    if (rc == EX_OK &&
+        (byh = malloc((nchunks ? nchunks : 1) * sizeof *byh)) == NULL) {
         fprintf(stderr, "mf-factorial: out of memory\n");
         rc = EX_RUNTIME;
     }
@@ -1005,10 +1162,21 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk,
             rc = EX_RUNTIME;
         }
         mf_future f;
+        long raise_after = env_long("MF_FACTORIAL_TEST_SIGNAL_AFTER");
         while (rc == EX_OK && (e = mf_as_completed_next(it, &f)) == MF_OK) {
             const void *data = NULL;
             size_t len = 0;
             int r = mf_future_result(f, 0, &data, &len);
+            if (r != MF_OK && mf_executor_interrupted(ex)) {
+                /* After a signal: queued futures are cancelled, running
+                 * ones abandoned after the grace period. Go on: results
+                 * that still arrive in the grace period count. */
+                const mf_task_error *te = NULL;
+                if (r == MF_ECANCELLED ||
+                    (r == MF_ETASK && mf_future_error(f, 0, &te) == MF_OK &&
+                     te && te->reason == MF_FAIL_ABANDONED))
+                    continue;
+            }
             if (r != MF_OK) {
                 rc = report_future_error(f, r, "a factorial task");
                 break;
@@ -1023,6 +1191,13 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk,
             progress_clear(&pg);
             rc = take_chunk(&st, order + start[c], start[c + 1] - start[c],
                             data, len, full);
+            set_done(st.done);
+            /* Test hook: a walltime warning to the root after K integers,
+             * while tasks are in flight (tests/factorial). */
+            if (raise_after >= 0 && st.done >= (size_t)raise_after) {
+                raise_after = -1;
+                raise(SIGUSR1);
+            }
             progress_draw(&pg, st.done, 0,
                           !o->quiet &&
                               (!o->max_lines || st.printed <= o->max_lines));
@@ -1038,11 +1213,12 @@ static int run_set(mf_executor *ex, const opts *o, mf_fn_id fn_chunk,
     *seconds = now() - t0;
     progress_draw(&pg, st.done, 1, 0);
     progress_close(&pg);
-    g_done = st.done;
+    set_done(st.done);
+    journal_report(ex, "integers", jr_ints, n, jr_tasks, submitted);
     if (rc == EX_RUNTIME || rc == EX_INTERRUPTED)
         mf_executor_shutdown(ex, 0, 1);
     for (size_t c = 0; c < submitted; c++)
-        mf_future_release(futs[c]);
+        release_future(futs[c]);
     if (rc == EX_OK)
         rc = st.rc;
     *digits = st.digits;
@@ -1097,9 +1273,69 @@ static int collect_mpz(mf_future *futs, size_t n, mpz_t *vals,
                     mf_strerror(e));
             rc = EX_RUNTIME;
         }
-        mf_future_release(futs[i]);
+        release_future(futs[i]);
     }
     return rc;
+}
+
+/*
+ * Futures of the huge run. Ownership: whoever submits puts the handle in
+ * futs[]; collect_mpz() (or release_all() when nothing is collected)
+ * releases each exactly once. Every handle is also noted here, and at the
+ * end each must be stale (released): a handle still alive is a leak, a
+ * failed release a double release (both: exit status 3).
+ */
+static mf_future *g_huge_seen;
+static size_t g_huge_nseen, g_huge_capseen, g_huge_submits;
+
+static void huge_note(mf_future f)
+{
+    if (g_huge_nseen == g_huge_capseen) {
+        size_t nc = g_huge_capseen ? 2 * g_huge_capseen : 64;
+        mf_future *p = realloc(g_huge_seen, nc * sizeof *p);
+        if (p == NULL)
+            return; /* only the check is lost */
+        g_huge_seen = p;
+        g_huge_capseen = nc;
+    }
+    g_huge_seen[g_huge_nseen++] = f;
+}
+
+/* Each noted future must have been released; free the notes. */
+static void huge_check_released(void)
+{
+    for (size_t i = 0; i < g_huge_nseen; i++) {
+        if (mf_future_retain(g_huge_seen[i]) == MF_OK) {
+            fprintf(stderr, "mf-factorial: internal error: a future of the "
+                            "huge run was never released\n");
+            g_release_errors++;
+            mf_future_release(g_huge_seen[i]); /* the retain */
+            mf_future_release(g_huge_seen[i]); /* the leak */
+        }
+    }
+    free(g_huge_seen);
+    g_huge_seen = NULL;
+    g_huge_nseen = g_huge_capseen = g_huge_submits = 0;
+}
+
+/* mf_submit for the huge run. Test hook MF_FACTORIAL_TEST_FAIL_SUBMIT=K:
+ * the K-th submit (from 1) fails with MF_ENOMEM without submitting. */
+static int huge_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
+                       size_t len, mf_future *f)
+{
+    long fail_at = env_long("MF_FACTORIAL_TEST_FAIL_SUBMIT");
+    if (fail_at > 0 && (size_t)fail_at == ++g_huge_submits)
+        return MF_ENOMEM;
+    int e = mf_submit(ex, fn, arg, len, f);
+    if (e == MF_OK)
+        huge_note(*f);
+    return e;
+}
+
+static void release_all(mf_future *futs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        release_future(futs[i]);
 }
 
 static int submit_mul(mf_executor *ex, mf_fn_id fn_mul, const mpz_t a,
@@ -1111,7 +1347,7 @@ static int submit_mul(mf_executor *ex, mf_fn_id fn_mul, const mpz_t a,
         return MF_ENOMEM;
     put_mpz_padded(buf, &off, a);
     put_mpz_padded(buf, &off, b);
-    int e = mf_submit(ex, fn_mul, buf, la + lb, f);
+    int e = huge_submit(ex, fn_mul, buf, la + lb, f);
     free(buf);
     return e;
 }
@@ -1164,6 +1400,7 @@ static int huge_final_product(mf_executor *ex, mf_fn_id fn_mul, mpz_srcptr A,
             rc = EX_RUNTIME;
             break;
         }
+        huge_note(futs[nf]);
         off_of[nf++] = lo;
     }
     if (trace)
@@ -1219,7 +1456,7 @@ static int huge_final_product(mf_executor *ex, mf_fn_id fn_mul, mpz_srcptr A,
     }
     for (size_t i = 0; i < nf; i++) {
         mpz_clear(tmps[i]);
-        mf_future_release(futs[i]);
+        release_future(futs[i]);
     }
     return rc;
 }
@@ -1252,12 +1489,12 @@ static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part,
     mpz_inits(res, t, NULL);
     int rc = EX_OK;
     double t0 = now();
-    size_t nf = 0;
+    size_t nf = 0, jr0 = journal_reused(ex);
     for (unsigned k = 0; k < K; k++) {
         unsigned char arg[16];
         put64(arg, n);
         put64(arg + 8, ((uint64_t)K << 32) | k);
-        int e = mf_submit(ex, fn_part, arg, sizeof arg, &futs[nf]);
+        int e = huge_submit(ex, fn_part, arg, sizeof arg, &futs[nf]);
         if (e != MF_OK) {
             fprintf(stderr, "mf-factorial: submit: %s\n", mf_strerror(e));
             rc = EX_RUNTIME;
@@ -1265,14 +1502,15 @@ static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part,
         }
         nf++;
     }
+    /* collect_mpz releases each future it is given; on a submit failure
+     * the ones submitted are released unread. */
     if (rc == EX_OK)
         rc = collect_mpz(futs, nf, parts, "a huge part");
+    else
+        release_all(futs, nf);
     int trace = getenv("MF_FACTORIAL_TRACE") != NULL;
     if (trace)
         fprintf(stderr, "huge: %u parts done at %.3f s\n", K, now() - t0);
-    else
-        for (size_t i = 0; i < nf; i++)
-            mf_future_release(futs[i]);
     unsigned cnt = K;
     while (rc == EX_OK && cnt > 2) {
         unsigned pairs = cnt / 2;
@@ -1290,8 +1528,7 @@ static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part,
         mpz_t *prod = malloc(pairs * sizeof *prod);
         if (prod == NULL) {
             rc = EX_RUNTIME;
-            for (size_t i = 0; i < nf; i++)
-                mf_future_release(futs[i]);
+            release_all(futs, nf);
             break;
         }
         for (unsigned i = 0; i < pairs; i++)
@@ -1364,7 +1601,246 @@ static int run_huge(mf_executor *ex, const opts *o, mf_fn_id fn_part,
     mpz_clears(res, t, NULL);
     free(parts);
     free(futs);
+    if (journal_on()) {
+        size_t loaded = 0;
+        mf_executor_journal(ex, &loaded, NULL, NULL);
+        fprintf(stderr,
+                "mf-factorial: journal: %zu of %zu tasks of --huge %llu "
+                "taken from the journal, not recomputed (%zu records "
+                "loaded)\n",
+                journal_reused(ex) - jr0, g_huge_nseen, (unsigned long long)n,
+                loaded);
+    }
+    huge_check_released();
     return rc;
+}
+
+/* ---- lost ranks ----------------------------------------------------------
+ *
+ * When a rank dies, the launcher ends the job: Open MPI's mpirun sends
+ * SIGTERM to the other ranks, then SIGKILL. With the signal handling on,
+ * the root would take that SIGTERM for a walltime warning, wait through
+ * the grace period for tasks that can never finish, and be killed. The
+ * library cannot tell (it sees no MPI error before the SIGTERM). So every
+ * rank tells the others who it is (pid, start time, node), and:
+ *  - the root watches its workers on its own node while a phase runs:
+ *    a worker whose process is gone (or a zombie, or a new process under
+ *    the old pid) is a lost rank: say so, and exit at once;
+ *  - a worker on the root's node exits at once when the root is gone,
+ *    instead of surviving the launcher's SIGTERM until its SIGKILL;
+ *  - workers on other nodes cannot be checked from the root: after a
+ *    SIGTERM the root says that both causes are possible.
+ */
+typedef struct rank_id {
+    int64_t pid;
+    uint64_t start; /* start time (clock ticks after boot), 0 unknown */
+    char node[128]; /* boot id + pid namespace: same node and pid space */
+    char host[64];
+} rank_id;
+
+static rank_id *g_ids; /* every rank's, indexed by world rank */
+static int g_nranks;
+
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    int err = errno;
+    close(fd);
+    errno = err;
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return n;
+}
+
+/* State letter and start time of process `pid` from /proc (no stdio, no
+ * allocation). Returns 0, or an errno value (ENOENT: no such process). */
+static int proc_stat(int64_t pid, char *state, uint64_t *start)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    if (read_small(path, buf, sizeof buf) < 0)
+        return errno;
+    char *p = strrchr(buf, ')'); /* the name may hold anything */
+    if (p == NULL || p[1] != ' ')
+        return EINVAL;
+    p += 2;
+    *state = *p;
+    /* Field 3 is the state; the start time is field 22. */
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (p == NULL)
+            return EINVAL;
+        p++;
+    }
+    *start = strtoull(p, NULL, 10);
+    return 0;
+}
+
+static void self_id(rank_id *r)
+{
+    memset(r, 0, sizeof *r);
+    r->pid = (int64_t)getpid();
+    char st = 0;
+    if (proc_stat(r->pid, &st, &r->start) != 0)
+        r->start = 0;
+    if (gethostname(r->host, sizeof r->host - 1) != 0)
+        strcpy(r->host, "?");
+    char boot[64], ns[64];
+    ssize_t nb =
+        read_small("/proc/sys/kernel/random/boot_id", boot, sizeof boot);
+    ssize_t nn = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+    if (nb > 0 && nn > 0) {
+        ns[nn] = '\0';
+        boot[strcspn(boot, "\n")] = '\0';
+        snprintf(r->node, sizeof r->node, "%s %s", boot, ns);
+    } /* else: unknown, never compared */
+}
+
+/* 1: rank r's process is gone; 0: it runs; -1: cannot tell from here. */
+static int rank_gone(int r)
+{
+    const rank_id *me = &g_ids[g_rank], *x = &g_ids[r];
+    if (me->node[0] == '\0' || strcmp(me->node, x->node) != 0)
+        return -1;
+    char st = 0;
+    uint64_t start = 0;
+    int e = proc_stat(x->pid, &st, &start);
+    if (e == ENOENT || e == ESRCH)
+        return 1;
+    if (e != 0)
+        return -1;
+    if (st == 'Z' || st == 'X' || st == 'x')
+        return 1;
+    if (x->start != 0 && start != x->start)
+        return 1; /* the pid is another process's now */
+    return 0;
+}
+
+typedef struct watchdog {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int running, stop;
+    mf_executor *ex; /* root: the phase's executor; NULL on a worker */
+    int phase;
+    const opts *o;
+} watchdog;
+
+static watchdog g_wd = {.mu = PTHREAD_MUTEX_INITIALIZER,
+                        .cv = PTHREAD_COND_INITIALIZER};
+
+/* Wait up to `ms` or until stopped; 1 if stopped. */
+static int wd_pause(watchdog *w, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
+            break;
+    int stop = w->stop;
+    pthread_mutex_unlock(&w->mu);
+    return stop;
+}
+
+static void wd_lost_exit(watchdog *w, int lost, int nlost)
+{
+    const rank_id *x = &g_ids[lost];
+    char more[64] = "";
+    if (nlost > 1)
+        snprintf(more, sizeof more, " (and %d more)", nlost - 1);
+    char done[160];
+    if (w->phase == 1)
+        snprintf(done, sizeof done, "%zu of %zu integers finished",
+                 get_done(), w->o->count);
+    else
+        snprintf(done, sizeof done, "--huge %llu not finished",
+                 (unsigned long long)w->o->huge);
+    fflush(stdout);
+    fprintf(stderr,
+            "mf-factorial: worker rank %d (pid %lld on %s)%s was lost: its "
+            "process is gone, so the job cannot finish (a SIGTERM now is "
+            "the launcher ending the job, not a walltime stop); %s; no "
+            "summary; exiting now\n",
+            lost, (long long)x->pid, x->host, more, done);
+    fflush(stderr);
+    _exit(EX_RUNTIME);
+}
+
+static void *wd_main(void *arg)
+{
+    watchdog *w = arg;
+    int noted = 0;
+    do {
+        if (w->ex == NULL) { /* a worker: follow the root */
+            if (rank_gone(0) == 1) {
+                fprintf(stderr,
+                        "mf-factorial: rank %d: the root (rank 0) is gone; "
+                        "exiting\n",
+                        g_rank);
+                fflush(stderr);
+                _exit(EX_RUNTIME);
+            }
+            continue;
+        }
+        int lost = -1, nlost = 0, unknown = 0;
+        for (int r = 1; r < g_nranks; r++) {
+            int g = rank_gone(r);
+            if (g == 1 && nlost++ == 0)
+                lost = r;
+            unknown += g < 0;
+        }
+        if (nlost)
+            wd_lost_exit(w, lost, nlost);
+        int sig = mf_executor_interrupted(w->ex);
+        if (sig == SIGTERM && !noted) {
+            noted = 1;
+            if (unknown)
+                fprintf(stderr,
+                        "mf-factorial: SIGTERM: either the batch system "
+                        "stops the job (walltime), or the launcher ends it "
+                        "because a rank was lost: %d worker(s) run on other "
+                        "nodes and cannot be checked from here (see the "
+                        "launcher's messages); the workers on this node "
+                        "are alive\n",
+                        unknown);
+        }
+    } while (!wd_pause(w, w->ex ? 50 : 100));
+    return NULL;
+}
+
+/* Start watching (root: `ex` of `phase`; worker: ex NULL). */
+static void wd_start(mf_executor *ex, int phase, const opts *o)
+{
+    if (g_ids == NULL || g_wd.running)
+        return;
+    if (ex == NULL && rank_gone(0) < 0)
+        return; /* the root is on another node: nothing to watch */
+    g_wd.ex = ex;
+    g_wd.phase = phase;
+    g_wd.o = o;
+    g_wd.stop = 0;
+    if (pthread_create(&g_wd.th, NULL, wd_main, &g_wd) == 0)
+        g_wd.running = 1;
+}
+
+static void wd_stop(void)
+{
+    if (!g_wd.running)
+        return;
+    pthread_mutex_lock(&g_wd.mu);
+    g_wd.stop = 1;
+    pthread_cond_signal(&g_wd.cv);
+    pthread_mutex_unlock(&g_wd.mu);
+    pthread_join(g_wd.th, NULL);
+    g_wd.running = 0;
 }
 
 /* ---- main ---------------------------------------------------------------
@@ -1411,6 +1887,20 @@ int main(int argc, char **argv)
         mf_finalize();
         return plan[0] < 0 ? EX_OK : plan[0];
     }
+
+    /* Who is who (see "lost ranks"). */
+    g_nranks = size;
+    g_ids = calloc((size_t)size, sizeof *g_ids);
+    rank_id me;
+    self_id(&me);
+    if (MPI_Allgather(&me, (int)sizeof me, MPI_BYTE, g_ids ? g_ids : &me,
+                      g_ids ? (int)sizeof me : 0, MPI_BYTE,
+                      MPI_COMM_WORLD) != MPI_SUCCESS) {
+        free(g_ids);
+        g_ids = NULL;
+    }
+    if (g_rank != 0)
+        wd_start(NULL, 0, &o);
 
     mf_fn_id fn_chunk, fn_part, fn_mul;
     if (mf_register("mf-factorial.chunk", task_chunk, NULL, &fn_chunk) !=
@@ -1471,7 +1961,8 @@ int main(int argc, char **argv)
                        "5 10 100 1000\n",
                        mf_executor_workers(ex), o.count);
             g_ex = ex;
-            g_done = 0;
+            set_done(0);
+            wd_start(ex, phase, &o);
             int r = phase == 1
                         ? run_set(ex, &o, fn_chunk, &secs, &digits, &sum)
                         : run_huge(ex, &o, fn_part, fn_mul);
@@ -1483,7 +1974,7 @@ int main(int argc, char **argv)
                             "mf-factorial: interrupted by SIG%s: %zu of %zu "
                             "integers finished, the rest cancelled; no "
                             "summary\n",
-                            ab ? ab : "?", g_done, o.count);
+                            ab ? ab : "?", get_done(), o.count);
                 else
                     fprintf(stderr,
                             "mf-factorial: interrupted by SIG%s: --huge %llu "
@@ -1494,7 +1985,10 @@ int main(int argc, char **argv)
             }
             if (r == EX_RUNTIME || r == EX_INTERRUPTED)
                 mf_executor_shutdown(ex, 0, 1);
+            /* Until the workers are released, a rank lost ends the job
+             * at once (see "lost ranks"). */
             e = mf_executor_close(ex);
+            wd_stop();
             if (e != MF_OK && r == EX_OK) {
                 fprintf(stderr, "mf-factorial: close: %s\n", mf_strerror(e));
                 r = EX_RUNTIME;
@@ -1508,12 +2002,18 @@ int main(int argc, char **argv)
         /* Every rank must agree whether the next phase runs. */
         MPI_Bcast(&plan[2], 1, MPI_INT, 0, MPI_COMM_WORLD);
     }
+    if (g_rank == 0 && g_release_errors && rc == EX_OK)
+        rc = EX_RUNTIME;
     if (g_rank == 0 && rc != EX_RUNTIME && rc != EX_INTERRUPTED) {
         printf("summary: count=%zu digits=%llu checksum=%llu seconds=%.3f\n",
                o.count, (unsigned long long)digits, (unsigned long long)sum,
                secs);
         fflush(stdout);
     }
+    /* A worker stops watching the root before the root may exit. */
+    wd_stop();
+    MPI_Barrier(MPI_COMM_WORLD);
+    free(g_ids);
     free(o.ns);
     free(g_progress_env);
     mf_finalize();

@@ -19,11 +19,20 @@
 #   --count-lines RE N  exactly N stdout lines match RE
 #   --order CMD         the n of the "n=..." result lines, in output order,
 #                       are exactly the lines printed by CMD (e.g. seq)
+#   --exit-nonzero      any non-zero exit status is expected (the launcher's
+#                       status after a lost rank varies)
+#   --env VAR=VALUE     set VAR in the environment of the run
+#   --max-seconds N     the run must end within N seconds (a bound, never a
+#                       synchronisation: it is killed after N s and fails)
+#   --ulimit-v KB       virtual memory limit of the run (ulimit -v)
+#   --fifo-gen CMD      make a FIFO, feed it the output of CMD in the
+#                       background; @FIFO@ in the command line is its path
 # The test fails (exit 1) with the reason and the program's output.
 set -u
 expect_exit=0
 greps=() nogreps=() lines=() expects=() outchecks=() counts=() orders=()
 last_prefix="" stdin_file=/dev/null out_dir=""
+nonzero=0 max_seconds="" ulimit_v="" fifo_gen=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --exit) expect_exit=$2; shift 2 ;;
@@ -37,18 +46,43 @@ while [ $# -gt 0 ]; do
     --out-check) outchecks+=("$2"); shift 2 ;;
     --count-lines) counts+=("$2"$'\t'"$3"); shift 3 ;;
     --order) orders+=("$2"); shift 2 ;;
+    --exit-nonzero) nonzero=1; shift ;;
+    --env) export "${2?}"; shift 2 ;;
+    --max-seconds) max_seconds=$2; shift 2 ;;
+    --ulimit-v) ulimit_v=$2; shift 2 ;;
+    --fifo-gen) fifo_gen=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "check_run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
 [ $# -gt 0 ] || { echo "check_run.sh: no command" >&2; exit 2; }
 
-cmdline="$*"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+gen_pid=""
+cleanup() {
+    if [ -n "$gen_pid" ]; then kill "$gen_pid" 2>/dev/null; wait "$gen_pid" 2>/dev/null; fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 if [ -n "$out_dir" ]; then rm -rf "$out_dir"; fi
+if [ -n "$fifo_gen" ]; then
+    mkfifo "$tmp/input.fifo" || exit 2
+    # The generator blocks until the program opens the FIFO; it ends with
+    # SIGPIPE when the program stops reading (or is killed at the end).
+    (eval "$fifo_gen") >"$tmp/input.fifo" 2>/dev/null &
+    gen_pid=$!
+    args=()
+    for a in "$@"; do args+=("${a//@FIFO@/$tmp/input.fifo}"); done
+    set -- "${args[@]}"
+fi
+cmdline="$*"
 
-"$@" <"$stdin_file" >"$tmp/out" 2>"$tmp/err"
+run=("$@")
+if [ -n "$max_seconds" ]; then run=(timeout -k 10 "$max_seconds" "$@"); fi
+(
+    if [ -n "$ulimit_v" ]; then ulimit -v "$ulimit_v" || exit 99; fi
+    exec "${run[@]}"
+) <"$stdin_file" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 cat "$tmp/out" "$tmp/err" >"$tmp/all"
 
@@ -61,7 +95,14 @@ fail() {
     exit 1
 }
 
-[ "$rc" -eq "$expect_exit" ] || fail "exit status $rc, expected $expect_exit"
+if [ -n "$max_seconds" ] && [ "$rc" -eq 124 ]; then
+    fail "still running after $max_seconds s (killed)"
+fi
+if [ "$nonzero" = 1 ]; then
+    [ "$rc" -ne 0 ] || fail "exit status 0, expected a failure"
+else
+    [ "$rc" -eq "$expect_exit" ] || fail "exit status $rc, expected $expect_exit"
+fi
 for re in "${greps[@]+"${greps[@]}"}"; do
     grep -Eq -- "$re" "$tmp/all" || fail "output does not match /$re/"
 done
