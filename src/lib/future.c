@@ -389,8 +389,7 @@ MF_API int mf_future_on_done(mf_future fut, mf_done_fn cb, void *userdata)
     if (!f) {
         rc = mf__fail(MF_EBADHANDLE, "mf_future_on_done: stale or null "
                                      "future handle");
-    } else if (mf__fut_is_done(f) &&
-               (!f->in_cb || mf_running_cbs == f)) {
+    } else if (mf__fut_is_done(f) && (!f->in_cb || mf_running_cbs == f)) {
         /* Done, and no callback of it waits: run it now, in this thread,
          * without the lock, as Python's add_done_callback does (also when
          * called from one of this future's own callbacks). */

@@ -262,8 +262,7 @@ void mf__journal_counts(const mf_journal *j, size_t *loaded, size_t *reused,
 /* Records skipped at open: damaged ones (bad checksum or header, with
  * good records after them), and stale ones (a timeout, a crash or any
  * other outcome that is not replayed; written by older versions). */
-void mf__journal_skipped(const mf_journal *j, size_t *damaged,
-                         size_t *stale);
+void mf__journal_skipped(const mf_journal *j, size_t *damaged, size_t *stale);
 
 /* ---- observation (observe.c) ------------------------------------------ */
 enum { MF_EV_TASK = 0, MF_EV_DISPATCH = 1, MF_EV_WAIT = 2 };

@@ -80,7 +80,7 @@ static int mf_agree(MPI_Comm comm, mf_hello *h, int *nbad)
  * on every rank. */
 static int mf_bcast_bytes(void *buf, size_t len, int root, MPI_Comm comm)
 {
-    char scratch[16384];
+    char scratch[16384] = {0};
     const size_t piece = sizeof scratch;
     for (size_t off = 0; off < len; off += piece) {
         size_t n = len - off < piece ? len - off : piece;
@@ -132,8 +132,9 @@ static int mf_check_trace(const char *path, char *msg, size_t msglen)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
     if (fd < 0) {
-        snprintf(msg, msglen, "cannot write the trace file '%.300s' (MF_TRACE "
-                              "or opts.trace_path): %s",
+        snprintf(msg, msglen,
+                 "cannot write the trace file '%.300s' (MF_TRACE "
+                 "or opts.trace_path): %s",
                  path, strerror(errno));
         return MF_EINVAL;
     }
@@ -237,8 +238,9 @@ static void mf_compare_registry(const mf_reg_snap *mine, const char *blob,
     if (h->nmismatch) {
         h->status = MF_EMISMATCH;
         if (h->nmismatch > 1)
-            snprintf(h->msg, sizeof h->msg, "%.380s (and %d more differences)",
-                     first, h->nmismatch - 1);
+            snprintf(h->msg, sizeof h->msg,
+                     "%.380s (and %d more differences)", first,
+                     h->nmismatch - 1);
         else
             snprintf(h->msg, sizeof h->msg, "%s", first);
     }
@@ -267,8 +269,7 @@ static char *mf_registry_blob(const mf_reg_snap *reg, uint64_t *len)
  * learns every rank's facts (*all, size entries). MF_OK, or the agreed
  * failure (recorded with mf__fail) on every rank. */
 static int mf_open_handshake(mf_executor *ex, MPI_Comm dup, int rank,
-                             int root, int size, mf_hello *me,
-                             mf_hello **all)
+                             int root, int size, mf_hello *me, mf_hello **all)
 {
     uint64_t bloblen = UINT64_MAX; /* "skip the comparison" */
     char *blob = NULL;

@@ -46,7 +46,9 @@ typedef struct mf_opt_row {
 } mf_opt_row;
 
 #define MF_ROW(field, env, kind, max)                                        \
-    {#field, env, kind, offsetof(mf_executor_opts, field), max}
+    {                                                                        \
+#field, env, kind, offsetof(mf_executor_opts, field), max            \
+    }
 
 static const mf_opt_row mf_opt_rows[] = {
     MF_ROW(window, "MF_WINDOW", MF_O_UINT, MF_MAX_WINDOW),
@@ -68,8 +70,8 @@ static const mf_opt_row mf_opt_rows[] = {
 static void mf_opt_take(const mf_opt_row *r, const mf_executor_opts *in,
                         mf_executor_opts *out)
 {
-    const char *src = (const char *)in + r->off;
-    char *dst = (char *)out + r->off;
+    const void *src = (const char *)in + r->off;
+    void *dst = (char *)out + r->off;
     switch (r->kind) {
     case MF_O_UINT:
         if (*(const unsigned *)src)
@@ -97,7 +99,7 @@ static int mf_opt_env(const mf_opt_row *r, mf_executor_opts *out, char *msg,
                       size_t msglen)
 {
     const char *v = getenv(r->env);
-    char *dst = (char *)out + r->off;
+    void *dst = (char *)out + r->off;
     char *end;
     if (!v || !*v)
         return MF_OK;
@@ -148,10 +150,10 @@ static int mf_opt_env(const mf_opt_row *r, mf_executor_opts *out, char *msg,
 }
 
 /* The range check of one row, whatever set it. */
-static int mf_opt_check(const mf_opt_row *r, mf_executor_opts *out,
-                        char *msg, size_t msglen)
+static int mf_opt_check(const mf_opt_row *r, mf_executor_opts *out, char *msg,
+                        size_t msglen)
 {
-    char *p = (char *)out + r->off;
+    void *p = (char *)out + r->off;
     switch (r->kind) {
     case MF_O_UINT:
         if (*(unsigned *)p > r->max) {

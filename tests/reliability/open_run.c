@@ -83,15 +83,17 @@ int main(int argc, char **argv)
             mf_executor_close(ex); /* root: at once, nothing submitted */
         ex = NULL;
         if (!agree(rc)) {
-            fprintf(stderr, "rank %d: k=%lu: open returned %s, not the same "
-                            "on every rank\n",
+            fprintf(stderr,
+                    "rank %d: k=%lu: open returned %s, not the same "
+                    "on every rank\n",
                     g_rank, k, mf_errname(rc));
             bad++;
         } else if (rc == MF_ENOMEM) {
             noom++;
             if (!strstr(mf_last_error(), "rank 1")) {
-                fprintf(stderr, "rank %d: k=%lu: message does not name "
-                                "rank 1: %s\n",
+                fprintf(stderr,
+                        "rank %d: k=%lu: message does not name "
+                        "rank 1: %s\n",
                         g_rank, k, mf_last_error());
                 bad++;
             }
@@ -106,8 +108,9 @@ int main(int argc, char **argv)
     /* Some opens failed (the injection reached them), some got through
      * (it fell after the initializer). */
     if (noom == 0 || nok == 0) {
-        fprintf(stderr, "rank %d: %d opens out of memory, %d ok: the "
-                        "injection did not cover the open\n",
+        fprintf(stderr,
+                "rank %d: %d opens out of memory, %d ok: the "
+                "injection did not cover the open\n",
                 g_rank, noom, nok);
         bad++;
     }
@@ -118,8 +121,8 @@ int main(int argc, char **argv)
     int rc = mf_executor_open(MPI_COMM_WORLD, 0, &o, &ex);
     if (rc != MF_EINVAL || ex != NULL ||
         !strstr(mf_last_error(), "not a registered function")) {
-        fprintf(stderr, "rank %d: unregistered initializer: %s: %s\n",
-                g_rank, mf_errname(rc), mf_last_error());
+        fprintf(stderr, "rank %d: unregistered initializer: %s: %s\n", g_rank,
+                mf_errname(rc), mf_last_error());
         bad++;
     }
 
