@@ -196,7 +196,7 @@ static void test_random_garbage(void)
                 uint32_t magic = MF_WIRE_MAGIC;
                 memcpy(b, &magic, 4); /* get past the first check */
                 b[4] = MF_WIRE_VERSION;
-                b[5] = (unsigned char)(1 + x % 3);
+                b[5] = (unsigned char)(1 + x % 5);
             }
         } else {
             n = s.len;
@@ -327,6 +327,48 @@ static void test_bad_flags(void)
     mf_wire_free(&s);
 }
 
+/* RECALL is a header only; RETURNED carries task records (the tasks a
+ * worker gives back), flags and timeout included. */
+static void test_recall_returned(void)
+{
+    mf_send s;
+    mf_wire_reader r;
+    mf_wire_rec rec;
+    CU_ASSERT_EQUAL_FATAL(mf_wire_begin(&s, MF_MSG_RECALL), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, s.buf, s.len), MF_OK);
+    CU_ASSERT_EQUAL(r.kind, MF_MSG_RECALL);
+    CU_ASSERT_EQUAL(mf_wire_next(&r, &rec), MF_EDONE);
+    mf_wire_free(&s);
+
+    CU_ASSERT_EQUAL_FATAL(mf_wire_begin(&s, MF_MSG_RETURNED), MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_add_task_t(&s, 21, 201, "xyz", 3, NULL,
+                                       MF_REC_ISOLATE | MF_REC_CHUNK, 1500),
+                    MF_OK);
+    CU_ASSERT_EQUAL(mf_wire_finish(&s), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_open(&r, s.buf, s.len), MF_OK);
+    CU_ASSERT_EQUAL(r.kind, MF_MSG_RETURNED);
+    CU_ASSERT_EQUAL_FATAL(mf_wire_next(&r, &rec), MF_OK);
+    CU_ASSERT_EQUAL(rec.tag, 21);
+    CU_ASSERT_EQUAL(rec.fn, 201);
+    CU_ASSERT_EQUAL(rec.isolate, 1);
+    CU_ASSERT_EQUAL(rec.chunk, 1);
+    CU_ASSERT_EQUAL(rec.timeout_ms, 1500);
+    CU_ASSERT_EQUAL(memcmp(rec.data, "xyz", 3), 0);
+    CU_ASSERT_EQUAL(mf_wire_next(&r, &rec), MF_EDONE);
+
+    /* A recall with records is refused. */
+    unsigned char *b = mf__malloc(s.len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    memcpy(b, s.buf, s.len);
+    b[5] = MF_MSG_RECALL;
+    CU_ASSERT_EQUAL(mf_wire_open(&r, b, s.len), MF_EPROTO);
+    b[5] = 6; /* unknown kind */
+    CU_ASSERT_EQUAL(mf_wire_open(&r, b, s.len), MF_EPROTO);
+    mf__free(b);
+    mf_wire_free(&s);
+}
+
 static void test_chunks(void)
 {
     /* A chunk of arguments: n | lens | padded items. */
@@ -408,6 +450,7 @@ static int add_suites(void)
     MF_ADD_TEST(s, test_large_payload_in_place);
     MF_ADD_TEST(s, test_bad_flags);
     MF_ADD_TEST(s, test_chunks);
+    MF_ADD_TEST(s, test_recall_returned);
     return 0;
 }
 
