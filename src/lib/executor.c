@@ -1,12 +1,13 @@
-/* executor.c — opening an executor, the root's progress engine, submit,
- * shutdown and close.
+/* executor.c — the root's progress engine, dispatch, submit, shutdown
+ * and close (the collective open is open.c, options opts.c).
  *
  * Progress is caller-driven: every library call on the root makes a
- * non-blocking pass (receive results, reap finished sends, dispatch queued
- * tasks), and blocking calls repeat passes with an idle backoff. Dispatch
- * keeps a window of tasks in flight per worker so a worker never waits for
- * a round trip; the window adapts to measured task times (short tasks: up
- * to opts.window; long ones: 2, so the tail of a run stays balanced).
+ * non-blocking pass (receive results, reap finished sends, run the
+ * deferred callbacks of what completed, dispatch queued tasks), and
+ * blocking calls repeat passes with an idle backoff. Dispatch keeps a
+ * window of tasks in flight per worker so a worker never waits for a round
+ * trip; the window adapts to measured task times (short tasks: up to
+ * opts.window; long ones: 1, so nothing waits behind a long task).
  * Everything queued for one worker at a time goes out as one message.
  */
 #include "internal.h"
