@@ -717,8 +717,13 @@ int mf__progress(mf_executor *ex, bool *activity)
     /* Completions first: their callbacks may cancel queued work or submit
      * more before the freed slots are refilled, as Python's executors run
      * a future's callbacks before feeding its worker again. (in_progress
-     * keeps other threads' passes out meanwhile.) */
-    mf__run_deferred();
+     * keeps other threads' passes out meanwhile; the callbacks, user
+     * code, see the program's own MPI yield setting.) */
+    if (mf__deferred_ready()) {
+        unsigned quiet = mf__mpi_quiet_suspend();
+        mf__run_deferred();
+        mf__mpi_quiet_resume(quiet);
+    }
     if (rc == MF_OK && ex->qhead && !ex->released) {
         uint64_t t0 = ex->obs.trace_path ? mf__mono_ns() : 0;
         bool sent = false;

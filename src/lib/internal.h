@@ -62,6 +62,8 @@ void mf__lock_raw(void);
 /* Holding the lock once: run the deferred work now (drops the lock for
  * it), so callbacks see a completion before the next dispatch. */
 void mf__run_deferred(void);
+/* Would mf__run_deferred() run anything now? */
+bool mf__deferred_ready(void);
 extern _Thread_local int mf__cb_depth;
 
 /* ---- time and backoff (clock.c) -------------------------------------- */

@@ -132,9 +132,14 @@ void mf__unlock(void)
     mf__unlock_raw();
 }
 
+bool mf__deferred_ready(void)
+{
+    return mf_depth == 1 && mf_qn > mf_qhead;
+}
+
 void mf__run_deferred(void)
 {
-    if (mf_depth == 1 && mf_qn > mf_qhead) {
+    if (mf__deferred_ready()) {
         mf__unlock();
         mf__lock();
     }
