@@ -1878,6 +1878,13 @@ int main(int argc, char **argv)
     int plan[3] = {0, 0, 0}; /* verdict, have a set, have a huge N */
     if (g_rank == 0) {
         plan[0] = parse_args(&o, argc, argv);
+        /* The bar's own setting is checked like the library's MF_* ones:
+         * a typo must not silently pick a mode. */
+        if (plan[0] == EX_OK && g_progress_env && *g_progress_env &&
+            strcmp(g_progress_env, "0") && strcmp(g_progress_env, "1"))
+            plan[0] = usage_error("environment variable MF_PROGRESS='%.40s' "
+                                  "is not 0 or 1",
+                                  g_progress_env);
         if (plan[0] == EX_OK && size < 2)
             plan[0] =
                 usage_error("needs at least 2 MPI ranks (rank 0 submits, the "
