@@ -78,7 +78,6 @@ void mf__ex_free(mf_executor *ex, int keep)
     free(ex);
 }
 
-
 int mf__waiters;
 static void *mf_progress_thread(void *arg);
 
@@ -527,8 +526,9 @@ static int mf_recall_check(mf_executor *ex, bool *act)
             mf_wire_free(s);
             mf__free(s);
             return rc == MF_ENOMEM ? MF_OK
-                                   : mf__fail(rc, "failed to recall tasks "
-                                                  "from rank %d",
+                                   : mf__fail(rc,
+                                              "failed to recall tasks "
+                                              "from rank %d",
                                               w);
         }
         ex->recalling[w] = 1;

@@ -72,6 +72,15 @@ static int submit(mf_executor *ex, mf_fn_id fn, mf_future *f, const char *fmt,
     return mf_submit(ex, fn, arg, (size_t)n, f);
 }
 
+/* A task that waits for the file dir/NAME. */
+static int submit_wait(mf_executor *ex, mf_fn_id fn, mf_future *f,
+                       const char *name)
+{
+    char arg[256];
+    int n = snprintf(arg, sizeof arg, "w %s/%s", dir, name);
+    return mf_submit(ex, fn, arg, (size_t)n, f);
+}
+
 static void touch(const char *name)
 {
     char p[128];
@@ -106,7 +115,7 @@ int main(int argc, char **argv)
     }
     /* 1. A quick task queued behind an endless one. */
     mf_future e, l, q[2];
-    bad |= submit(ex, fn, &e, "w %.0s%.0s%s/stop1", 0, 0) != MF_OK;
+    bad |= submit_wait(ex, fn, &e, "stop1") != MF_OK;
     bad |= submit(ex, fn, &l, "s %ld %ld %s", 1000, -1) != MF_OK;
     bad |= submit(ex, fn, &q[0], "s %ld %ld %s", 10, -1) != MF_OK;
     bad |= submit(ex, fn, &q[1], "s %ld %ld %s", 10, -1) != MF_OK;
@@ -130,7 +139,7 @@ int main(int argc, char **argv)
 
     /* 2. Exactly once, with tasks taken back while others finish. */
     mf_future m[NMIX];
-    bad |= submit(ex, fn, &e, "w %.0s%.0s%s/stop2", 0, 0) != MF_OK;
+    bad |= submit_wait(ex, fn, &e, "stop2") != MF_OK;
     for (long i = 0; i < NMIX; i++)
         bad |= submit(ex, fn, &m[i], "s %ld %ld %s", i % 4 == 0 ? 700 : 20,
                       i) != MF_OK;
