@@ -1,7 +1,8 @@
 /* alloc.c — the library's allocator, with a failure-injection hook so the
  * unit tests can make the nth allocation fail and check every path returns
  * MF_ENOMEM without leaking. */
-#include "internal.h"
+
+#include "alloc.h"
 
 #include <pthread.h>
 #include <stdlib.h>

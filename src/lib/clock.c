@@ -6,7 +6,8 @@
  * then yields (lets a co-scheduled rank run on an oversubscribed node),
  * then sleeps with exponential growth up to a ceiling (~0% CPU when idle).
  */
-#include "internal.h"
+
+#include "clock.h"
 
 #include <dlfcn.h>
 #include <math.h>
@@ -200,4 +201,11 @@ void mf__mpi_quiet_resume(unsigned depth)
     mf_quiet_depth = depth;
     if (depth > 0 && mf_yield_set)
         mf_yield_orig = mf_yield_set(false);
+}
+
+uint64_t mf__mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }

@@ -18,7 +18,8 @@
  * than atexit(): nothing is registered, so unloading the library is safe; at
  * dlclose it does nothing, since no worker serves then.)
  */
-#include "internal.h"
+
+#include "crash.h"
 
 #include <signal.h>
 #include <stdlib.h>

@@ -10,7 +10,20 @@
  * opts.window; long ones: 1, so nothing waits behind a long task).
  * Everything queued for one worker at a time goes out as one message.
  */
-#include "internal.h"
+
+#include "executor.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "errors.h"
+#include "future.h"
+#include "journal.h"
+#include "lock.h"
+#include "observe.h"
+#include "opts.h"
+#include "rbuf.h"
+#include "registry.h"
+#include "signals.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -66,7 +79,7 @@ void mf__ex_free(mf_executor *ex, int keep)
     mf__free(ex->heard_at);
     mf__free(ex->recalling);
     mf__free(ex->sends);
-    mf__obs_free(ex);
+    mf__obs_free(&ex->obs);
     mf__journal_close(ex->journal);
     mf__registry_snap_free(&ex->reg);
     if (keep) {
@@ -121,6 +134,17 @@ MF_API int mf_executor_interrupted(const mf_executor *ex)
 
 /* ---- progress -------------------------------------------------------- */
 
+void mf__ex_finish(mf_fut *f, int state)
+{
+    if (f->held) {
+        f->held = 0;
+        if (f->ex && f->ex->outstanding)
+            f->ex->outstanding--;
+    }
+    f->ex = NULL;
+    mf__fut_finish(f, state);
+}
+
 /* Fail `f` with a complete error (message, function, host, rank and
  * reason all recorded first): finishing may free the future, and its
  * callbacks may read the error. */
@@ -152,7 +176,7 @@ static void mf_fail_future(mf_executor *ex, mf_fut *f, int rank, int reason,
         }
     }
     f->err = e ? e : &mf__oom_err;
-    mf__fut_finish(f, MF_FS_FAILED);
+    mf__ex_finish(f, MF_FS_FAILED);
 }
 
 /* Handle a RETURNED message from `src`: the tasks it had not started when
@@ -168,7 +192,7 @@ static int mf_take_returned(mf_executor *ex, int src, mf_wire_reader *r)
         ex->recalling[src] = 0;
     if (ex->heard_at)
         ex->heard_at[src] = mf__now();
-    while ((rc = mf_wire_next(r, &rec)) == MF_OK) {
+    while ((rc = mf__wire_next(r, &rec)) == MF_OK) {
         mf_future h = {rec.tag};
         mf_fut *f = mf__fut_lookup(h);
         mf_rbuf *own = NULL;
@@ -223,7 +247,7 @@ static int mf_take_returned(mf_executor *ex, int src, mf_wire_reader *r)
                 n = f->next;
                 f->next = NULL;
                 f->queued = 0;
-                mf__fut_finish(f, MF_FS_CANCELLED);
+                mf__ex_finish(f, MF_FS_CANCELLED);
             }
         } else {
             last->next = ex->qhead;
@@ -240,7 +264,7 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
 {
     mf_wire_reader r;
     mf_wire_rec rec;
-    int rc = mf_wire_open(&r, rb->data, rb->len);
+    int rc = mf__wire_open(&r, rb->data, rb->len);
     if (rc != MF_OK)
         return rc;
     if (r.kind == MF_MSG_RETURNED)
@@ -252,7 +276,7 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
                         r.kind, src);
     if (ex->heard_at)
         ex->heard_at[src] = mf__now();
-    while ((rc = mf_wire_next(&r, &rec)) == MF_OK) {
+    while ((rc = mf__wire_next(&r, &rec)) == MF_OK) {
         mf_future h = {rec.tag};
         mf_fut *f = mf__fut_lookup(h);
         if (!f || f->state != MF_FS_RUNNING || f->worker != src) {
@@ -292,8 +316,8 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         } else {
             rb->refs++;
         }
-        mf__obs_result(ex, src, f, rec.start, rec.ns, rec.len,
-                       rec.status != MF_RS_OK);
+        mf__obs_result(&ex->obs, src, f->fn, mf__fut_handle(f).h, f->nitems,
+                       rec.start, rec.ns, rec.len, rec.status != MF_RS_OK);
         if (ex->journal &&
             mf__journal_append(ex->journal, f->fn, f->digest, rec.status, 0,
                                rec.data, rec.len) != MF_OK &&
@@ -307,12 +331,12 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
                 memcpy(f->inline_buf, rec.data, rec.len);
             f->res = f->inline_buf;
             f->res_len = rec.len;
-            mf__fut_finish(f, MF_FS_OK);
+            mf__ex_finish(f, MF_FS_OK);
         } else if (rec.status == MF_RS_OK) {
             f->rbuf = own;
             f->res = rec.data;
             f->res_len = rec.len;
-            mf__fut_finish(f, MF_FS_OK);
+            mf__ex_finish(f, MF_FS_OK);
         } else {
             int reason = rec.status == MF_RS_CRASHED   ? MF_FAIL_CRASH
                          : rec.status == MF_RS_TIMEOUT ? MF_FAIL_TIMEOUT
@@ -363,8 +387,8 @@ static void mf_reap_sends(mf_executor *ex)
 {
     size_t w = 0;
     for (size_t i = 0; i < ex->nsends; i++) {
-        if (mf_wire_test(ex->sends[i])) {
-            mf_wire_free(ex->sends[i]);
+        if (mf__wire_test(ex->sends[i])) {
+            mf__wire_free(ex->sends[i]);
             mf__free(ex->sends[i]);
         } else {
             ex->sends[w++] = ex->sends[i];
@@ -385,10 +409,10 @@ static int mf_push_send(mf_executor *ex, mf_send *s, int dest)
         ex->sends = ns;
         ex->capsends = cap;
     }
-    int rc = mf_wire_isend(s, dest, ex->comm);
+    int rc = mf__wire_isend(s, dest, ex->comm);
     if (rc != MF_OK) {
         /* Parts already posted must finish before s can be freed. */
-        mf_wire_wait(s);
+        mf__wire_wait(s);
         return rc;
     }
     ex->sends[ex->nsends++] = s;
@@ -455,8 +479,8 @@ static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
     mf_future h = mf__fut_handle(f);
     uint32_t flags = (f->nitems ? MF_REC_CHUNK : 0) |
                      (f->isolate || f->timeout_ms ? MF_REC_ISOLATE : 0);
-    int rc = mf_wire_add_task_t(s, h.h, f->fn, f->arg, f->arg_len, release,
-                                flags, f->timeout_ms);
+    int rc = mf__wire_add_task_t(s, h.h, f->fn, f->arg, f->arg_len, release,
+                                 flags, f->timeout_ms);
     f->arg = NULL; /* now owned by the message (or freed) */
     if (rc != MF_OK) {
         static const char m[] = "out of memory sending the task";
@@ -515,15 +539,15 @@ static int mf_recall_check(mf_executor *ex, bool *act)
             now - ex->heard_at[w] < MF_RECALL_SECONDS)
             continue;
         mf_send *s = mf__malloc(sizeof *s);
-        if (!s || mf_wire_begin(s, MF_MSG_RECALL) != MF_OK) {
+        if (!s || mf__wire_begin(s, MF_MSG_RECALL) != MF_OK) {
             mf__free(s);
             return MF_OK; /* (tried again later) */
         }
-        int rc = mf_wire_finish(s);
+        int rc = mf__wire_finish(s);
         if (rc == MF_OK)
             rc = mf_push_send(ex, s, w);
         if (rc != MF_OK) {
-            mf_wire_free(s);
+            mf__wire_free(s);
             mf__free(s);
             return rc == MF_ENOMEM ? MF_OK
                                    : mf__fail(rc,
@@ -570,7 +594,7 @@ static int mf_dispatch(mf_executor *ex, bool *act)
         if (ex->inflight[w] == 0 && ex->heard_at)
             ex->heard_at[w] = mf__now(); /* busy from now */
         mf_send *s = mf__malloc(sizeof *s);
-        if (!s || mf_wire_begin(s, MF_MSG_TASKS) != MF_OK) {
+        if (!s || mf__wire_begin(s, MF_MSG_TASKS) != MF_OK) {
             mf__free(s);
             return mf__fail(MF_ENOMEM, "out of memory dispatching tasks");
         }
@@ -588,13 +612,13 @@ static int mf_dispatch(mf_executor *ex, bool *act)
             room--;
         }
         if (s->count == 0) {
-            mf_wire_free(s);
+            mf__wire_free(s);
             mf__free(s);
             continue;
         }
         if (ex->qhead)
-            mf_wire_set_flags(s, MF_HDR_MORE);
-        rc = mf_wire_finish(s);
+            mf__wire_set_flags(s, MF_HDR_MORE);
+        rc = mf__wire_finish(s);
         if (rc == MF_OK)
             rc = mf_push_send(ex, s, w);
         if (rc != MF_OK) {
@@ -605,7 +629,7 @@ static int mf_dispatch(mf_executor *ex, bool *act)
                              "could not send the task to rank "
                              "%d: %s",
                              w, mf_strerror(rc));
-            mf_wire_free(s);
+            mf__wire_free(s);
             mf__free(s);
             for (size_t i = 0; i < npacked; i++) {
                 mf_fut *f = ex->packed[i];
@@ -694,7 +718,7 @@ static void mf_check_signal(mf_executor *ex)
         ex->shutdown = true;
         for (mf_fut *f = ex->qhead; f; f = f->next)
             if (f->state == MF_FS_PENDING)
-                mf__fut_finish(f, MF_FS_CANCELLED);
+                mf__ex_finish(f, MF_FS_CANCELLED);
     } else if (!ex->abandoned && ex->outstanding > 0 &&
                mf__now() - ex->interrupt_at >= ex->opts.grace_seconds) {
         ex->abandoned = true;
@@ -729,14 +753,14 @@ int mf__progress(mf_executor *ex, bool *activity)
         bool sent = false;
         rc = mf_dispatch(ex, &sent);
         if (sent && t0)
-            mf__obs_phase(ex, MF_EV_DISPATCH, t0, mf__mono_ns());
+            mf__obs_phase(&ex->obs, MF_EV_DISPATCH, t0, mf__mono_ns());
         act |= sent;
     }
     /* Nothing queued here: a worker may hold tasks another could run. */
     if (rc == MF_OK && !ex->qhead && !ex->released)
         rc = mf_recall_check(ex, &act);
     if (ex->opts.progress)
-        mf__obs_tick(ex);
+        mf__obs_tick(&ex->obs);
     if (ex->shutdown && ex->outstanding == 0 && !ex->released) {
         mf_skip_cancelled(ex);
         int r2 = mf_release_workers(ex);
@@ -820,7 +844,7 @@ int mf__wait_until(bool (*pred)(void *), void *ctx, double deadline)
     mf__waiters--;
     for (mf_executor *ex = mf_open_list; ex; ex = ex->next_open)
         if (ex->obs.trace_path)
-            mf__obs_phase(ex, MF_EV_WAIT, t0, mf__mono_ns());
+            mf__obs_phase(&ex->obs, MF_EV_WAIT, t0, mf__mono_ns());
     return rc;
 }
 
@@ -1021,7 +1045,7 @@ MF_API int mf_executor_shutdown(mf_executor *ex, int wait, int cancel_futures)
     if (cancel_futures) {
         for (mf_fut *f = ex->qhead; f; f = f->next)
             if (f->state == MF_FS_PENDING)
-                mf__fut_finish(f, MF_FS_CANCELLED);
+                mf__ex_finish(f, MF_FS_CANCELLED);
     }
     rc = mf__progress(ex, NULL);
     if (wait && rc == MF_OK && !ex->released)
@@ -1072,12 +1096,12 @@ MF_API int mf_executor_close(mf_executor *ex)
          * forever, then still release the workers. */
         for (mf_fut *f = ex->qhead; f; f = f->next)
             if (f->state == MF_FS_PENDING)
-                mf__fut_finish(f, MF_FS_CANCELLED);
+                mf__ex_finish(f, MF_FS_CANCELLED);
         mf_release_workers(ex);
     }
     for (size_t i = 0; i < ex->nsends; i++) {
-        mf_wire_wait(ex->sends[i]);
-        mf_wire_free(ex->sends[i]);
+        mf__wire_wait(ex->sends[i]);
+        mf__wire_free(ex->sends[i]);
         mf__free(ex->sends[i]);
     }
     ex->nsends = 0;
@@ -1086,7 +1110,7 @@ MF_API int mf_executor_close(mf_executor *ex)
         mf__fut_maybe_free(f);
     }
     mf_stop_thread(ex);
-    mf__obs_close(ex);
+    mf__obs_close(&ex->obs);
     mf__big_trim();
     if (ex->signals)
         mf__signals_restore();
@@ -1119,7 +1143,7 @@ bool mf__journal_try(mf_executor *ex, mf_fut *f)
         f->rbuf = rb;
         f->res = rb->data;
         f->res_len = len;
-        mf__fut_finish(f, MF_FS_OK);
+        mf__ex_finish(f, MF_FS_OK);
     } else {
         mf_fail_future(ex, f, -1,
                        status == MF_RS_CRASHED   ? MF_FAIL_CRASH
@@ -1148,5 +1172,27 @@ MF_API int mf_executor_journal(mf_executor *ex, size_t *loaded,
         *reused = r;
     if (torn_bytes)
         *torn_bytes = t;
+    return MF_OK;
+}
+
+/* ---- observation ------------------------------------------------------ */
+
+MF_API int mf_executor_stats(mf_executor *ex, mf_worker_stats *out, size_t n,
+                             size_t *nworkers)
+{
+    mf__clear_error();
+    if (!out && n)
+        return mf__fail(MF_EINVAL, "mf_executor_stats: NULL argument");
+    mf__lock();
+    int rc = mf__ex_check(ex, "mf_executor_stats");
+    if (rc != MF_OK) {
+        mf__unlock();
+        return rc;
+    }
+    if (nworkers)
+        *nworkers = (size_t)ex->nworkers;
+    if (n)
+        mf__obs_stats(&ex->obs, out, n);
+    mf__unlock();
     return MF_OK;
 }

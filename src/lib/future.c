@@ -7,7 +7,18 @@
  * counted by the executor, not linked in the pending queue, and not in the
  * middle of running its callbacks.
  */
-#include "internal.h"
+#include "future.h"
+
+#include "alloc.h"
+#include "errors.h"
+#include "lock.h"
+#include "rbuf.h"
+
+#include "future.h"
+
+#include "alloc.h"
+#include "errors.h"
+#include "lock.h"
 
 #include <string.h>
 
@@ -20,29 +31,6 @@ uint32_t mf__next_mark(void)
     if (++mf_mark == 0)
         mf_mark = 1;
     return mf_mark;
-}
-
-mf_rbuf *mf__rbuf_new(size_t len)
-{
-    int big = len >= MF_BIG_MIN;
-    mf_rbuf *r =
-        big ? mf__big_get(sizeof *r + len) : mf__malloc(sizeof *r + len);
-    if (r) {
-        r->refs = 1;
-        r->big = (uint32_t)big;
-        r->len = len;
-    }
-    return r;
-}
-
-void mf__rbuf_unref(mf_rbuf *r)
-{
-    if (r && --r->refs == 0) {
-        if (r->big)
-            mf__big_put(r);
-        else
-            mf__free(r);
-    }
 }
 
 /* The error of a future whose own error could not be allocated. */
@@ -184,12 +172,6 @@ void mf__fut_finish(mf_fut *f, int state)
 {
     mf_future h = mf__fut_handle(f);
     f->state = (uint8_t)state;
-    if (f->held) {
-        f->held = 0;
-        if (f->ex && f->ex->outstanding)
-            f->ex->outstanding--;
-    }
-    f->ex = NULL;
     mf__completions++;
     if (state == MF_FS_FAILED)
         mf__failures++;
@@ -228,104 +210,6 @@ mf_fut *mf__fut_usable(mf_future h)
     return f && (f->refs || f->in_cb) ? f : NULL;
 }
 
-static bool mf_pred_done(void *ctx)
-{
-    return mf__fut_is_done((mf_fut *)ctx);
-}
-
-/* Wait for `f` (lock held; f retained by the caller). */
-static int mf_wait_one(mf_fut *f, double timeout)
-{
-    if (mf__fut_is_done(f))
-        return MF_OK;
-    if (timeout != 0 && mf__cb_depth > 0)
-        return mf__fail(MF_EINCALLBACK,
-                        "blocking wait on a future from a done callback");
-    return mf__wait_until(mf_pred_done, f, mf__deadline(timeout));
-}
-
-static int mf_state_rc(const mf_fut *f)
-{
-    switch (f->state) {
-    case MF_FS_OK:
-        return MF_OK;
-    case MF_FS_FAILED:
-        return mf__fail(MF_ETASK, "task '%s' failed on rank %d: %s",
-                        f->err ? f->err->pub.function : "?",
-                        f->err ? f->err->pub.rank : -1,
-                        f->err ? f->err->pub.message : "?");
-    case MF_FS_CANCELLED:
-        return mf__fail(MF_ECANCELLED, "future was cancelled");
-    default:
-        return mf__fail(MF_ETIMEDOUT, "future is not done yet");
-    }
-}
-
-/* The common part of result() and error(): find the caller's future,
- * hold it (the lock is dropped while waiting), wait, and turn its state
- * into a code. Returns the held future (give it back with mf_unhold) or
- * NULL with *rc set. Lock held. */
-static mf_fut *mf_hold_wait(mf_future fut, double timeout, const char *fn,
-                            int *rc)
-{
-    mf_fut *f = mf__fut_usable(fut);
-    if (!f) {
-        *rc = mf__fail(MF_EBADHANDLE, "%s: stale or null future handle", fn);
-        return NULL;
-    }
-    f->refs++;
-    *rc = mf_wait_one(f, timeout);
-    if (*rc == MF_OK || *rc == MF_ETIMEDOUT)
-        *rc = mf_state_rc(f);
-    return f;
-}
-
-static void mf_unhold(mf_fut *f)
-{
-    f->refs--;
-    mf__fut_maybe_free(f);
-}
-
-MF_API int mf_future_result(mf_future fut, double timeout, const void **data,
-                            size_t *len)
-{
-    int rc;
-    mf__clear_error();
-    mf__lock();
-    mf_fut *f = mf_hold_wait(fut, timeout, "mf_future_result", &rc);
-    if (f && rc == MF_OK) {
-        if (data)
-            *data = f->res;
-        if (len)
-            *len = f->res_len;
-    }
-    if (f)
-        mf_unhold(f);
-    mf__unlock();
-    return rc;
-}
-
-MF_API int mf_future_error(mf_future fut, double timeout,
-                           const mf_task_error **err)
-{
-    int rc;
-    mf__clear_error();
-    mf__lock();
-    mf_fut *f = mf_hold_wait(fut, timeout, "mf_future_error", &rc);
-    if (f && rc == MF_ETASK) {
-        rc = MF_OK;
-        mf__clear_error();
-        if (err)
-            *err = &f->err->pub;
-    } else if (f && rc == MF_OK && err) {
-        *err = NULL;
-    }
-    if (f)
-        mf_unhold(f);
-    mf__unlock();
-    return rc;
-}
-
 static int mf_query(mf_future fut, int what)
 {
     int r = 0;
@@ -356,26 +240,6 @@ MF_API int mf_future_running(mf_future fut)
 MF_API int mf_future_cancelled(mf_future fut)
 {
     return mf_query(fut, 2);
-}
-
-MF_API int mf_future_cancel(mf_future fut)
-{
-    int rc = MF_OK;
-    mf__clear_error();
-    mf__lock();
-    mf_fut *f = mf__fut_usable(fut);
-    if (!f)
-        rc = mf__fail(MF_EBADHANDLE, "mf_future_cancel: stale or null "
-                                     "future handle");
-    else if (f->state == MF_FS_PENDING)
-        mf__fut_finish(f, MF_FS_CANCELLED); /* stays queued until popped */
-    else if (f->state != MF_FS_CANCELLED)
-        rc = mf__fail(MF_ESTATE,
-                      "future is %s: only a queued future can "
-                      "be cancelled",
-                      f->state == MF_FS_RUNNING ? "running" : "finished");
-    mf__unlock();
-    return rc;
 }
 
 MF_API int mf_future_on_done(mf_future fut, mf_done_fn cb, void *userdata)

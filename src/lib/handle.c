@@ -6,7 +6,8 @@
  * touching freed memory. Freed slots are reused first-in first-out, so a
  * stale handle's slot is reused as late as possible. All under the lock.
  */
-#include "internal.h"
+
+#include "future.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -36,7 +36,11 @@
  *   body    fn u64 | digest lo u64 | digest hi u64 | status u32 |
  *           reason u32 | len u64 | bytes
  */
-#include "internal.h"
+
+#include "journal.h"
+
+#include "alloc.h"
+#include "registry.h"
 #include "wire.h"
 
 #include <errno.h>

@@ -18,7 +18,12 @@
  * future is complete before anyone can observe it, callbacks never run
  * under the lock, and each item runs exactly once.
  */
-#include "internal.h"
+
+#include "lock.h"
+
+#include "mpifutures.h"
+
+#include <pthread.h>
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,16 @@
  * tasks. A consumer that stops early frees the iterator, which cancels
  * what has not started; what runs completes and is discarded.
  */
-#include "internal.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "errors.h"
+#include "executor.h"
+#include "future.h"
+#include "journal.h"
+#include "lock.h"
+#include "registry.h"
+#include "wait.h"
 #include "wire.h"
 
 #include <string.h>
@@ -33,8 +42,6 @@ struct mf_map_iter {
     bool finished;
 };
 
-#define MF_PAD8(n) (((n) + 7u) & ~(size_t)7u)
-
 MF_API void mf_map_opts_init(mf_map_opts *opts)
 {
     if (opts) {
@@ -48,7 +55,7 @@ static void mf_map_cancel_rest(mf_map_iter *it)
 {
     for (size_t i = 0; i < it->ntask; i++)
         if (it->f[i] && it->f[i]->state == MF_FS_PENDING)
-            mf__fut_finish(it->f[i], MF_FS_CANCELLED);
+            mf__ex_finish(it->f[i], MF_FS_CANCELLED);
 }
 
 static size_t mf_items_in(const mf_map_iter *it, size_t t)
@@ -195,7 +202,7 @@ static void mf_release_task(mf_map_iter *it, size_t t)
 {
     if (it->f[t]) {
         if (it->view_of == t + 1) {
-            mf_chunk_view_free(&it->view);
+            mf__chunk_view_free(&it->view);
             it->view_of = 0;
         }
         it->f[t]->refs--;
@@ -228,10 +235,10 @@ static int mf_give(mf_map_iter *it, size_t t, size_t pos, const void **data,
     }
     if (it->view_of != t + 1) {
         if (it->view_of)
-            mf_chunk_view_free(&it->view);
-        it->view_rc = mf_chunk_parse(f->res, f->res_len, 1, &it->view);
+            mf__chunk_view_free(&it->view);
+        it->view_rc = mf__chunk_parse(f->res, f->res_len, 1, &it->view);
         if (it->view_rc == MF_OK && it->view.n != f->nitems) {
-            mf_chunk_view_free(&it->view);
+            mf__chunk_view_free(&it->view);
             it->view_rc = MF_EPROTO;
         }
         it->view_of = t + 1;
@@ -323,7 +330,7 @@ MF_API void mf_map_free(mf_map_iter *it)
     for (size_t t = 0; t < it->ntask; t++)
         mf_release_task(it, t);
     if (it->view_of)
-        mf_chunk_view_free(&it->view);
+        mf__chunk_view_free(&it->view);
     mf__unlock();
     mf__free(it->f);
     mf__free(it);

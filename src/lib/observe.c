@@ -7,7 +7,16 @@
  * open handshake gives each rank's clock offset. So observing costs no
  * messages, and with tracing off only a few additions per result.
  */
-#include "internal.h"
+#include "observe.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "registry.h"
+
+#include "observe.h"
+
+#include "alloc.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,25 +24,18 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t mf__mono_ns(void)
+int mf__obs_init(mf_obs *o, const mf_obs_view *v, const int64_t *offsets)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-int mf__obs_init(mf_executor *ex, const int64_t *offsets)
-{
-    mf_obs *o = &ex->obs;
     memset(o, 0, sizeof *o);
+    o->v = *v;
     o->t_open_ns = mf__mono_ns();
-    o->w = mf__calloc((size_t)ex->size, sizeof *o->w);
-    o->offset = mf__calloc((size_t)ex->size, sizeof *o->offset);
+    o->w = mf__calloc((size_t)o->v.size, sizeof *o->w);
+    o->offset = mf__calloc((size_t)o->v.size, sizeof *o->offset);
     if (!o->w || !o->offset)
         return MF_ENOMEM;
-    memcpy(o->offset, offsets, (size_t)ex->size * sizeof *o->offset);
-    if (ex->opts.trace_path) {
-        o->trace_path = mf__strdup(ex->opts.trace_path);
+    memcpy(o->offset, offsets, (size_t)o->v.size * sizeof *o->offset);
+    if (o->v.opts->trace_path) {
+        o->trace_path = mf__strdup(o->v.opts->trace_path);
         if (!o->trace_path)
             return MF_ENOMEM;
     }
@@ -57,12 +59,12 @@ static void mf_trace_push(mf_obs *o, mf_trace_ev ev)
     o->ev[o->nev++] = ev;
 }
 
-void mf__obs_result(mf_executor *ex, int src, const mf_fut *f, uint64_t start,
-                    uint64_t ns, size_t bytes, int failed)
+void mf__obs_result(mf_obs *o, int src, mf_fn_id fn, uint64_t tag,
+                    uint32_t nitems, uint64_t start, uint64_t ns,
+                    size_t bytes, int failed)
 {
-    mf_obs *o = &ex->obs;
     mf_obs_worker *w = &o->w[src];
-    uint64_t items = f->nitems ? f->nitems : 1;
+    uint64_t items = nitems ? nitems : 1;
     w->tasks += items;
     w->failures += failed ? items : 0;
     w->bytes_out += bytes;
@@ -74,17 +76,16 @@ void mf__obs_result(mf_executor *ex, int src, const mf_fut *f, uint64_t start,
     if (o->trace_path) {
         int64_t t = (int64_t)start + o->offset[src];
         mf_trace_ev ev = {
-            t > 0 ? (uint64_t)t : 0, ns,     src, MF_EV_TASK, f->fn,
-            mf__fut_handle(f).h,     !failed};
+            t > 0 ? (uint64_t)t : 0, ns, src, MF_EV_TASK, fn, tag, !failed};
         mf_trace_push(o, ev);
     }
 }
 
-void mf__obs_phase(mf_executor *ex, int kind, uint64_t t0, uint64_t t1)
+void mf__obs_phase(mf_obs *o, int kind, uint64_t t0, uint64_t t1)
 {
-    if (ex->obs.trace_path && t1 > t0) {
-        mf_trace_ev ev = {t0, t1 - t0, ex->root, kind, 0, 0, 1};
-        mf_trace_push(&ex->obs, ev);
+    if (o->trace_path && t1 > t0) {
+        mf_trace_ev ev = {t0, t1 - t0, o->v.root, kind, 0, 0, 1};
+        mf_trace_push(o, ev);
     }
 }
 
@@ -101,14 +102,13 @@ static void mf_fmt_eta(char *b, size_t n, double s)
         snprintf(b, n, "%lu:%02lu", t / 60, t % 60);
 }
 
-static void mf_progress_line(mf_executor *ex, int final)
+static void mf_progress_line(mf_obs *o, int final)
 {
-    mf_obs *o = &ex->obs;
     double el = (double)(mf__mono_ns() - o->t_open_ns) * 1e-9;
     /* Done = submitted minus what the executor still holds, so cancelled
      * futures count as done (they will never run). */
     uint64_t total = o->submitted;
-    uint64_t done = total > ex->outstanding ? total - ex->outstanding : 0;
+    uint64_t done = total > *o->v.outstanding ? total - *o->v.outstanding : 0;
     double rate = el > 0 ? (double)done / el : 0;
     char eta[32];
     mf_fmt_eta(eta, sizeof eta,
@@ -123,32 +123,30 @@ static void mf_progress_line(mf_executor *ex, int final)
     fflush(stderr);
 }
 
-void mf__obs_tick(mf_executor *ex)
+void mf__obs_tick(mf_obs *o)
 {
-    mf_obs *o = &ex->obs;
-    if (!ex->opts.progress)
+    if (!o->v.opts->progress)
         return;
     double now = mf__now();
-    double every = o->tty ? 0.2 : (double)ex->opts.progress_interval;
+    double every = o->tty ? 0.2 : (double)o->v.opts->progress_interval;
     if (now - o->last_print < every)
         return;
     o->last_print = now;
     o->printed = 1;
-    mf_progress_line(ex, 0);
+    mf_progress_line(o, 0);
 }
 
-int mf__obs_stats(mf_executor *ex, mf_worker_stats *out, size_t n)
+int mf__obs_stats(const mf_obs *o, mf_worker_stats *out, size_t n)
 {
-    mf_obs *o = &ex->obs;
     double open_s = (double)(mf__mono_ns() - o->t_open_ns) * 1e-9;
     size_t k = 0;
-    for (int r = 0; r < ex->size && k < n; r++) {
-        if (r == ex->root)
+    for (int r = 0; r < o->v.size && k < n; r++) {
+        if (r == o->v.root)
             continue;
         const mf_obs_worker *w = &o->w[r];
         mf_worker_stats *s = &out[k++];
         s->rank = r;
-        s->host = ex->hosts[r];
+        s->host = o->v.hosts[r];
         s->tasks = w->tasks;
         s->failures = w->failures;
         s->bytes_in = w->bytes_in;
@@ -162,13 +160,13 @@ int mf__obs_stats(mf_executor *ex, mf_worker_stats *out, size_t n)
     return (int)k;
 }
 
-static void mf_print_stats(mf_executor *ex)
+static void mf_print_stats(mf_obs *o)
 {
-    mf_worker_stats *s = mf__calloc((size_t)ex->nworkers, sizeof *s);
+    mf_worker_stats *s = mf__calloc((size_t)o->v.nworkers, sizeof *s);
     if (!s)
         return;
-    int n = mf__obs_stats(ex, s, (size_t)ex->nworkers);
-    double open_s = (double)(mf__mono_ns() - ex->obs.t_open_ns) * 1e-9;
+    int n = mf__obs_stats(o, s, (size_t)o->v.nworkers);
+    double open_s = (double)(mf__mono_ns() - o->t_open_ns) * 1e-9;
     fprintf(stderr,
             "mpifutures: per-worker statistics (executor open %.3f s)\n"
             "  %5s %-16s %10s %8s %6s %10s %10s %9s %9s\n",
@@ -204,9 +202,8 @@ static void mf_json_str(FILE *f, const char *s)
  * earlier one (mf-factorial, for one, opens two executors). */
 static unsigned mf_traces_written;
 
-static int mf_write_trace(mf_executor *ex)
+static int mf_write_trace(mf_obs *o)
 {
-    mf_obs *o = &ex->obs;
     char path[4096];
     if (mf_traces_written++ == 0)
         snprintf(path, sizeof path, "%s", o->trace_path);
@@ -222,15 +219,15 @@ static int mf_write_trace(mf_executor *ex)
             "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"library\":"
             "\"mpifutures %s\",\"ranks\":%d,\"root\":%d,\"lost_events\":"
             "%zu},\"traceEvents\":[\n",
-            mf_version(), ex->size, ex->root, o->trace_lost);
+            mf_version(), o->v.size, o->v.root, o->trace_lost);
     fprintf(f, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":0,\"tid\":0,"
                "\"args\":{\"name\":\"mpifutures executor\"}}");
-    for (int r = 0; r < ex->size; r++) {
+    for (int r = 0; r < o->v.size; r++) {
         fprintf(f,
                 ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":0,"
                 "\"tid\":%d,\"args\":{\"name\":\"rank %d%s (",
-                r, r, r == ex->root ? " root" : "");
-        mf_json_str(f, ex->hosts[r]);
+                r, r, r == o->v.root ? " root" : "");
+        mf_json_str(f, o->v.hosts[r]);
         fprintf(f, ")\"}}");
         fprintf(f,
                 ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\","
@@ -242,7 +239,7 @@ static int mf_write_trace(mf_executor *ex)
         double ts = ((double)e->ts_ns - (double)o->t_open_ns) / 1e3;
         double dur = (double)e->dur_ns / 1e3;
         if (e->kind == MF_EV_TASK) {
-            const mf_reg_entry *re = mf__snap_find(&ex->reg, e->fn);
+            const mf_reg_entry *re = mf__snap_find(o->v.reg, e->fn);
             fprintf(f, ",\n{\"name\":\"");
             mf_json_str(f, re ? re->name : "?");
             fprintf(f,
@@ -269,43 +266,21 @@ static int mf_write_trace(mf_executor *ex)
     return MF_OK;
 }
 
-void mf__obs_close(mf_executor *ex)
+void mf__obs_close(mf_obs *o)
 {
-    mf_obs *o = &ex->obs;
-    if (ex->opts.progress && (o->printed || o->done))
-        mf_progress_line(ex, 1);
-    if (ex->opts.stats)
-        mf_print_stats(ex);
+    if (o->v.opts->progress && (o->printed || o->done))
+        mf_progress_line(o, 1);
+    if (o->v.opts->stats)
+        mf_print_stats(o);
     if (o->trace_path)
-        mf_write_trace(ex);
+        mf_write_trace(o);
 }
 
-void mf__obs_free(mf_executor *ex)
+void mf__obs_free(mf_obs *o)
 {
-    mf_obs *o = &ex->obs;
     mf__free(o->w);
     mf__free(o->offset);
     mf__free(o->trace_path);
     mf__free(o->ev);
     memset(o, 0, sizeof *o);
-}
-
-MF_API int mf_executor_stats(mf_executor *ex, mf_worker_stats *out, size_t n,
-                             size_t *nworkers)
-{
-    mf__clear_error();
-    if (!out && n)
-        return mf__fail(MF_EINVAL, "mf_executor_stats: NULL argument");
-    mf__lock();
-    int rc = mf__ex_check(ex, "mf_executor_stats");
-    if (rc != MF_OK) {
-        mf__unlock();
-        return rc;
-    }
-    if (nworkers)
-        *nworkers = (size_t)ex->nworkers;
-    if (n)
-        mf__obs_stats(ex, out, n);
-    mf__unlock();
-    return MF_OK;
 }

@@ -14,8 +14,17 @@
  * Nothing here allocates what a collective needs without first agreeing
  * that every rank got it.
  */
-#include "internal.h"
-#include "wire.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "errors.h"
+#include "executor.h"
+#include "journal.h"
+#include "observe.h"
+#include "opts.h"
+#include "registry.h"
+#include "signals.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -451,7 +460,9 @@ static int mf_open_root_setup(mf_executor *ex, const mf_hello *all,
         off[r] = strncmp(all[r].host, me->host, sizeof me->host) == 0
                      ? 0
                      : (int64_t)(me->mono_ns - all[r].mono_ns);
-    int rc = mf__obs_init(ex, off);
+    mf_obs_view view = {ex->size, ex->root,  ex->nworkers,    ex->hosts,
+                        &ex->reg, &ex->opts, &ex->outstanding};
+    int rc = mf__obs_init(&ex->obs, &view, off);
     free(off);
     ex->task_ns_avg = -1;
     ex->last_src = -1;

@@ -9,7 +9,8 @@
  * that depend on others (the initializer's argument, the progress thread's
  * MPI thread level) are checked after the table.
  */
-#include "internal.h"
+
+#include "opts.h"
 
 #include <errno.h>
 #include <stddef.h>

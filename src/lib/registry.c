@@ -5,7 +5,12 @@
  * kept sorted by id. Executors take an immutable snapshot when they open,
  * so later registrations never change a running executor's view.
  */
-#include "internal.h"
+
+#include "registry.h"
+
+#include "alloc.h"
+#include "errors.h"
+#include "lock.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,15 @@
  * completion list, so each step is O(1); freeing the iterator removes the
  * callbacks that have not fired.
  */
-#include "internal.h"
+
+#include "wait.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "errors.h"
+#include "executor.h"
+#include "future.h"
+#include "lock.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,14 +1,15 @@
 /* wire.c — encode and decode the messages between root and workers.
  * See wire.h for the format. Decoding never trusts a length: each one is
  * checked against what is left of the buffer before it is used. */
+
 #include "wire.h"
 
-#include "internal.h"
+#include "alloc.h"
+#include "errors.h"
+#include "rbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define MF_PAD8(n) (((n) + 7u) & ~(size_t)7u)
 
 static uint32_t mf_bswap32(uint32_t v)
 {
@@ -16,7 +17,7 @@ static uint32_t mf_bswap32(uint32_t v)
            (v >> 24);
 }
 
-int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len)
+int mf__wire_open(mf_wire_reader *r, const void *buf, size_t len)
 {
     uint32_t magic, count;
     uint8_t version, kind;
@@ -76,7 +77,7 @@ int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len)
     return MF_OK;
 }
 
-int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec)
+int mf__wire_next(mf_wire_reader *r, mf_wire_rec *rec)
 {
     uint64_t len;
     uint32_t flags, pad = 0;
@@ -177,7 +178,7 @@ static int mf_grow(mf_send *s, size_t more)
     return MF_OK;
 }
 
-int mf_wire_begin(mf_send *s, int kind)
+int mf__wire_begin(mf_send *s, int kind)
 {
     uint32_t magic = MF_WIRE_MAGIC;
     memset(s, 0, sizeof *s);
@@ -240,9 +241,9 @@ nomem:
     return MF_ENOMEM;
 }
 
-int mf_wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
-                       size_t len, mf_free_fn release, uint32_t flags,
-                       uint32_t timeout_ms)
+int mf__wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
+                        size_t len, mf_free_fn release, uint32_t flags,
+                        uint32_t timeout_ms)
 {
     unsigned char rec[MF_WIRE_TASK_REC] = {0};
     uint64_t l = len;
@@ -253,24 +254,24 @@ int mf_wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
     return mf_add(s, rec, sizeof rec, 24, p, len, release, flags);
 }
 
-int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
-                     size_t len, int owned, uint32_t flags)
+int mf__wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
+                      size_t len, int owned, uint32_t flags)
 {
-    return mf_wire_add_task_t(s, tag, fn, p, len, owned ? mf_free_wrap : NULL,
-                              flags, 0);
+    return mf__wire_add_task_t(s, tag, fn, p, len,
+                               owned ? mf_free_wrap : NULL, flags, 0);
 }
 
-int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
-                       uint64_t start, uint64_t ns, const void *p, size_t len,
-                       int owned, uint32_t flags)
+int mf__wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
+                        uint64_t start, uint64_t ns, const void *p,
+                        size_t len, int owned, uint32_t flags)
 {
-    return mf_wire_add_result_r(s, tag, status, start, ns, p, len,
-                                owned ? mf_free_wrap : NULL, flags);
+    return mf__wire_add_result_r(s, tag, status, start, ns, p, len,
+                                 owned ? mf_free_wrap : NULL, flags);
 }
 
-int mf_wire_add_result_r(mf_send *s, uint64_t tag, uint32_t status,
-                         uint64_t start, uint64_t ns, const void *p,
-                         size_t len, mf_free_fn release, uint32_t flags)
+int mf__wire_add_result_r(mf_send *s, uint64_t tag, uint32_t status,
+                          uint64_t start, uint64_t ns, const void *p,
+                          size_t len, mf_free_fn release, uint32_t flags)
 {
     unsigned char rec[MF_WIRE_RESULT_REC] = {0};
     uint64_t l = len;
@@ -282,13 +283,13 @@ int mf_wire_add_result_r(mf_send *s, uint64_t tag, uint32_t status,
     return mf_add(s, rec, sizeof rec, 12, p, len, release, flags);
 }
 
-void mf_wire_set_flags(mf_send *s, unsigned flags)
+void mf__wire_set_flags(mf_send *s, unsigned flags)
 {
     uint16_t fl = (uint16_t)flags;
     memcpy(s->buf + 6, &fl, 2);
 }
 
-int mf_wire_finish(mf_send *s)
+int mf__wire_finish(mf_send *s)
 {
     memcpy(s->buf + 8, &s->count, 4);
     if (s->len > MF_WIRE_MAX)
@@ -299,7 +300,7 @@ int mf_wire_finish(mf_send *s)
     return MF_OK;
 }
 
-int mf_wire_isend(mf_send *s, int dest, MPI_Comm comm)
+int mf__wire_isend(mf_send *s, int dest, MPI_Comm comm)
 {
     s->reqs = mf__malloc((1 + s->nool) * sizeof *s->reqs);
     if (!s->reqs)
@@ -321,7 +322,7 @@ int mf_wire_isend(mf_send *s, int dest, MPI_Comm comm)
 /* Real status arrays, not MPI_STATUSES_IGNORE: MPICH's headers declare
  * the array's size and gcc then warns (as an error here) about the
  * placeholder pointer. */
-int mf_wire_test(mf_send *s)
+int mf__wire_test(mf_send *s)
 {
     int flag = 0;
     MPI_Status st[8], *sts = st;
@@ -335,7 +336,7 @@ int mf_wire_test(mf_send *s)
     return flag;
 }
 
-int mf_wire_wait(mf_send *s)
+int mf__wire_wait(mf_send *s)
 {
     MPI_Status st[8], *sts = st;
     int rc;
@@ -354,7 +355,7 @@ int mf_wire_wait(mf_send *s)
     return rc == MPI_SUCCESS ? MF_OK : MF_EMPI;
 }
 
-void mf_wire_free(mf_send *s)
+void mf__wire_free(mf_send *s)
 {
     for (size_t i = 0; i < s->nool; i++)
         if (s->ool[i].release)
@@ -393,7 +394,7 @@ int mf__wire_recv_ool(MPI_Comm comm, int src, size_t len, mf_rbuf **out)
 
 /* ---- chunks ------------------------------------------------------------ */
 
-void mf_chunk_view_free(mf_chunk_view *v)
+void mf__chunk_view_free(mf_chunk_view *v)
 {
     mf__free(v->ptr);
     mf__free(v->len);
@@ -401,7 +402,7 @@ void mf_chunk_view_free(mf_chunk_view *v)
     memset(v, 0, sizeof *v);
 }
 
-int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v)
+int mf__chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v)
 {
     const unsigned char *b = p;
     uint64_t n;
@@ -420,7 +421,7 @@ int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v)
     v->len = mf__malloc(v->n * sizeof *v->len);
     v->st = results ? mf__malloc(v->n * sizeof *v->st) : NULL;
     if (!v->ptr || !v->len || (results && !v->st)) {
-        mf_chunk_view_free(v);
+        mf__chunk_view_free(v);
         return mf__fail(MF_ENOMEM, "out of memory parsing a chunk");
     }
     v->status = v->st;
@@ -434,20 +435,20 @@ int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v)
             memcpy(&pad, h + 4, 4);
             memcpy(&l, h + 8, 8);
             if (v->st[i] > MF_RS_FAILED || pad) {
-                mf_chunk_view_free(v);
+                mf__chunk_view_free(v);
                 return mf__fail(MF_EPROTO, "chunk item %zu: bad status", i);
             }
         } else {
             memcpy(&l, h, 8);
         }
         if (l > len - off || MF_PAD8(l) > len - off) {
-            mf_chunk_view_free(v);
+            mf__chunk_view_free(v);
             return mf__fail(MF_EPROTO, "chunk item %zu overruns the chunk",
                             i);
         }
         for (size_t k = (size_t)l; k < MF_PAD8(l); k++)
             if (b[off + k] != 0) {
-                mf_chunk_view_free(v);
+                mf__chunk_view_free(v);
                 return mf__fail(MF_EPROTO,
                                 "chunk item %zu: padding is not "
                                 "zero",
@@ -458,7 +459,7 @@ int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v)
         off += MF_PAD8(l);
     }
     if (off != len) {
-        mf_chunk_view_free(v);
+        mf__chunk_view_free(v);
         return mf__fail(MF_EPROTO, "%zu stray bytes after a chunk",
                         len - off);
     }

@@ -30,6 +30,8 @@
 #ifndef MF_WIRE_H
 #define MF_WIRE_H
 
+#include "rbuf.h"
+
 #include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,10 +98,10 @@ typedef struct mf_wire_reader {
 } mf_wire_reader;
 
 /* Check the header of `buf`; MF_EPROTO with a detail message if bad. */
-int mf_wire_open(mf_wire_reader *r, const void *buf, size_t len);
+int mf__wire_open(mf_wire_reader *r, const void *buf, size_t len);
 /* Next record: MF_OK, MF_EDONE after the last (and the message must end
  * there), MF_EPROTO if malformed. */
-int mf_wire_next(mf_wire_reader *r, mf_wire_rec *rec);
+int mf__wire_next(mf_wire_reader *r, mf_wire_rec *rec);
 
 /* A message under construction: headers and small payloads are copied
  * into one buffer; large payloads are referenced and sent in place. */
@@ -122,22 +124,26 @@ typedef struct mf_send {
     int nreqs;
 } mf_send;
 
+/* A length rounded up to a multiple of 8 (records and chunk items are
+ * 8-byte aligned). */
+#define MF_PAD8(n) (((n) + 7u) & ~(size_t)7u)
+
 /* Payloads at least this large go out of line. */
 #define MF_WIRE_OOL_MIN 32768
 
-int mf_wire_begin(mf_send *s, int kind);
+int mf__wire_begin(mf_send *s, int kind);
 /* Append a task record. If `owned` the payload is freed after sending
  * (ownership passes to `s` even on failure). */
-int mf_wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
-                     size_t len, int owned, uint32_t flags);
+int mf__wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
+                      size_t len, int owned, uint32_t flags);
 /* The same with a timeout (milliseconds, 0 = none) and the function that
  * releases the payload once sent (NULL: the caller keeps it). */
-int mf_wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
-                       size_t len, mf_free_fn release, uint32_t flags,
-                       uint32_t timeout_ms);
-int mf_wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
-                       uint64_t start, uint64_t ns, const void *p, size_t len,
-                       int owned, uint32_t flags);
+int mf__wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
+                        size_t len, mf_free_fn release, uint32_t flags,
+                        uint32_t timeout_ms);
+int mf__wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
+                        uint64_t start, uint64_t ns, const void *p,
+                        size_t len, int owned, uint32_t flags);
 
 /* A parsed chunk (arguments or results), bounds-checked. */
 typedef struct mf_chunk_view {
@@ -147,24 +153,28 @@ typedef struct mf_chunk_view {
     size_t *len;
     uint32_t *st; /* storage for status */
 } mf_chunk_view;
-/* mf_wire_add_result with the payload's release function (NULL: the
+/* mf__wire_add_result with the payload's release function (NULL: the
  * caller keeps it). */
-int mf_wire_add_result_r(mf_send *s, uint64_t tag, uint32_t status,
-                         uint64_t start, uint64_t ns, const void *p,
-                         size_t len, mf_free_fn release, uint32_t flags);
+int mf__wire_add_result_r(mf_send *s, uint64_t tag, uint32_t status,
+                          uint64_t start, uint64_t ns, const void *p,
+                          size_t len, mf_free_fn release, uint32_t flags);
 
 /* Parse a chunk payload; `results` selects the format. MF_EPROTO if
- * malformed, MF_ENOMEM. Free with mf_chunk_view_free(). */
-int mf_chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v);
-void mf_chunk_view_free(mf_chunk_view *v);
-void mf_wire_set_flags(mf_send *s, unsigned flags);
+ * malformed, MF_ENOMEM. Free with mf__chunk_view_free(). */
+int mf__chunk_parse(const void *p, size_t len, int results, mf_chunk_view *v);
+void mf__chunk_view_free(mf_chunk_view *v);
+void mf__wire_set_flags(mf_send *s, unsigned flags);
 /* Finish the header; MF_E2BIG if the inline part is too large for MPI. */
-int mf_wire_finish(mf_send *s);
+int mf__wire_finish(mf_send *s);
 /* Post the message and its out-of-line payloads to `dest`. */
-int mf_wire_isend(mf_send *s, int dest, MPI_Comm comm);
+int mf__wire_isend(mf_send *s, int dest, MPI_Comm comm);
 /* 1 when every part has been sent (s may then be freed), else 0. */
-int mf_wire_test(mf_send *s);
-int mf_wire_wait(mf_send *s);
-void mf_wire_free(mf_send *s);
+int mf__wire_test(mf_send *s);
+int mf__wire_wait(mf_send *s);
+void mf__wire_free(mf_send *s);
+
+/* Receive an out-of-line payload of `len` bytes from `src` into a new
+ * buffer (the record that announced it was read first). */
+int mf__wire_recv_ool(MPI_Comm comm, int src, size_t len, mf_rbuf **out);
 
 #endif

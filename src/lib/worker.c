@@ -15,7 +15,17 @@
  * from its queue and sends them back in a RETURNED message. Only this
  * thread starts tasks, so a task is either started or returned.
  */
-#include "internal.h"
+
+#include "worker.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "crash.h"
+#include "errors.h"
+#include "executor.h"
+#include "journal.h"
+#include "rbuf.h"
+#include "registry.h"
 #include "wire.h"
 
 #include <dirent.h>
@@ -212,22 +222,15 @@ MF_API int mf_task_fail(mf_task *task, const char *fmt, ...)
 
 /* ---- the serve loop --------------------------------------------------- */
 
-static uint64_t mf_ns_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int mf_w_reap(mf_wstate *w, int all)
 {
     int rc = MF_OK;
     size_t k = 0;
     for (size_t i = 0; i < w->nsends; i++) {
-        if (all && mf_wire_wait(w->sends[i]) != MF_OK)
+        if (all && mf__wire_wait(w->sends[i]) != MF_OK)
             rc = mf__fail(MF_EMPI, "worker: sending results failed");
-        if (all || mf_wire_test(w->sends[i])) {
-            mf_wire_free(w->sends[i]);
+        if (all || mf__wire_test(w->sends[i])) {
+            mf__wire_free(w->sends[i]);
             mf__free(w->sends[i]);
         } else {
             w->sends[k++] = w->sends[i];
@@ -241,7 +244,7 @@ static int mf_w_reap(mf_wstate *w, int all)
  * from here (freed on failure). */
 static int mf_w_post(mf_wstate *w, mf_send *s)
 {
-    int rc = mf_wire_finish(s);
+    int rc = mf__wire_finish(s);
     if (rc == MF_OK && w->nsends == w->capsends) {
         size_t cap = w->capsends ? 2 * w->capsends : 8;
         mf_send **ns = mf__realloc(w->sends, cap * sizeof *ns);
@@ -253,12 +256,12 @@ static int mf_w_post(mf_wstate *w, mf_send *s)
         }
     }
     if (rc == MF_OK) {
-        rc = mf_wire_isend(s, w->ex->root, w->ex->comm);
+        rc = mf__wire_isend(s, w->ex->root, w->ex->comm);
         if (rc != MF_OK)
-            mf_wire_wait(s);
+            mf__wire_wait(s);
     }
     if (rc != MF_OK) {
-        mf_wire_free(s);
+        mf__wire_free(s);
         mf__free(s);
         return mf__fail(rc, "worker rank %d could not send results",
                         w->ex->rank);
@@ -293,7 +296,7 @@ static int mf_w_give_back(mf_wstate *w)
     if (rc != MF_OK)
         return rc;
     mf_send *s = mf__malloc(sizeof *s);
-    if (!s || mf_wire_begin(s, MF_MSG_RETURNED) != MF_OK) {
+    if (!s || mf__wire_begin(s, MF_MSG_RETURNED) != MF_OK) {
         mf__free(s);
         return mf__fail(MF_ENOMEM, "worker: out of memory");
     }
@@ -305,13 +308,13 @@ static int mf_w_give_back(mf_wstate *w)
          * place (handed over below). */
         if (t->len >= MF_WIRE_OOL_MIN && !(t->rb && t->data == t->rb->data))
             break;
-        if (mf_wire_add_task_t(s, t->tag, t->fn, t->data, t->len, NULL, flags,
-                               t->timeout_ms) != MF_OK)
+        if (mf__wire_add_task_t(s, t->tag, t->fn, t->data, t->len, NULL,
+                                flags, t->timeout_ms) != MF_OK)
             break;
     }
     if (i < n) {
-        mf_wire_free(s);
-        if (mf_wire_begin(s, MF_MSG_RETURNED) != MF_OK) {
+        mf__wire_free(s);
+        if (mf__wire_begin(s, MF_MSG_RETURNED) != MF_OK) {
             mf__free(s);
             return mf__fail(MF_ENOMEM, "worker: out of memory");
         }
@@ -360,7 +363,7 @@ static int mf_w_receive(mf_wstate *w, int *got)
             mf__rbuf_unref(rb);
             return mf__fail(MF_EMPI, "worker: MPI_Mrecv failed");
         }
-        rc = mf_wire_open(&r, rb->data, rb->len);
+        rc = mf__wire_open(&r, rb->data, rb->len);
         if (rc == MF_OK && r.kind == MF_MSG_TASKS) {
             w->more = (r.flags & MF_HDR_MORE) != 0;
             w->more_at = mf__now();
@@ -400,7 +403,7 @@ static int mf_w_receive(mf_wstate *w, int *got)
                 }
             }
         }
-        while (rc == MF_OK && (rc = mf_wire_next(&r, &rec)) == MF_OK) {
+        while (rc == MF_OK && (rc = mf__wire_next(&r, &rec)) == MF_OK) {
             mf_rbuf *own = rb;
             if (rec.ool) {
                 /* The argument is the next data message from the root. */
@@ -454,8 +457,6 @@ static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
     return MF_OK;
 }
 
-#define MF_PAD8(n) (((n) + 7u) & ~(size_t)7u)
-
 /* Run every item of a chunk; the result is one chunk-result payload. */
 static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
 {
@@ -463,7 +464,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
     mf_task item;
     unsigned char *buf = NULL;
     size_t cap = 0, len;
-    int rc = mf_chunk_parse(t->data, t->len, 0, &v);
+    int rc = mf__chunk_parse(t->data, t->len, 0, &v);
     memset(out, 0, offsetof(mf_task, msg));
     out->msg[0] = '\0';
     if (rc != MF_OK) {
@@ -474,7 +475,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
     cap = len + 64 * v.n;
     buf = mf__res_alloc(cap); /* becomes the result as it is */
     if (!buf) {
-        mf_chunk_view_free(&v);
+        mf__chunk_view_free(&v);
         mf_task_fail(out, "out of memory running a chunk");
         return MF_OK;
     }
@@ -488,7 +489,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
         if (len + MF_PAD8(l) > MF_MAX_RESULT) {
             mf_task_drop_res(&item);
             mf__res_free(buf);
-            mf_chunk_view_free(&v);
+            mf__chunk_view_free(&v);
             mf_task_fail(out, "results of the chunk exceed %zu bytes",
                          (size_t)MF_MAX_RESULT);
             return MF_OK;
@@ -501,7 +502,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
             if (!nb) {
                 mf_task_drop_res(&item);
                 mf__res_free(buf);
-                mf_chunk_view_free(&v);
+                mf__chunk_view_free(&v);
                 mf_task_fail(out, "out of memory running a chunk");
                 return MF_OK;
             }
@@ -518,7 +519,7 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
         len += MF_PAD8(l);
         mf_task_drop_res(&item);
     }
-    mf_chunk_view_free(&v);
+    mf__chunk_view_free(&v);
     out->res = buf;
     out->res_len = len;
     return MF_OK;
@@ -535,7 +536,7 @@ static void mf_w_service(mf_wstate *w)
     if (w->poll_err)
         return;
     rc = mf_w_receive(w, &got);
-    if (rc == MF_OK && w->out && mf_ns_now() - w->out_since >= MF_HOLD_NS)
+    if (rc == MF_OK && w->out && mf__mono_ns() - w->out_since >= MF_HOLD_NS)
         rc = mf_w_flush(w);
     mf_w_reap(w, 0);
     if (rc != MF_OK)
@@ -914,7 +915,7 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
     uint64_t t0, t1;
     mf_pred *pred = mf_pred_slot(w, t);
 
-    t0 = mf_ns_now();
+    t0 = mf__mono_ns();
     /* Results gathered go now unless they would still be young enough
      * after this task, as far as its recent runs tell. */
     if (w->out) {
@@ -925,7 +926,7 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
                 t->rb = NULL;
                 return rc;
             }
-            t0 = mf_ns_now();
+            t0 = mf__mono_ns();
         }
     }
     if (t->isolate || t->timeout_ms) {
@@ -934,7 +935,7 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
         mf_run_here(w, t, &task);
         status = task.failed ? MF_RS_FAILED : MF_RS_OK;
     }
-    t1 = mf_ns_now();
+    t1 = mf__mono_ns();
     w->last_end = t1; /* (the flush check reads it: one clock call less) */
     mf_pred_note(pred, t1 - t0);
     if (task.failed) {
@@ -981,7 +982,7 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
         goto fail;
     if (!w->out) {
         w->out = mf__malloc(sizeof *w->out);
-        if (!w->out || mf_wire_begin(w->out, MF_MSG_RESULTS) != MF_OK) {
+        if (!w->out || mf__wire_begin(w->out, MF_MSG_RESULTS) != MF_OK) {
             mf__free(w->out);
             w->out = NULL;
             rc = mf__fail(MF_ENOMEM, "worker: out of memory");
@@ -990,8 +991,8 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
         w->out_since = t1;
     }
     /* (The message owns the payload from here, even on failure.) */
-    rc = mf_wire_add_result_r(w->out, t->tag, status, t0, t1 - t0, payload,
-                              plen, release, t->chunk ? MF_REC_CHUNK : 0);
+    rc = mf__wire_add_result_r(w->out, t->tag, status, t0, t1 - t0, payload,
+                               plen, release, t->chunk ? MF_REC_CHUNK : 0);
     /* The argument's buffer, unless the message holds it now. */
     mf__rbuf_unref(t->rb);
     t->rb = NULL;

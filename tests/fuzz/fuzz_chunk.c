@@ -1,5 +1,5 @@
 /*
- * fuzz_chunk.c — the chunk payload parser (mf_chunk_parse), both formats.
+ * fuzz_chunk.c — the chunk payload parser (mf__chunk_parse), both formats.
  *
  * Input: one chunk payload; it is parsed as map arguments (results = 0)
  * and as map results (results = 1). Checks:
@@ -17,8 +17,11 @@
  *  - each allocation of a successful parse, made to fail in turn, gives
  *    MF_ENOMEM and an empty view; after that the same parse succeeds.
  */
+#include "alloc.h"
+#include "errors.h"
 #include "fuzz_common.h"
-#include "internal.h"
+#include "mpifutures.h"
+#include "wire.h"
 #include "wire_compat.h"
 
 int fz_verdict = -1;
@@ -68,7 +71,7 @@ static void one(const uint8_t *data, size_t size, int results)
 
     memset(&v, 0xa5, sizeof v);
     mf__clear_error();
-    int rc = mf_chunk_parse(data, size, results, &v);
+    int rc = mf__chunk_parse(data, size, results, &v);
     if (rc != MF_OK) {
         const char *m = mf_last_error();
         FZ_CHECK(rc == MF_EPROTO, "%s: returned %s", what, mf_errname(rc));
@@ -127,19 +130,19 @@ static void one(const uint8_t *data, size_t size, int results)
     FZ_CHECK(memcmp(e, data, size) == 0, "%s: round trip differs", what);
     free(e);
     size_t n = v.n;
-    mf_chunk_view_free(&v);
-    check_empty(&v, "after mf_chunk_view_free");
+    mf__chunk_view_free(&v);
+    check_empty(&v, "after mf__chunk_view_free");
 
     /* Out of memory at each allocation. */
     for (unsigned long k = 1; k <= 4; k++) {
         mf__alloc_fail_after(k);
-        rc = mf_chunk_parse(data, size, results, &v);
+        rc = mf__chunk_parse(data, size, results, &v);
         mf__alloc_fail_after(0);
         if (rc == MF_OK) {
             FZ_CHECK(k > (results ? 3u : 2u),
                      "%s: allocation %lu failed, yet MF_OK", what, k);
             FZ_CHECK(v.n == n, "%s: second parse differs", what);
-            mf_chunk_view_free(&v);
+            mf__chunk_view_free(&v);
             break;
         }
         FZ_CHECK(rc == MF_ENOMEM, "%s: allocation %lu failed: %s", what, k,

@@ -30,8 +30,10 @@
  *    message (or MF_OK), leaks nothing and leaves the file alone.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "alloc.h"
 #include "fuzz_common.h"
-#include "internal.h"
+#include "journal.h"
+#include "mpifutures.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /*
- * fuzz_wire.c — the message decoder (mf_wire_open / mf_wire_next).
+ * fuzz_wire.c — the message decoder (mf__wire_open / mf__wire_next).
  *
  * Input: one message as received from MPI. Checks:
  *  - every call returns MF_OK, MF_EDONE or MF_EPROTO, and MF_EPROTO comes
@@ -12,15 +12,17 @@
  *  - MF_EDONE only after `count` records that end exactly at the end of
  *    the input, and again on the next call;
  *  - round trip: a message read to MF_EDONE, re-encoded with
- *    mf_wire_begin / mf_wire_add_task / mf_wire_add_result /
- *    mf_wire_set_flags / mf_wire_finish, gives the input back byte for
+ *    mf__wire_begin / mf__wire_add_task / mf__wire_add_result /
+ *    mf__wire_set_flags / mf__wire_finish, gives the input back byte for
  *    byte, except where the decoder tolerates what the encoder never
  *    writes (reserved header word, padding bytes, an out-of-line flag that
  *    does not match the payload size); those are compared field by field,
  *    or fail in strict mode (MF_FUZZ_STRICT=1).
  */
+#include "errors.h"
 #include "fuzz_common.h"
-#include "internal.h"
+#include "mpifutures.h"
+#include "wire.h"
 #include "wire_compat.h"
 
 int fz_verdict = -1;
@@ -49,8 +51,8 @@ static void reencode(const uint8_t *data, size_t size,
                      size_t n)
 {
     mf_send s;
-    int rc = mf_wire_begin(&s, r->kind);
-    FZ_CHECK(rc == MF_OK, "mf_wire_begin: %s", mf_errname(rc));
+    int rc = mf__wire_begin(&s, r->kind);
+    FZ_CHECK(rc == MF_OK, "mf__wire_begin: %s", mf_errname(rc));
     int canonical = 1;
     size_t nool = 0, ool_bytes = 0;
     for (size_t i = 0; i < n; i++) {
@@ -76,9 +78,9 @@ static void reencode(const uint8_t *data, size_t size,
         FZ_CHECK(rc == MF_OK, "re-encoding record %zu: %s", i,
                  mf_errname(rc));
     }
-    mf_wire_set_flags(&s, r->flags);
-    rc = mf_wire_finish(&s);
-    FZ_CHECK(rc == MF_OK, "mf_wire_finish: %s", mf_errname(rc));
+    mf__wire_set_flags(&s, r->flags);
+    rc = mf__wire_finish(&s);
+    FZ_CHECK(rc == MF_OK, "mf__wire_finish: %s", mf_errname(rc));
     FZ_CHECK(s.count == n, "encoder count %u, records %zu", s.count, n);
     FZ_CHECK(s.nool == nool, "encoder has %zu out-of-line parts, want %zu",
              s.nool, nool);
@@ -119,14 +121,14 @@ static void reencode(const uint8_t *data, size_t size,
         /* Field by field. */
         mf_wire_reader r2;
         mf_wire_rec c2;
-        rc = mf_wire_open(&r2, s.buf, s.len);
+        rc = mf__wire_open(&r2, s.buf, s.len);
         FZ_CHECK(rc == MF_OK, "re-encoded message refused: %s",
                  mf_last_error());
         FZ_CHECK(r2.kind == r->kind && r2.flags == r->flags && r2.count == n,
                  "re-encoded header differs");
         for (size_t i = 0; i < n; i++) {
             const mf_wire_rec *c = &recs[i];
-            rc = mf_wire_next(&r2, &c2);
+            rc = mf__wire_next(&r2, &c2);
             FZ_CHECK(rc == MF_OK, "re-encoded record %zu: %s", i,
                      mf_last_error());
             FZ_CHECK(c2.tag == c->tag && c2.fn == c->fn &&
@@ -143,10 +145,10 @@ static void reencode(const uint8_t *data, size_t size,
                     memcmp(c2.data, c->ool ? fz_zeros : c->data, c2.len) == 0,
                     "re-encoded payload %zu differs", i);
         }
-        FZ_CHECK(mf_wire_next(&r2, &c2) == MF_EDONE,
+        FZ_CHECK(mf__wire_next(&r2, &c2) == MF_EDONE,
                  "re-encoded message does not end");
     }
-    mf_wire_free(&s);
+    mf__wire_free(&s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -156,9 +158,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fz_verdict = 0;
     mf__clear_error();
-    int rc = mf_wire_open(&r, data, size);
+    int rc = mf__wire_open(&r, data, size);
     if (rc != MF_OK) {
-        check_eproto(rc, "mf_wire_open");
+        check_eproto(rc, "mf__wire_open");
         return 0;
     }
     FZ_CHECK(size >= MF_WIRE_HDR, "accepted a %zu-byte header", size);
@@ -189,9 +191,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t off = MF_WIRE_HDR;
     for (;;) {
         mf__clear_error();
-        rc = mf_wire_next(&r, &rec);
+        rc = mf__wire_next(&r, &rec);
         if (rc == MF_EPROTO) {
-            check_eproto(rc, "mf_wire_next");
+            check_eproto(rc, "mf__wire_next");
             break;
         }
         if (rc == MF_EDONE) {
@@ -199,11 +201,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      "MF_EDONE after %zu of %u records", n, r.count);
             FZ_CHECK(off == size, "MF_EDONE with %zu of %zu bytes read", off,
                      size);
-            FZ_CHECK(mf_wire_next(&r, &rec) == MF_EDONE,
+            FZ_CHECK(mf__wire_next(&r, &rec) == MF_EDONE,
                      "MF_EDONE not sticky");
             break;
         }
-        FZ_CHECK(rc == MF_OK, "mf_wire_next returned %d (%s)", rc,
+        FZ_CHECK(rc == MF_OK, "mf__wire_next returned %d (%s)", rc,
                  mf_errname(rc));
         FZ_CHECK(n < r.count && n + 1 < max,
                  "record %zu accepted; count %u, room for %zu", n, r.count,

@@ -4,9 +4,9 @@
  * The input describes a message (kind, header flags, records with tags,
  * ids, statuses, times, chunk flags, owned or borrowed payloads of any
  * size, out-of-line ones included) and optionally which allocation fails.
- * The message is built with mf_wire_begin / mf_wire_add_* /
- * mf_wire_set_flags / mf_wire_finish and read back with mf_wire_open /
- * mf_wire_next. Checks:
+ * The message is built with mf__wire_begin / mf_wire_add_* /
+ * mf__wire_set_flags / mf__wire_finish and read back with mf__wire_open /
+ * mf__wire_next. Checks:
  *  - with no injected failure every call succeeds, and the decoder gives
  *    back every field and payload byte; a payload goes out of line exactly
  *    when it has MF_WIRE_OOL_MIN bytes or more, and then the encoder keeps
@@ -18,12 +18,14 @@
  *  - owned payloads are released exactly once (our release function
  *    counts; ASan/LSan see leaks and double frees): an inline one by the
  *    time mf_wire_add_* returns, an out-of-line one not before
- *    mf_wire_free() (it is sent from where it is), also when an add fails;
+ *    mf__wire_free() (it is sent from where it is), also when an add fails;
  *  - with an injected allocation failure the calls return MF_ENOMEM and
- *    mf_wire_free() cleans up.
+ *    mf__wire_free() cleans up.
  */
+#include "alloc.h"
 #include "fuzz_common.h"
-#include "internal.h"
+#include "mpifutures.h"
+#include "wire.h"
 #include "wire_compat.h"
 
 #define FZ_MAX_RECS 64
@@ -69,9 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     mf__alloc_fail_after(fail_at);
     mf_send s;
-    int rc = mf_wire_begin(&s, kind);
+    int rc = mf__wire_begin(&s, kind);
     if (rc != MF_OK) {
-        FZ_CHECK(rc == MF_ENOMEM && fail_at, "mf_wire_begin: %s",
+        FZ_CHECK(rc == MF_ENOMEM && fail_at, "mf__wire_begin: %s",
                  mf_errname(rc));
         goto out;
     }
@@ -157,9 +159,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             goto out;
         }
     }
-    mf_wire_set_flags(&s, hflags);
-    rc = mf_wire_finish(&s);
-    FZ_CHECK(rc == MF_OK, "mf_wire_finish: %s", mf_errname(rc));
+    mf__wire_set_flags(&s, hflags);
+    rc = mf__wire_finish(&s);
+    FZ_CHECK(rc == MF_OK, "mf__wire_finish: %s", mf_errname(rc));
     FZ_CHECK(s.count == n, "count %u, added %zu", s.count, n);
     FZ_CHECK(s.len % 8 == 0, "inline length %zu", s.len);
 
@@ -167,13 +169,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mf_wire_reader r;
     mf_wire_rec rec;
     size_t nool = 0, oolbytes = 0;
-    rc = mf_wire_open(&r, s.buf, s.len);
+    rc = mf__wire_open(&r, s.buf, s.len);
     FZ_CHECK(rc == MF_OK, "own message refused: %s", mf_last_error());
     FZ_CHECK(r.kind == kind && r.flags == hflags && r.count == n,
              "header: kind %d flags %u count %u", r.kind, r.flags, r.count);
     for (size_t i = 0; i < n; i++) {
         want *c = &w[i];
-        rc = mf_wire_next(&r, &rec);
+        rc = mf__wire_next(&r, &rec);
         if (rc == MF_EPROTO && c->bad)
             goto out; /* as it should */
         FZ_CHECK(rc == MF_OK, "own record %zu refused: %s", i,
@@ -210,7 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     FZ_CHECK(!bad_rec, "a bad status or flag went through");
-    FZ_CHECK(mf_wire_next(&r, &rec) == MF_EDONE, "no MF_EDONE: %s",
+    FZ_CHECK(mf__wire_next(&r, &rec) == MF_EDONE, "no MF_EDONE: %s",
              mf_last_error());
     FZ_CHECK(nool == s.nool, "%zu out-of-line parts, %zu records", s.nool,
              nool);
@@ -218,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              s.total, s.len, oolbytes);
 out:
     mf__alloc_fail_after(0);
-    mf_wire_free(&s); /* releases the owned payloads it holds */
+    mf__wire_free(&s); /* releases the owned payloads it holds */
     FZ_CHECK(!FZ_COUNTS_RELEASE || fz_released == owned_now + owned_later,
              "%zu owned payloads released of %zu", fz_released,
              owned_now + owned_later);

@@ -12,7 +12,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "fuzz_common.h"
-#include "internal.h"
+#include "journal.h"
+#include "mpifutures.h"
+#include "wire.h"
 #include "wire_compat.h"
 
 #ifdef MF_FUZZ_HAVE_GMP
@@ -65,34 +67,34 @@ static unsigned char g_big[MF_WIRE_OOL_MIN + 100];
 /* A finished message in a malloc'd copy (so it can be edited). */
 static unsigned char *finish(mf_send *s, unsigned flags, size_t *len)
 {
-    mf_wire_set_flags(s, flags);
-    if (mf_wire_finish(s) != MF_OK) {
-        fprintf(stderr, "gen_corpus: mf_wire_finish failed\n");
+    mf__wire_set_flags(s, flags);
+    if (mf__wire_finish(s) != MF_OK) {
+        fprintf(stderr, "gen_corpus: mf__wire_finish failed\n");
         exit(1);
     }
     unsigned char *b = malloc(s->len + 64);
     memset(b, 0, s->len + 64);
     memcpy(b, s->buf, s->len);
     *len = s->len;
-    mf_wire_free(s);
+    mf__wire_free(s);
     return b;
 }
 
 static unsigned char *tasks_small(size_t *len)
 {
     mf_send s;
-    mf_wire_begin(&s, MF_MSG_TASKS);
-    mf_wire_add_task(&s, 1, 0x1111222233334444ull, "abc", 3, 0, 0);
-    mf_wire_add_task(&s, 2, 0x1111222233334444ull, NULL, 0, 0, 0);
-    mf_wire_add_task(&s, 3, 0x5555666677778888ull, "12345678", 8, 0, 0);
-    mf_wire_add_task(&s, 4, 0x5555666677778888ull, "123456789", 9, 0, 0);
+    mf__wire_begin(&s, MF_MSG_TASKS);
+    mf__wire_add_task(&s, 1, 0x1111222233334444ull, "abc", 3, 0, 0);
+    mf__wire_add_task(&s, 2, 0x1111222233334444ull, NULL, 0, 0, 0);
+    mf__wire_add_task(&s, 3, 0x5555666677778888ull, "12345678", 8, 0, 0);
+    mf__wire_add_task(&s, 4, 0x5555666677778888ull, "123456789", 9, 0, 0);
     return finish(&s, 0, len);
 }
 
 static unsigned char *results_small(size_t *len)
 {
     mf_send s;
-    mf_wire_begin(&s, MF_MSG_RESULTS);
+    mf__wire_begin(&s, MF_MSG_RESULTS);
     FZ_ADD_RESULT(&s, 7, MF_RS_OK, 1000, 250, "result", 6, 0, 0);
     FZ_ADD_RESULT(&s, 8, MF_RS_FAILED, 2000, 99, "task failed: boom", 17, 0,
                   0);
@@ -139,7 +141,7 @@ static void gen_wire(void)
     size_t n, cn;
     const size_t TL = 16 + 16, RS = 16 + 8, RF = 16 + 12, RL = 16 + 16;
 
-    mf_wire_begin(&s, MF_MSG_TASKS);
+    mf__wire_begin(&s, MF_MSG_TASKS);
     b = finish(&s, 0, &n);
     put("wire", "ok-tasks-empty", b, n);
     free(b);
@@ -204,8 +206,8 @@ static void gen_wire(void)
     free(b);
 
     /* An out-of-line record of 5 bytes (the encoder sends those inline). */
-    mf_wire_begin(&s, MF_MSG_TASKS);
-    mf_wire_add_task(&s, 9, 0xabcdef, NULL, 0, 0, 0);
+    mf__wire_begin(&s, MF_MSG_TASKS);
+    mf__wire_add_task(&s, 9, 0xabcdef, NULL, 0, 0, 0);
     b = finish(&s, 0, &n);
     set64(b, TL, 5);
     set32(b, TL + 8, MF_REC_OOL);
@@ -213,14 +215,14 @@ static void gen_wire(void)
     free(b);
 
     /* A header claiming many records with none behind it. */
-    mf_wire_begin(&s, MF_MSG_TASKS);
+    mf__wire_begin(&s, MF_MSG_TASKS);
     b = finish(&s, 0, &n);
     set32(b, 8, 0xffffffffu);
     put("wire", "bad-count-huge-no-records", b, n);
     free(b);
 
-    mf_wire_begin(&s, MF_MSG_TASKS);
-    mf_wire_add_task(&s, 10, 0xabcdef, "x", 1, 0, 0);
+    mf__wire_begin(&s, MF_MSG_TASKS);
+    mf__wire_add_task(&s, 10, 0xabcdef, "x", 1, 0, 0);
     b = finish(&s, MF_HDR_MORE, &n);
     put("wire", "ok-tasks-more", b, n);
     /* The last payload without its padding. */
@@ -231,17 +233,17 @@ static void gen_wire(void)
         size_t lens[3] = {0, 5, 8};
         cn = chunk_args(chunk, 3, lens);
     }
-    mf_wire_begin(&s, MF_MSG_TASKS);
-    mf_wire_add_task(&s, 11, 0xabcdef, chunk, cn, 0, MF_REC_CHUNK);
-    mf_wire_add_task(&s, 12, 0xabcdef, "y", 1, 0, 0);
+    mf__wire_begin(&s, MF_MSG_TASKS);
+    mf__wire_add_task(&s, 11, 0xabcdef, chunk, cn, 0, MF_REC_CHUNK);
+    mf__wire_add_task(&s, 12, 0xabcdef, "y", 1, 0, 0);
     b = finish(&s, 0, &n);
     put("wire", "ok-tasks-chunk", b, n);
     free(b);
 
-    mf_wire_begin(&s, MF_MSG_TASKS);
-    mf_wire_add_task(&s, 13, 0xabcdef, "small", 5, 0, 0);
-    mf_wire_add_task(&s, 14, 0xabcdef, g_big, MF_WIRE_OOL_MIN, 0, 0);
-    mf_wire_add_task(&s, 15, 0xabcdef, "after", 5, 0, 0);
+    mf__wire_begin(&s, MF_MSG_TASKS);
+    mf__wire_add_task(&s, 13, 0xabcdef, "small", 5, 0, 0);
+    mf__wire_add_task(&s, 14, 0xabcdef, g_big, MF_WIRE_OOL_MIN, 0, 0);
+    mf__wire_add_task(&s, 15, 0xabcdef, "after", 5, 0, 0);
     b = finish(&s, 0, &n);
     put("wire", "ok-tasks-ool", b, n);
     set64(b, 16 + 40 + 16, (uint64_t)MF_WIRE_MAX + 1);
@@ -251,8 +253,8 @@ static void gen_wire(void)
     free(b);
 
     /* An inline payload of MF_WIRE_OOL_MIN bytes (encoder: out of line). */
-    mf_wire_begin(&s, MF_MSG_TASKS);
-    mf_wire_add_task(&s, 16, 0xabcdef, g_big, 100, 0, 0);
+    mf__wire_begin(&s, MF_MSG_TASKS);
+    mf__wire_add_task(&s, 16, 0xabcdef, g_big, 100, 0, 0);
     b = finish(&s, 0, &n);
     {
         size_t m = n - 100 - 4 + MF_WIRE_OOL_MIN;
@@ -288,20 +290,20 @@ static void gen_wire(void)
         uint32_t st[2] = {MF_RS_OK, MF_RS_FAILED};
         cn = chunk_results(chunk, 2, lens, st);
     }
-    mf_wire_begin(&s, MF_MSG_RESULTS);
+    mf__wire_begin(&s, MF_MSG_RESULTS);
     FZ_ADD_RESULT(&s, 20, MF_RS_OK, 5, 6, chunk, cn, 0, MF_REC_CHUNK);
     FZ_ADD_RESULT(&s, 21, MF_RS_OK, 7, 8, g_big, MF_WIRE_OOL_MIN + 1, 0, 0);
     b = finish(&s, 0, &n);
     put("wire", "ok-results-chunk-ool", b, n);
     free(b);
 
-    mf_wire_begin(&s, MF_MSG_SHUTDOWN);
+    mf__wire_begin(&s, MF_MSG_SHUTDOWN);
     b = finish(&s, 0, &n);
     put("wire", "ok-shutdown", b, n);
     set32(b, 8, 1);
     put("wire", "bad-shutdown-count", b, n);
     free(b);
-    mf_wire_begin(&s, MF_MSG_SHUTDOWN);
+    mf__wire_begin(&s, MF_MSG_SHUTDOWN);
     b = finish(&s, MF_HDR_MORE, &n);
     put("wire", "ok-shutdown-more", b, n);
     free(b);

@@ -8,7 +8,7 @@
  *   - task records with a reserved zero word, or with `timeout_ms` there
  *     and the task flag MF_REC_ISOLATE (results then have the statuses
  *     up to MF_RS_TIMEOUT); with those, payloads are handed over with a
- *     release function (mf_wire_add_task_t, mf_wire_add_result_r,
+ *     release function (mf__wire_add_task_t, mf__wire_add_result_r,
  *     mf_wire_ool.release) instead of an `owned` flag.
  * When wire.h changes in another way, adapt this file (and regenerate the
  * corpus: build target fuzz_corpus).
@@ -24,14 +24,14 @@
 #define FZ_HAVE_START 1
 #define FZ_REC_START(rec) ((rec)->start)
 #define FZ_ADD_RESULT(s, tag, st, start, ns, p, len, owned, fl)              \
-    mf_wire_add_result(s, tag, st, start, ns, p, len, owned, fl)
+    mf__wire_add_result(s, tag, st, start, ns, p, len, owned, fl)
 #else
 #define FZ_TASK_REC ((size_t)MF_WIRE_REC)
 #define FZ_RESULT_REC ((size_t)MF_WIRE_REC)
 #define FZ_HAVE_START 0
 #define FZ_REC_START(rec) ((uint64_t)0)
 #define FZ_ADD_RESULT(s, tag, st, start, ns, p, len, owned, fl)              \
-    ((void)(start), mf_wire_add_result(s, tag, st, ns, p, len, owned, fl))
+    ((void)(start), mf__wire_add_result(s, tag, st, ns, p, len, owned, fl))
 #endif
 
 #ifdef MF_REC_ISOLATE
@@ -43,9 +43,9 @@
  * caller keeps it. FZ_COUNTS_RELEASE: the library calls ours. */
 #define FZ_COUNTS_RELEASE 1
 #define FZ_ADD_TASK(s, tag, fn, p, len, rel, fl, tmo)                        \
-    mf_wire_add_task_t(s, tag, fn, p, len, rel, fl, tmo)
+    mf__wire_add_task_t(s, tag, fn, p, len, rel, fl, tmo)
 #define FZ_ADD_RESULT_REL(s, tag, st, start, ns, p, len, rel, fl)            \
-    mf_wire_add_result_r(s, tag, st, start, ns, p, len, rel, fl)
+    mf__wire_add_result_r(s, tag, st, start, ns, p, len, rel, fl)
 #define FZ_OOL_OWNED(o) ((o)->release != NULL)
 /* Largest status of a RESULTS record. */
 #define FZ_RS_MAX ((uint32_t)MF_RS_TIMEOUT)
@@ -57,7 +57,7 @@
 /* An `owned` flag: the library frees with free(), which we cannot count. */
 #define FZ_COUNTS_RELEASE 0
 #define FZ_ADD_TASK(s, tag, fn, p, len, rel, fl, tmo)                        \
-    ((void)(tmo), mf_wire_add_task(s, tag, fn, p, len, (rel) != NULL, fl))
+    ((void)(tmo), mf__wire_add_task(s, tag, fn, p, len, (rel) != NULL, fl))
 #define FZ_ADD_RESULT_REL(s, tag, st, start, ns, p, len, rel, fl)            \
     FZ_ADD_RESULT(s, tag, st, start, ns, p, len, (rel) != NULL, fl)
 #define FZ_OOL_OWNED(o) ((o)->owned != 0)

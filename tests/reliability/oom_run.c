@@ -8,7 +8,8 @@
  * the executor closes the library must hold exactly as many blocks as
  * before it opened (nothing leaked). Prints "oom_run: ok" on success.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "mpifutures.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -12,7 +12,8 @@
  *     open, naming the path, not a message at the end of the run.
  */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "alloc.h"
+#include "mpifutures.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,8 @@
  * statistics agree, and the library holds as many blocks as before the
  * executor opened. Prints "soak: ok ..." on success.
  */
-#include "internal.h"
+#include "alloc.h"
+#include "mpifutures.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,7 +1,8 @@
 /* Unit tests of clock.c: oversubscription from the ranks' affinities, and
  * the switch of Open MPI's yield-when-idle around the library's polling. */
+#include "clock.h"
 #include "cu_main.h"
-#include "internal.h"
+#include "mpifutures.h"
 
 #include <dlfcn.h>
 #include <string.h>

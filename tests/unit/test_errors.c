@@ -1,7 +1,8 @@
 /* Unit tests: the error table, mf_strerror, mf_errname, mf_last_error,
  * version. */
 #include "cu_main.h"
-#include "internal.h"
+#include "errors.h"
+#include "mpifutures.h"
 
 #include <string.h>
 

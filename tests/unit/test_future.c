@@ -1,8 +1,11 @@
 /* Unit tests: the future state machine, callbacks, references, and
  * mf_wait / mf_as_completed over futures finished by hand (no executor,
  * no MPI traffic). */
+#include "alloc.h"
 #include "cu_main.h"
-#include "internal.h"
+#include "future.h"
+#include "lock.h"
+#include "mpifutures.h"
 
 #include <string.h>
 

@@ -3,7 +3,8 @@
  * record in the middle (skipped, the rest kept, the file not cut), and
  * the lock that refuses a second writer of one journal file. */
 #include "cu_main.h"
-#include "internal.h"
+#include "journal.h"
+#include "mpifutures.h"
 #include "wire.h"
 
 #include <errno.h>

@@ -1,6 +1,8 @@
 /* Unit tests: the function registry. */
+#include "alloc.h"
 #include "cu_main.h"
-#include "internal.h"
+#include "mpifutures.h"
+#include "registry.h"
 
 #include <string.h>
 

@@ -1,6 +1,7 @@
 /* error.c — the error table's functions, per-thread detail messages, the
  * library lock, version and the optional MPI set-up helper. */
-#include "internal.h"
+
+#include "errors.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -6,7 +6,8 @@
  * open executors that asked for handling decides when the previous
  * handlers go back in place.
  */
-#include "internal.h"
+
+#include "signals.h"
 
 #include <signal.h>
 #include <string.h>
