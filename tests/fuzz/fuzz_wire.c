@@ -69,7 +69,7 @@ static void reencode(const uint8_t *data, size_t size,
             nool++;
             ool_bytes += c->len;
         }
-        if (r->kind == MF_MSG_TASKS)
+        if (r->kind == MF_MSG_TASKS || r->kind == MF_MSG_RETURNED)
             rc = FZ_ADD_TASK(&s, c->tag, c->fn, p, c->len, 0, fl,
                              FZ_REC_TIMEOUT(c));
         else
@@ -164,12 +164,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FZ_CHECK(size >= MF_WIRE_HDR, "accepted a %zu-byte header", size);
-    FZ_CHECK(r.kind >= MF_MSG_TASKS && r.kind <= MF_MSG_SHUTDOWN,
+    FZ_CHECK(r.kind >= MF_MSG_TASKS && r.kind <= MF_MSG_RETURNED,
              "accepted kind %d", r.kind);
     FZ_CHECK((r.flags & ~(unsigned)MF_HDR_MORE) == 0,
              "accepted header flags %#x", r.flags);
-    FZ_CHECK(r.kind != MF_MSG_SHUTDOWN || r.count == 0,
-             "shutdown with %u records", r.count);
+    FZ_CHECK((r.kind != MF_MSG_SHUTDOWN && r.kind != MF_MSG_RECALL) ||
+                 r.count == 0,
+             "shutdown or recall with %u records", r.count);
     FZ_CHECK(r.off == MF_WIRE_HDR && r.seen == 0, "reader not at record 0");
     FZ_CHECK(fz_get32(data + 8) == r.count, "count mismatch");
     if (fz_strict()) {
@@ -214,7 +215,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(fz_get64(data + off) == rec.tag, "record %zu tag", n);
         FZ_CHECK(r.kind != MF_MSG_RESULTS || rec.status <= FZ_RS_MAX,
                  "record %zu: status %u accepted", n, rec.status);
-        FZ_CHECK(r.kind == MF_MSG_TASKS || !FZ_REC_ISOLATE(&rec),
+        FZ_CHECK(r.kind == MF_MSG_TASKS || r.kind == MF_MSG_RETURNED ||
+                     !FZ_REC_ISOLATE(&rec),
                  "record %zu: a result with the isolate flag", n);
         off += hdr;
         if (rec.ool) {

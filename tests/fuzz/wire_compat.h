@@ -69,7 +69,8 @@
 /* Record header size of a message kind. */
 static inline size_t fz_rec_size(int kind)
 {
-    return kind == MF_MSG_TASKS ? FZ_TASK_REC : FZ_RESULT_REC;
+    return kind == MF_MSG_TASKS || kind == MF_MSG_RETURNED ? FZ_TASK_REC
+                                                           : FZ_RESULT_REC;
 }
 
 #endif
