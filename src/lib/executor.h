@@ -1,8 +1,8 @@
 /*
- * executor.h — the root's executor: its state, the progress engine,
- * dispatch, submit, shutdown and close (executor.c). Above it: the API
- * files (open.c, map.c, wait.c, future_api.c); below it: futures, wire,
- * observation, journal, options and the leaf utilities.
+ * executor.h — the root's executor: its state and what every part of
+ * the engine shares (executor.c). Beside it: dispatch.c, progress.c,
+ * submit.c; above: the API files (open.c, map.c, wait.c, result.c);
+ * below: futures, wire, observation, journal, options, the leaf utilities.
  */
 #ifndef MF_EXECUTOR_H
 #define MF_EXECUTOR_H
@@ -73,9 +73,6 @@ extern int mf__waiters;
 int mf__ex_check(const mf_executor *ex, const char *fn);
 /* Free what `ex` holds; with `keep`, the struct stays, marked closed. */
 void mf__ex_free(mf_executor *ex, int keep);
-/* Root: put a set-up executor to work (open list, signals, progress
- * thread); on failure it is closed and the error returned. */
-int mf__ex_start(mf_executor *ex);
 /* Tell worker `dest` of `comm` to stop serving. */
 int mf__send_shutdown(MPI_Comm comm, int dest);
 
@@ -101,5 +98,9 @@ bool mf__journal_try(mf_executor *ex, mf_fut *f);
  * longer counts as outstanding work), then mf__fut_finish(). Every
  * completion of a future that may be held goes through here. */
 void mf__ex_finish(mf_fut *f, int state);
+/* Fail `f` with a complete error (message, function, host, rank and
+ * reason all recorded first), then finish it. */
+void mf__ex_fail(mf_executor *ex, mf_fut *f, int rank, int reason,
+                 const char *msg, size_t msglen);
 
 #endif

@@ -22,6 +22,7 @@
 #include "journal.h"
 #include "observe.h"
 #include "opts.h"
+#include "progress.h"
 #include "registry.h"
 #include "signals.h"
 #include "worker.h"

@@ -1,0 +1,329 @@
+/* dispatch.c — the root's queue of pending futures and sending them.
+ *
+ * Dispatch keeps a window of tasks in flight per worker so a worker never
+ * waits for a round trip; the window adapts to measured task times (short
+ * tasks: up to opts.window; long ones: 1, so nothing waits behind a long
+ * task). Everything queued for one worker at a time goes out as one
+ * message, at most MF_BATCH_BYTES inline. A worker that holds queued
+ * tasks and is silent for long while another idles is asked to give back
+ * what it has not started (RECALL; the answer is taken in progress.c).
+ */
+#include "dispatch.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "errors.h"
+#include "future.h"
+#include "journal.h"
+#include "lock.h"
+#include "observe.h"
+#include "rbuf.h"
+#include "registry.h"
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MF_BATCH_BYTES ((size_t)1 << 20)
+/* Aim for this much queued work per worker when choosing the window. */
+#define MF_WINDOW_TARGET_NS 100000.0
+/* Mean task time from which a worker gets one task at a time. */
+#define MF_LONG_TASK_NS 100e6
+/* A worker that holds queued tasks and has sent no results for this long
+ * while another is idle is asked to give them back (RECALL); looked at
+ * every MF_RECALL_CHECK_SECONDS at most. */
+#define MF_RECALL_SECONDS 0.5
+#define MF_RECALL_CHECK_SECONDS 0.05
+
+int mf__push_send(mf_executor *ex, mf_send *s, int dest)
+{
+    if (ex->nsends == ex->capsends) {
+        size_t cap = ex->capsends ? 2 * ex->capsends : 16;
+        mf_send **ns = mf__realloc(ex->sends, cap * sizeof *ns);
+        if (!ns)
+            return MF_ENOMEM;
+        ex->sends = ns;
+        ex->capsends = cap;
+    }
+    int rc = mf__wire_isend(s, dest, ex->comm);
+    if (rc != MF_OK) {
+        /* Parts already posted must finish before s can be freed. */
+        mf__wire_wait(s);
+        return rc;
+    }
+    ex->sends[ex->nsends++] = s;
+    return MF_OK;
+}
+
+mf_fut *mf__pop(mf_executor *ex)
+{
+    mf_fut *f = ex->qhead;
+    if (f) {
+        ex->qhead = f->next;
+        if (!ex->qhead)
+            ex->qtail = NULL;
+        f->next = NULL;
+        f->queued = 0;
+    }
+    return f;
+}
+
+void mf__enqueue(mf_executor *ex, mf_fut *f)
+{
+    f->next = NULL;
+    f->queued = 1;
+    if (ex->qtail)
+        ex->qtail->next = f;
+    else
+        ex->qhead = f;
+    ex->qtail = f;
+}
+
+/* Drop cancelled entries at the head of the queue. */
+void mf__skip_cancelled(mf_executor *ex)
+{
+    while (ex->qhead && ex->qhead->state != MF_FS_PENDING) {
+        mf_fut *f = mf__pop(ex);
+        mf__fut_maybe_free(f);
+    }
+}
+
+static unsigned mf_window(mf_executor *ex)
+{
+    unsigned max = ex->opts.window;
+    /* Long tasks: one at a time per worker (a round trip is nothing next
+     * to them), so no task waits on a worker behind a long one. */
+    if (ex->task_ns_avg >= MF_LONG_TASK_NS)
+        return 1;
+    if (max <= 2 || ex->task_ns_avg < 0)
+        return max < 2 ? max : 2;
+    double w = 2.0 + MF_WINDOW_TARGET_NS / (ex->task_ns_avg + 1.0);
+    return w >= (double)max ? max : (unsigned)w;
+}
+
+static void mf_release_arg(void *p)
+{
+    mf__free(p);
+}
+
+/* Move one queued future into message `s` for worker `w`. */
+static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
+{
+    mf_free_fn release = f->arg_free                       ? f->arg_free
+                         : f->arg != (void *)f->inline_buf ? mf_release_arg
+                                                           : NULL;
+    mf_future h = mf__fut_handle(f);
+    uint32_t flags = (f->nitems ? MF_REC_CHUNK : 0) |
+                     (f->isolate || f->timeout_ms ? MF_REC_ISOLATE : 0);
+    int rc = mf__wire_add_task_t(s, h.h, f->fn, f->arg, f->arg_len, release,
+                                 flags, f->timeout_ms);
+    f->arg = NULL; /* now owned by the message (or freed) */
+    if (rc != MF_OK) {
+        static const char m[] = "out of memory sending the task";
+        mf__ex_fail(ex, f, ex->rank, MF_FAIL_TASK, m, sizeof m - 1);
+        return rc;
+    }
+    f->state = MF_FS_RUNNING;
+    f->worker = w;
+    ex->inflight[w]++;
+    ex->obs.w[w].bytes_in += f->arg_len;
+    return MF_OK;
+}
+
+/* Taking back tasks queued on a worker that is busy for long (RECALL):
+ * when, after dispatching, nothing is queued here and a worker is idle,
+ * a worker that holds tasks (more than the one it runs) and has sent no
+ * results for MF_RECALL_SECONDS is asked to give back those it has not
+ * started. It answers (RETURNED) between tasks, or at once while an
+ * isolated task runs; the root queues them again in front, and the
+ * dispatch gives them to the idle worker. The worker alone decides what
+ * has not started, so a task runs exactly once. */
+void mf__recall_init(mf_executor *ex)
+{
+    if (ex->heard_at || ex->size <= 0)
+        return;
+    ex->heard_at = mf__calloc((size_t)ex->size, sizeof *ex->heard_at);
+    ex->recalling = mf__calloc((size_t)ex->size, 1);
+    if (!ex->heard_at || !ex->recalling) {
+        /* Without memory there is no taking back: nothing else changes. */
+        mf__free(ex->heard_at);
+        mf__free(ex->recalling);
+        ex->heard_at = NULL;
+        ex->recalling = NULL;
+        return;
+    }
+    double now = mf__now();
+    for (int i = 0; i < ex->size; i++)
+        ex->heard_at[i] = now;
+}
+
+int mf__recall_check(mf_executor *ex, bool *act)
+{
+    int idle = 0;
+    if (!ex->heard_at || ex->qhead || ex->released || ex->interrupted)
+        return MF_OK;
+    double now = mf__now();
+    if (now < ex->recall_check_at)
+        return MF_OK;
+    ex->recall_check_at = now + MF_RECALL_CHECK_SECONDS;
+    for (int k = 0; k < ex->nworkers; k++)
+        if (ex->inflight[ex->workers[k]] == 0)
+            idle++;
+    for (int k = 0; k < ex->nworkers && idle > 0; k++) {
+        int w = ex->workers[k];
+        if (ex->recalling[w] || ex->inflight[w] < 2 ||
+            now - ex->heard_at[w] < MF_RECALL_SECONDS)
+            continue;
+        mf_send *s = mf__malloc(sizeof *s);
+        if (!s || mf__wire_begin(s, MF_MSG_RECALL) != MF_OK) {
+            mf__free(s);
+            return MF_OK; /* (tried again later) */
+        }
+        int rc = mf__wire_finish(s);
+        if (rc == MF_OK)
+            rc = mf__push_send(ex, s, w);
+        if (rc != MF_OK) {
+            mf__wire_free(s);
+            mf__free(s);
+            return rc == MF_ENOMEM ? MF_OK
+                                   : mf__fail(rc,
+                                              "failed to recall tasks "
+                                              "from rank %d",
+                                              w);
+        }
+        ex->recalling[w] = 1;
+        idle--;
+        *act = true;
+    }
+    return MF_OK;
+}
+
+int mf__dispatch(mf_executor *ex, bool *act)
+{
+    unsigned window = mf_window(ex);
+    int nw = ex->nworkers;
+    int rc = MF_OK;
+    /* Start with the worker that answered last: with little work about,
+     * one warm worker serves it and the others stay asleep. Two passes:
+     * first every idle worker gets one task (so two long tasks never queue
+     * on one worker while another idles), then windows are filled. */
+    int start =
+        ex->last_src < 0
+            ? ex->rr
+            : (ex->last_src < ex->root ? ex->last_src : ex->last_src - 1);
+    mf__recall_init(ex);
+    for (int k = 0; k < 2 * nw; k++) {
+        int pass1 = k < nw;
+        mf__skip_cancelled(ex);
+        if (!ex->qhead)
+            break;
+        int w = ex->workers[(start + k) % nw];
+        if (ex->inflight[w] >= window || (pass1 && ex->inflight[w] > 0))
+            continue;
+        /* Batch: an idle worker gets work at once (latency); a busy one
+         * only once half its window is free, so messages carry many
+         * tasks while the worker still has half a window to chew on. */
+        if (ex->inflight[w] > 0 && window >= 4 &&
+            ex->inflight[w] > window / 2)
+            continue;
+        long room = pass1 ? 1 : (long)window - (long)ex->inflight[w];
+        if (ex->inflight[w] == 0 && ex->heard_at)
+            ex->heard_at[w] = mf__now(); /* busy from now */
+        mf_send *s = mf__malloc(sizeof *s);
+        if (!s || mf__wire_begin(s, MF_MSG_TASKS) != MF_OK) {
+            mf__free(s);
+            return mf__fail(MF_ENOMEM, "out of memory dispatching tasks");
+        }
+        size_t bytes = 0, npacked = 0;
+        while (room > 0 && bytes < MF_BATCH_BYTES &&
+               npacked < ex->opts.window) {
+            mf__skip_cancelled(ex);
+            mf_fut *f = mf__pop(ex);
+            if (!f)
+                break;
+            bytes += f->arg_len;
+            if (mf_pack(ex, s, f, w) != MF_OK)
+                continue;
+            ex->packed[npacked++] = f;
+            room--;
+        }
+        if (s->count == 0) {
+            mf__wire_free(s);
+            mf__free(s);
+            continue;
+        }
+        if (ex->qhead)
+            mf__wire_set_flags(s, MF_HDR_MORE);
+        rc = mf__wire_finish(s);
+        if (rc == MF_OK)
+            rc = mf__push_send(ex, s, w);
+        if (rc != MF_OK) {
+            /* Out of memory or an MPI failure: the tasks of `s` were not
+             * sent. Fail their futures (nothing waits forever) and go on. */
+            char m[160];
+            int n = snprintf(m, sizeof m,
+                             "could not send the task to rank "
+                             "%d: %s",
+                             w, mf_strerror(rc));
+            mf__wire_free(s);
+            mf__free(s);
+            for (size_t i = 0; i < npacked; i++) {
+                mf_fut *f = ex->packed[i];
+                if (ex->inflight[w])
+                    ex->inflight[w]--;
+                mf__ex_fail(ex, f, w, MF_FAIL_TASK, m, (size_t)n);
+            }
+            return mf__fail(rc, "failed to send tasks to rank %d", w);
+        }
+        *act = true;
+    }
+    if (nw)
+        ex->rr = (ex->rr + 1) % nw;
+    if (rc == MF_OK)
+        rc = mf__recall_check(ex, act);
+    return rc;
+}
+
+/* Tell the worker `dest` to stop serving (a SHUTDOWN header). */
+int mf__send_shutdown(MPI_Comm comm, int dest)
+{
+    unsigned char hdr[MF_WIRE_HDR] = {0};
+    uint32_t magic = MF_WIRE_MAGIC;
+    memcpy(hdr, &magic, 4);
+    hdr[4] = MF_WIRE_VERSION;
+    hdr[5] = MF_MSG_SHUTDOWN;
+    return MPI_Send(hdr, MF_WIRE_HDR, MPI_BYTE, dest, MF_WIRE_TAG, comm) ==
+                   MPI_SUCCESS
+               ? MF_OK
+               : MF_EMPI;
+}
+
+int mf__release_workers(mf_executor *ex)
+{
+    int rc = MF_OK;
+    for (int k = 0; k < ex->nworkers; k++) {
+        if (mf__send_shutdown(ex->comm, ex->workers[k]) != MF_OK)
+            rc = mf__fail(MF_EMPI, "failed to release rank %d",
+                          ex->workers[k]);
+    }
+    ex->released = true;
+    return rc;
+}
+
+/* Dispatch without polling for results (submit's fast path). */
+int mf__dispatch_only(mf_executor *ex)
+{
+    bool act = false;
+    int rc = MF_OK;
+    if (ex->in_progress || ex->released)
+        return MF_OK;
+    ex->in_progress = true;
+    if (ex->qhead) {
+        mf__mpi_quiet_enter();
+        rc = mf__dispatch(ex, &act);
+        mf__mpi_quiet_leave();
+    }
+    ex->in_progress = false;
+    return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * dispatch.h — the root's queue and sending (dispatch.c). Lock held for
+ * all of these.
+ */
+#ifndef MF_DISPATCH_H
+#define MF_DISPATCH_H
+
+#include "executor.h"
+#include "wire.h"
+
+#include <stdbool.h>
+
+/* Fill the workers' windows from the queue; *act set if anything went. */
+int mf__dispatch(mf_executor *ex, bool *act);
+/* The same without polling for results (submit's fast path). */
+int mf__dispatch_only(mf_executor *ex);
+/* Take the first future off the queue (NULL if empty). */
+mf_fut *mf__pop(mf_executor *ex);
+/* Drop cancelled futures from the head of the queue. */
+void mf__skip_cancelled(mf_executor *ex);
+/* Post a built message to worker `dest` and keep it until it is sent. */
+int mf__push_send(mf_executor *ex, mf_send *s, int dest);
+/* Ask a worker silent for long to give back unstarted tasks, when
+ * another idles (at most every few tens of milliseconds). */
+int mf__recall_check(mf_executor *ex, bool *act);
+/* Per-rank recall bookkeeping, allocated on first use. */
+void mf__recall_init(mf_executor *ex);
+/* Tell every worker to stop serving; ex->released set. */
+int mf__release_workers(mf_executor *ex);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * progress.h — the root's progress engine and the list of open executors
+ * (progress.c).
+ */
+#ifndef MF_PROGRESS_H
+#define MF_PROGRESS_H
+
+#include "executor.h"
+
+/* Root: put a set-up executor to work (open list, signals, progress
+ * thread); on failure it is closed and the error returned. */
+int mf__ex_start(mf_executor *ex);
+/* Take a closing executor off the list of open ones (lock held). */
+void mf__ex_unlink(mf_executor *ex);
+/* Stop the progress thread of `ex`, if any (lock held; dropped while
+ * joining). */
+void mf__stop_thread(mf_executor *ex);
+
+#endif
