@@ -357,19 +357,16 @@ static uint64_t legendre(uint64_t n, uint64_t p)
     return e;
 }
 
-int mff_huge_part(mpz_t out, uint64_t n, unsigned k, unsigned K)
+/* The primes of part k of K (every K-th odd prime <= n, from the sieve
+ * c) and their exponents in n!, in *prp, *exsp (*cntp of them; the caller
+ * frees both arrays, whatever is returned). 0, or -1 out of memory. */
+static int part_primes(const unsigned char *c, uint64_t n, unsigned k,
+                       unsigned K, unsigned long **prp, unsigned long **exsp,
+                       size_t *cntp)
 {
-    mpz_set_ui(out, 1);
-    if (K == 0 || k >= K || n < 3)
-        return 0;
-    unsigned char *c = sieve_odd(n);
-    if (c == NULL)
-        return -1;
-    /* This part's primes and exponents. */
     size_t cap = 1024, cnt = 0;
     unsigned long *pr = malloc(cap * sizeof *pr);
     unsigned long *ex = malloc(cap * sizeof *ex);
-    unsigned long *fac = NULL;
     int rc = -1;
     if (pr == NULL || ex == NULL)
         goto out;
@@ -394,12 +391,30 @@ int mff_huge_part(mpz_t out, uint64_t n, unsigned k, unsigned K)
         ex[cnt] = (unsigned long)legendre(n, p);
         cnt++;
     }
+    rc = 0;
+out:
+    *prp = pr;
+    *exsp = ex;
+    *cntp = cnt;
+    return rc;
+}
+
+int mff_huge_part(mpz_t out, uint64_t n, unsigned k, unsigned K)
+{
+    mpz_set_ui(out, 1);
+    if (K == 0 || k >= K || n < 3)
+        return 0;
+    unsigned char *c = sieve_odd(n);
+    if (c == NULL)
+        return -1;
+    /* This part's primes and exponents. */
+    size_t cnt = 0;
+    unsigned long *pr = NULL, *ex = NULL, *fac = NULL;
+    int rc = part_primes(c, n, k, K, &pr, &ex, &cnt);
     free(c);
-    c = NULL;
-    if (cnt == 0) {
-        rc = 0;
-        goto out;
-    }
+    if (rc != 0 || cnt == 0)
+        goto out; /* out of memory (-1), or no primes here (0) */
+    rc = -1;
     fac = malloc(cnt * sizeof *fac);
     if (fac == NULL)
         goto out;
@@ -436,7 +451,6 @@ int mff_huge_part(mpz_t out, uint64_t n, unsigned k, unsigned K)
     mpz_clear(q);
     rc = 0;
 out:
-    free(c);
     free(pr);
     free(ex);
     free(fac);
