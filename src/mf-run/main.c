@@ -2012,6 +2012,24 @@ static int root_prepare(root *R, logmap *lm)
     return 0;
 }
 
+/* MF_RUN_PEAK_RSS=1: each rank prints its peak resident size (VmHWM) at
+ * the end, for the tests and scripts/bench-run. */
+static void report_peak_rss(int rank)
+{
+    const char *e = getenv("MF_RUN_PEAK_RSS");
+    if (!e || strcmp(e, "1") != 0)
+        return;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return;
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            fprintf(stderr, "mf-run: rank %d peak RSS %ld KiB\n", rank,
+                    strtol(line + 6, NULL, 10));
+    fclose(f);
+}
+
 /* ---- main ---------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -2093,6 +2111,7 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     MPI_Comm_free(&g_ctrl);
+    report_peak_rss(rank);
     mf_finalize();
     return status;
 }

@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# check.sh — tests of mf-run (issue 14), one scenario per CTest test.
+#
+#   check.sh SCENARIO MF_RUN MPIEXEC [MPIEXEC_FLAGS...]
+#
+# Each scenario runs mf-run under the MPI launcher (MPIEXEC -n N FLAGS
+# MF_RUN ...) in a fresh temporary directory and checks its output, exit
+# status and job log. Exit 0 if every check holds, else 1 with the reason
+# and the run's output.
+# Commands are given in single quotes on purpose (the shell on the worker
+# expands them), and `A && B || fail` is meant: fail exits.
+# shellcheck disable=SC2016,SC2015
+set -u
+scenario=${1:?scenario}
+MFRUN=${2:?mf-run}
+shift 2
+launcher=("$@")
+[ ${#launcher[@]} -gt 0 ] || { echo "check.sh: no launcher" >&2; exit 2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 2
+
+fail() {
+    echo "FAIL ($scenario): $*"
+    for f in out err; do
+        [ -f "$tmp/$f" ] || continue
+        echo "---- $f (last 30 lines):"
+        tail -n 30 "$tmp/$f"
+    done
+    [ -f "$tmp/jl" ] && { echo "---- joblog (last 20 lines):"; tail -n 20 "$tmp/jl"; }
+    exit 1
+}
+# mfr NP ARGS...: run mf-run on NP ranks; stdout in out, stderr in err.
+mfr() {
+    local np=$1
+    shift
+    "${launcher[0]}" -n "$np" "${launcher[@]:1}" "$MFRUN" "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+}
+expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1 ($2)"; }
+# status_count STATUS: records of the job log with that status
+status_count() { awk -F'\t' -v s="$1" 'NR > 1 && $10 == s' "$tmp/jl" | wc -l; }
+
+case "$scenario" in
+values)
+    # ::: values, {} and {#}, shell quoting of values, no {} appends.
+    mfr 3 --keep-order -- printf "'%s|%s\n'" '{#}' '{}' ::: a 'b c' "it's" '$HOME' '' 'x;y'
+    expect_rc 0 "values"
+    printf '%s\n' '1|a' '2|b c' "3|it's" '4|$HOME' '5|' '6|x;y' >exp
+    diff exp out >/dev/null || fail "substitution/quoting: got $(cat out)"
+    mfr 3 --keep-order -- echo pre ::: 'v 1' v2
+    expect_rc 0 "append"
+    printf '%s\n' 'pre v 1' 'pre v2' >exp
+    diff exp out >/dev/null || fail "appending without {}: got $(cat out)"
+    # words are joined as they are: shell syntax given as a word works
+    mfr 2 -- echo '{}' '>' '{}.txt' ::: f1 f2
+    expect_rc 0 "redirect word"
+    [ "$(cat f1.txt f2.txt)" = "$(printf 'f1\nf2')" ] || fail "'>' as a word did not redirect"
+    printf 'a b\nc\n' >vals
+    mfr 3 --keep-order --args vals -- echo '[{}]'
+    expect_rc 0 "--args"
+    [ "$(cat out)" = "$(printf '[a b]\n[c]')" ] || fail "--args: got $(cat out)"
+    ;;
+taskfile)
+    # comments and blanks skipped; failures, crash, not found; env.
+    cat >tasks <<'EOF'
+# a comment
+echo one
+
+   # an indented comment
+echo "$MF_TASK_ID $MF_TASK_ATTEMPT $MF_TASK_SLOT $MF_TASK_HOST" > env.$MF_TASK_ID
+exit 3
+kill -SEGV $$
+no_such_command_mf
+pwd > where
+[ -z "$MF_TASK_RANK" ] && exit 9; read -r x; [ -z "$x" ]
+EOF
+    mfr 3 --joblog jl tasks
+    expect_rc 3 "three failed tasks"
+    [ "$(grep -c . out)" = 1 ] && grep -qx one out || fail "stdout: $(cat out)"
+    [ "$(cut -d' ' -f1,2 env.2)" = "2 1" ] || fail "MF_TASK_ID/ATTEMPT: $(cat env.2)"
+    [ "$(cut -d' ' -f4 env.2)" = "$(hostname)" ] || fail "MF_TASK_HOST: $(cat env.2)"
+    [ "$(cat where)" = "$tmp" ] || fail "cwd: $(cat where), not the submit dir"
+    [ "$(status_count ok)" = 4 ] || fail "4 ok records expected"
+    awk -F'\t' 'NR > 1 && $1 == 3 && $7 == 3 && $10 == "failed"' jl | grep -q . || fail "exit 3 not recorded"
+    awk -F'\t' 'NR > 1 && $1 == 4 && $8 == 11 && $10 == "signal"' jl | grep -q . || fail "SIGSEGV not recorded"
+    awk -F'\t' 'NR > 1 && $1 == 5 && $7 == 127 && $10 == "failed"' jl | grep -q . || fail "127 not recorded"
+    grep -q 'no_such_command_mf: not found' err || fail "the shell's 'not found' message is missing"
+    # stdin as the task file, and --workdir
+    mkdir wd
+    printf 'pwd\n' | { "${launcher[0]}" -n 2 "${launcher[@]:1}" "$MFRUN" --workdir wd - >out 2>err; }
+    rc=$?
+    expect_rc 0 "stdin"
+    [ "$(cat out)" = "$tmp/wd" ] || fail "--workdir: $(cat out)"
+    ;;
+lines)
+    # 12 tasks x 3000 lines on 3 workers x 2 slots: every task's output
+    # arrives whole (contiguous), no line mixed with another.
+    mfr 4 --slots 2 -- 'i=0; while [ $i -lt 3000 ]; do echo "task{}-line$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; i=$((i+1)); done' ::: $(seq 12)
+    expect_rc 0 "lines"
+    [ "$(wc -l <out)" = 36000 ] || fail "expected 36000 lines, got $(wc -l <out)"
+    grep -Evc '^task[0-9]+-line[0-9]+-x{64}$' out | grep -qx 0 || fail "a mixed line"
+    runs=$(sed 's/-line.*//' out | uniq | wc -l)
+    [ "$runs" = 12 ] || fail "task outputs interleaved: $runs runs of the same task, expected 12"
+    # --tag
+    mfr 3 --tag -- 'echo a; echo b >&2; :' ::: x y
+    expect_rc 0 "tag"
+    [ "$(sort out)" = "$(printf '1\ta\n2\ta')" ] || fail "--tag stdout: $(cat out)"
+    grep -qx "$(printf '2\tb')" err || fail "--tag stderr"
+    ;;
+bigout)
+    # one task prints 300 MiB (above the 256 KiB inline limit: spilled),
+    # another 100 KiB (inline): bytes arrive intact, and no rank's peak
+    # RSS grows past 40 MiB (the same run with tiny output is the base).
+    MF_RUN_PEAK_RSS=1 mfr 3 --keep-order -- 'head -c {} /dev/zero | tr "\0" "a"; echo' ::: 314572800 102400 1
+    expect_rc 0 "big output"
+    [ "$(wc -c <out)" = $((314572800 + 102400 + 1 + 3)) ] || fail "output bytes: $(wc -c <out)"
+    max=$(sed -n 's/^mf-run: rank [0-9]* peak RSS \([0-9]*\) KiB$/\1/p' err | sort -n | tail -n 1)
+    [ -n "$max" ] || fail "no peak RSS report"
+    [ "$max" -lt 40960 ] || fail "peak RSS $max KiB (>= 40 MiB) with a 300 MiB output"
+    for d in .mf-run.*; do
+        [ -e "$d" ] && fail "spill directory $d left behind"
+    done
+    # --output DIR: files instead
+    mfr 3 --output res -- 'echo out{}; echo err{} >&2' ::: 1 2 3
+    expect_rc 0 "--output"
+    [ -s out ] && fail "--output: something printed: $(cat out)"
+    [ "$(cat res/2.out)" = out2 ] && [ "$(cat res/3.err)" = err3 ] || fail "--output files"
+    echo "peak RSS $max KiB"
+    ;;
+keeporder)
+    # Completion order shuffled by sleeps; --keep-order prints 1..16.
+    mfr 5 --keep-order --joblog jl -- 'sleep 0.$(( (17 - {}) % 5 ))$(( {} % 3 )); echo {}' ::: $(seq 16)
+    expect_rc 0 "keep-order"
+    [ "$(cat out)" = "$(seq 16)" ] || fail "not in input order: $(tr '\n' ' ' <out)"
+    done_order=$(awk -F'\t' 'NR > 1 { print $1 }' jl | tr '\n' ' ')
+    [ "$done_order" != "$(seq 16 | tr '\n' ' ')" ] || fail "completion was not shuffled: the test proves nothing"
+    ;;
+daemon)
+    # Commands that leave a background child holding the output open
+    # never wedge the slot, and the child is killed with the group.
+    mark=31.$RANDOM
+    start=$(date +%s)
+    mfr 2 --joblog jl -- "sleep $mark & echo started {}" ::: 1 2 3 4
+    expect_rc 0 "daemon"
+    el=$(($(date +%s) - start))
+    [ "$el" -lt 20 ] || fail "took $el s: a slot was wedged"
+    [ "$(grep -c started out)" = 4 ] || fail "outputs: $(cat out)"
+    sleep 0.5
+    pgrep -f "sleep $mark" >/dev/null && fail "a background child outlived its task"
+    # a timeout kills the group and is recorded as such
+    start=$(date +%s)
+    mfr 2 --timeout 0.5 --joblog jl2 -- 'sleep 30; echo no' ::: 1
+    expect_rc 1 "timeout"
+    el=$(($(date +%s) - start))
+    [ "$el" -lt 10 ] || fail "timeout took $el s"
+    awk -F'\t' 'NR == 2 && $10 == "timeout"' jl2 | grep -q . || fail "timeout not recorded: $(cat jl2)"
+    ;;
+retries)
+    mfr 3 --retries 2 --joblog jl -- '[ "$MF_TASK_ATTEMPT" -ge {} ] && echo ok{}' ::: 1 2 3 4
+    expect_rc 1 "one task fails on its 3 attempts"
+    [ "$(sort out | tr '\n' ' ')" = "ok1 ok2 ok3 " ] || fail "outputs: $(cat out)"
+    [ "$(status_count retried)" = 5 ] || fail "5 retried records expected (task 2: 1, 3: 2, 4: 2), got $(status_count retried)"
+    awk -F'\t' 'NR > 1 && $1 == 4 && $2 == 3 && $10 == "failed"' jl | grep -q . || fail "task 4 attempt 3"
+    ;;
+halt)
+    # soon,fail=2: 2 failures stop the dispatch; the exit status is the
+    # number of failed tasks.
+    mfr 2 --halt soon,fail=2 --joblog jl -- 'exit 1' ::: $(seq 50)
+    [ "$rc" -ge 2 ] && [ "$rc" -le 8 ] || fail "halt soon: exit $rc"
+    n=$(($(wc -l <jl) - 1))
+    [ "$n" -lt 50 ] || fail "halt soon ran all $n tasks"
+    grep -q 'halt soon' err || fail "no halt message"
+    # now,fail=1: the running sleep is killed at once
+    start=$(date +%s)
+    rm -f jl
+    mfr 3 --halt now,fail=1 --joblog jl -- 'if [ {} = 1 ]; then exit 1; else sleep 30; fi' ::: 1 2
+    el=$(($(date +%s) - start))
+    expect_rc 1 "halt now"
+    [ "$el" -lt 15 ] || fail "halt now took $el s"
+    [ "$(status_count interrupted)" = 1 ] || fail "the sleep was not recorded as interrupted"
+    # percentages
+    mfr 2 --halt soon,fail=50% -- 'exit 1' ::: $(seq 20)
+    [ "$rc" -ge 10 ] && [ "$rc" -le 17 ] || fail "halt soon,fail=50%: exit $rc"
+    ;;
+signal)
+    # SIGUSR1 to the launcher (as the job scripts do at walltime): stop,
+    # grace, exit 5, complete log; --resume finishes the rest, nothing
+    # that succeeded runs twice.
+    "${launcher[0]}" -n 3 "${launcher[@]:1}" "$MFRUN" --grace 1 --joblog jl -- 'echo {} >> ran; sleep 0.4' ::: $(seq 60) >out 2>err &
+    pid=$!
+    sleep 2
+    kill -USR1 "$pid"
+    wait "$pid"
+    rc=$?
+    expect_rc 5 "interrupted"
+    grep -q 'interrupted by SIGUSR1: [0-9]* of 60 tasks finished' err || fail "no 'interrupted' count"
+    fin=$(sed -n 's/.*interrupted by SIGUSR1: \([0-9]*\) of 60.*/\1/p' err)
+    [ "$fin" = "$(status_count ok)" ] || fail "said $fin finished, log has $(status_count ok) ok"
+    [ "$fin" -gt 0 ] && [ "$fin" -lt 60 ] || fail "finished $fin: the test proves nothing"
+    mfr 3 --resume --joblog jl -- 'echo {} >> ran; sleep 0.4' ::: $(seq 60)
+    expect_rc 0 "resume"
+    [ "$(status_count ok)" = 60 ] || fail "after resume: $(status_count ok) ok of 60"
+    dup=$(awk -F'\t' 'NR > 1 && $10 == "ok" { print $1 }' jl | sort | uniq -d | wc -l)
+    [ "$dup" = 0 ] || fail "$dup tasks succeeded twice"
+    ;;
+sigkill)
+    # SIGKILL of the whole job mid-run, then --resume: every task that
+    # the log shows done ran once only; all 400 end up done.
+    setsid "${launcher[0]}" -n 3 "${launcher[@]:1}" "$MFRUN" --joblog jl -- 'echo {} >> ran; sleep 0.05' ::: $(seq 400) >out 2>err &
+    pid=$!
+    sleep 2.5
+    kill -KILL -- -"$pid"
+    wait "$pid" 2>/dev/null
+    sleep 1
+    before=$(awk -F'\t' 'NR > 1 && $10 == "ok" { print $1 }' jl | sort -n)
+    nb=$(echo "$before" | grep -c .)
+    [ "$nb" -gt 0 ] && [ "$nb" -lt 400 ] || fail "$nb tasks done before the kill: the test proves nothing"
+    # a torn last line is ignored: add one
+    printf '999\t1\t1\tvm\t1' >>jl
+    mfr 3 --resume --joblog jl -- 'echo {} >> ran; sleep 0.05' ::: $(seq 400)
+    expect_rc 0 "resume after SIGKILL"
+    for id in $before; do
+        c=$(grep -cx "$id" ran)
+        [ "$c" = 1 ] || fail "task $id, done before the kill, ran $c times"
+    done
+    [ "$(awk -F'\t' 'NR > 1 && $10 == "ok" { print $1 }' jl | sort -un | wc -l)" = 400 ] || fail "not all 400 done"
+    grep -q $'^999\t' jl && fail "the torn line was kept"
+    # --resume-failed reruns failed ones only; an edited task reruns
+    mfr 2 --joblog jl2 -- 'echo {} >> ran2; [ {} != 3 ]' ::: 1 2 3
+    expect_rc 1 "one failure"
+    mfr 2 --resume --joblog jl2 -- 'echo {} >> ran2; [ {} != 3 ]' ::: 1 2 3
+    expect_rc 0 "--resume skips the failed one too"
+    mfr 2 --resume-failed --joblog jl2 -- 'echo {} >> ran2; [ {} != 3 ]' ::: 1 2 3
+    expect_rc 1 "--resume-failed reruns it"
+    mfr 2 --resume --joblog jl2 -- 'echo {} >> ran2; [ {} != 3 ]' ::: 1 2 x
+    expect_rc 0 "edited task 3 runs again"
+    [ "$(sort ran2 | tr '\n' ' ')" = "1 2 3 3 x " ] || fail "runs: $(sort ran2 | tr '\n' ' ')"
+    ;;
+many)
+    # 10^5 tasks end to end from a task file.
+    seq 100000 | sed 's/^/echo /' >tasks
+    MF_RUN_PEAK_RSS=1 mfr 3 --slots 2 --joblog jl tasks
+    expect_rc 0 "10^5 tasks"
+    [ "$(wc -l <out)" = 100000 ] || fail "$(wc -l <out) lines of output"
+    [ "$(awk '{ s += $1 } END { print s }' out)" = 5000050000 ] || fail "sum of outputs"
+    [ "$(status_count ok)" = 100000 ] || fail "joblog: $(status_count ok) ok"
+    grep 'peak RSS' err
+    ;;
+badinput)
+    # each refused with a message and exit 2 before any task runs
+    bad() { # DESCRIPTION REGEX ARGS...
+        local what=$1 re=$2
+        shift 2
+        rm -f ran
+        mfr 2 "$@"
+        [ "$rc" -eq 2 ] || fail "$what: exit $rc, expected 2"
+        grep -Eq -- "$re" err || fail "$what: no message matching '$re'"
+        [ -e ran ] && fail "$what: a task ran"
+        return 0
+    }
+    printf 'touch ran\n' >good
+    : >empty
+    printf '# only\n\n' >comments
+    printf 'touch ran\necho a\0b\n' >binary
+    { echo 'touch ran'; printf 'echo %0*d\n' 1048576 0; } >huge
+    bad "missing file" "cannot read task file 'nofile'" nofile
+    bad "empty file" "has no commands" empty
+    bad "comments only" "has no commands" comments
+    bad "binary file" "NUL byte" binary
+    bad "directory" "is a directory" .
+    bad "1 MiB line" "more than the 131071" huge
+    bad "::: no values" "::: is followed by no values" -- touch ran :::
+    bad "--args of 0 lines" "has no lines" --args empty -- touch ran '{}'
+    bad "--slots 0" "--slots: '0'" --slots 0 good
+    bad "--slots -1" "--slots: '-1'" --slots -1 good
+    bad "--slots abc" "--slots: 'abc'" --slots abc good
+    bad "--timeout x" "--timeout: 'x'" --timeout x good
+    bad "--retries -2" "--retries: '-2'" --retries -2 good
+    bad "--halt bad" "--halt: 'sometimes'" --halt sometimes good
+    bad "unknown option" "unknown option '--frob'" --frob good
+    bad "unwritable --output" "--output /dev/null/x" --output /dev/null/x good
+    bad "unwritable --joblog" "--joblog /dev/null/x" --joblog /dev/null/x good
+    bad "--workdir missing" "--workdir nodir" --workdir nodir good
+    printf 'touch ran2\n' >t2
+    mfr 2 --joblog jl t2
+    expect_rc 0 "a run for the log"
+    bad "joblog without --resume" "add --resume" --joblog jl good
+    bad "joblog of another list" "different task list" --resume --joblog jl good
+    printf 'not a log\n' >notlog
+    bad "not a joblog" "not an mf-run job log" --resume --joblog notlog good
+    # one rank: a clear message, exit 2
+    "$MFRUN" good >out 2>err
+    rc=$?
+    expect_rc 2 "one rank"
+    grep -q 'run it under mpirun -n N or srun' err || fail "one rank: message"
+    [ -e ran ] && fail "one rank: a task ran"
+    "$MFRUN" --help >out 2>err || fail "--help exit"
+    grep -q 'Exit status' out || fail "--help has no exit status"
+    ;;
+*)
+    echo "check.sh: unknown scenario '$scenario'" >&2
+    exit 2
+    ;;
+esac
+echo "ok: $scenario"
