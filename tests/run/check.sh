@@ -243,7 +243,7 @@ many)
     MF_RUN_PEAK_RSS=1 mfr 3 --slots 2 --joblog jl tasks
     expect_rc 0 "10^5 tasks"
     [ "$(wc -l <out)" = 100000 ] || fail "$(wc -l <out) lines of output"
-    [ "$(awk '{ s += $1 } END { print s }' out)" = 5000050000 ] || fail "sum of outputs"
+    [ "$(awk '{ s += $1 } END { printf "%.0f\n", s }' out)" = 5000050000 ] || fail "sum of outputs"
     [ "$(status_count ok)" = 100000 ] || fail "joblog: $(status_count ok) ok"
     grep 'peak RSS' err
     ;;
