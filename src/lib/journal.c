@@ -369,14 +369,94 @@ int mf__write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+/* One writer at a time: before anything is read or cut. A file system
+ * without locks (ENOLCK, EOPNOTSUPP, ...) is used unlocked. */
+static int mf_journal_lock(int fd, const char *path, char *msg, size_t msglen)
+{
+    int r;
+    while ((r = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
+        ;
+    if (r != 0 && errno == EWOULDBLOCK) {
+        snprintf(msg, msglen,
+                 "journal %s is in use by another run (locked); two runs "
+                 "cannot share a journal: give this one another file, or "
+                 "wait for the other to end",
+                 path);
+        return MF_EINVAL;
+    }
+    return MF_OK;
+}
+
+/* Read the whole file and load its good records; *got bytes read, *good
+ * the end of the last good record. */
+static int mf_journal_load(mf_journal *j, uint64_t regdigest, size_t *got,
+                           size_t *good, char *msg, size_t msglen)
+{
+    struct stat st;
+    if (fstat(j->fd, &st) != 0) {
+        snprintf(msg, msglen, "cannot open journal %s: %s", j->path,
+                 strerror(errno));
+        return MF_EINVAL;
+    }
+    if (st.st_size == 0)
+        return MF_OK;
+    unsigned char *buf = mf__malloc((size_t)st.st_size);
+    if (!buf) {
+        snprintf(msg, msglen, "out of memory reading journal %s", j->path);
+        return MF_ENOMEM;
+    }
+    while (*got < (size_t)st.st_size) {
+        ssize_t k =
+            pread(j->fd, buf + *got, (size_t)st.st_size - *got, (off_t)*got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        *got += (size_t)k;
+    }
+    int rc = mf__journal_parse(j, buf, *got, regdigest, good, msg, msglen);
+    if (rc == MF_ENOMEM)
+        snprintf(msg, msglen, "out of memory reading journal %s", j->path);
+    mf__free(buf);
+    return rc;
+}
+
+/* Make the file end at its last good record (a new header if none), and
+ * put the write position there. */
+static int mf_journal_settle(mf_journal *j, uint64_t regdigest, size_t got,
+                             size_t good, char *msg, size_t msglen)
+{
+    if (good == 0) {
+        unsigned char hdr[MF_J_HDR] = {0};
+        uint32_t ver = MF_J_VERSION;
+        memcpy(hdr, MF_J_MAGIC, 8);
+        memcpy(hdr + 8, &ver, 4);
+        memcpy(hdr + 16, &regdigest, 8);
+        if (ftruncate(j->fd, 0) != 0 ||
+            pwrite(j->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
+            snprintf(msg, msglen, "cannot write journal %s: %s", j->path,
+                     strerror(errno));
+            return MF_EINVAL;
+        }
+        good = MF_J_HDR;
+    } else if (got > good && ftruncate(j->fd, (off_t)good) != 0) {
+        snprintf(msg, msglen, "cannot cut the torn end of journal %s: %s",
+                 j->path, strerror(errno));
+        return MF_EINVAL;
+    }
+    if (lseek(j->fd, (off_t)good, SEEK_SET) < 0) {
+        snprintf(msg, msglen, "cannot seek in journal %s", j->path);
+        return MF_EINVAL;
+    }
+    return MF_OK;
+}
+
 int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
                      char *msg, size_t msglen)
 {
     mf_journal *j = mf__calloc(1, sizeof *j);
-    unsigned char *buf = NULL;
-    struct stat st;
-    int rc = MF_OK;
     size_t good = 0, got = 0;
+    int rc;
     *out = NULL;
     if (!j || !(j->path = mf__strdup(path))) {
         mf__free(j);
@@ -388,78 +468,14 @@ int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
         snprintf(msg, msglen, "cannot open journal %s: %s", path,
                  strerror(errno));
         rc = MF_EINVAL;
-        goto fail;
+    } else if ((rc = mf_journal_lock(j->fd, path, msg, msglen)) == MF_OK &&
+               (rc = mf_journal_load(j, regdigest, &got, &good, msg,
+                                     msglen)) == MF_OK) {
+        rc = mf_journal_settle(j, regdigest, got, good, msg, msglen);
     }
-    /* One writer at a time: before anything is read or cut. A file
-     * system without locks (ENOLCK, EOPNOTSUPP, ...) is used unlocked. */
-    {
-        int r;
-        while ((r = flock(j->fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
-            ;
-        if (r != 0 && errno == EWOULDBLOCK) {
-            snprintf(msg, msglen,
-                     "journal %s is in use by another run (locked); two "
-                     "runs cannot share a journal: give this one another "
-                     "file, or wait for the other to end",
-                     path);
-            rc = MF_EINVAL;
-            goto fail;
-        }
-    }
-    if (fstat(j->fd, &st) != 0) {
-        snprintf(msg, msglen, "cannot open journal %s: %s", path,
-                 strerror(errno));
-        rc = MF_EINVAL;
-        goto fail;
-    }
-    if (st.st_size > 0) {
-        buf = mf__malloc((size_t)st.st_size);
-        if (!buf) {
-            snprintf(msg, msglen, "out of memory reading journal %s", path);
-            rc = MF_ENOMEM;
-            goto fail;
-        }
-        while (got < (size_t)st.st_size) {
-            ssize_t k =
-                pread(j->fd, buf + got, (size_t)st.st_size - got, (off_t)got);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0)
-                break;
-            got += (size_t)k;
-        }
-        rc = mf__journal_parse(j, buf, got, regdigest, &good, msg, msglen);
-        if (rc == MF_ENOMEM)
-            snprintf(msg, msglen, "out of memory reading journal %s", path);
-        if (rc != MF_OK)
-            goto fail;
-    }
-    mf__free(buf);
-    buf = NULL;
-    if (good == 0) {
-        unsigned char hdr[MF_J_HDR] = {0};
-        uint32_t ver = MF_J_VERSION;
-        memcpy(hdr, MF_J_MAGIC, 8);
-        memcpy(hdr + 8, &ver, 4);
-        memcpy(hdr + 16, &regdigest, 8);
-        if (ftruncate(j->fd, 0) != 0 ||
-            pwrite(j->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
-            snprintf(msg, msglen, "cannot write journal %s: %s", path,
-                     strerror(errno));
-            rc = MF_EINVAL;
-            goto fail;
-        }
-        good = MF_J_HDR;
-    } else if (got > good && ftruncate(j->fd, (off_t)good) != 0) {
-        snprintf(msg, msglen, "cannot cut the torn end of journal %s: %s",
-                 path, strerror(errno));
-        rc = MF_EINVAL;
-        goto fail;
-    }
-    if (lseek(j->fd, (off_t)good, SEEK_SET) < 0) {
-        snprintf(msg, msglen, "cannot seek in journal %s", path);
-        rc = MF_EINVAL;
-        goto fail;
+    if (rc != MF_OK) {
+        mf__journal_close(j);
+        return rc;
     }
     if (j->damaged)
         fprintf(stderr,
@@ -469,10 +485,6 @@ int mf__journal_open(const char *path, uint64_t regdigest, mf_journal **out,
                 path, j->damaged, j->torn - (got - good), j->loaded);
     *out = j;
     return MF_OK;
-fail:
-    mf__free(buf);
-    mf__journal_close(j);
-    return rc;
 }
 
 void mf__journal_close(mf_journal *j)

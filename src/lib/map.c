@@ -93,6 +93,65 @@ static int mf_pack_chunk(const void *const *args, const size_t *lens,
     return MF_OK;
 }
 
+/* Check every item, then make one future per task (a chunk packed into
+ * one argument); nothing is queued. On failure every future made is
+ * undone and the error returned. Lock held. */
+static int mf_map_make(mf_executor *ex, mf_fn_id fn, const void *const *args,
+                       const size_t *lens, mf_map_iter *it)
+{
+    int rc = mf__ex_check(ex, "mf_map"); /* another thread may close it */
+    for (size_t i = 0; i < it->n && rc == MF_OK; i++)
+        rc = mf__check_submit(ex, fn, args[i], lens[i]);
+    for (size_t t = 0; t < it->ntask && rc == MF_OK; t++) {
+        size_t first = t * it->cs, k = mf_items_in(it, t);
+        if (it->cs == 1) {
+            rc = mf__new_task(ex, fn, args[first], lens[first], &it->f[t]);
+            continue;
+        }
+        void *packed = NULL;
+        size_t plen = 0;
+        rc = mf_pack_chunk(args, lens, first, k, &packed, &plen);
+        if (rc != MF_OK)
+            break;
+        /* The packed buffer becomes the future's argument as it is. */
+        rc = mf__new_task(ex, fn, NULL, 0, &it->f[t]);
+        if (rc != MF_OK) {
+            mf__free(packed);
+            break;
+        }
+        it->f[t]->arg = packed;
+        it->f[t]->arg_len = plen;
+        it->f[t]->nitems = (uint32_t)k;
+    }
+    if (rc != MF_OK) {
+        /* Nothing was queued yet: undo cleanly. */
+        for (size_t t = 0; t < it->ntask && it->f[t]; t++) {
+            it->f[t]->refs = 0;
+            it->f[t]->held = 0;
+            ex->outstanding--;
+            mf__fut_maybe_free(it->f[t]);
+        }
+    }
+    return rc;
+}
+
+/* An unordered map yields its tasks as they complete: an as_completed
+ * iterator over them. */
+static int mf_map_unordered(mf_map_iter *it, double timeout)
+{
+    mf_future *h = mf__malloc((it->ntask ? it->ntask : 1) * sizeof *h);
+    int rc;
+    mf__lock();
+    for (size_t t = 0; h && t < it->ntask; t++)
+        h[t] = mf__fut_handle(it->f[t]);
+    mf__unlock();
+    rc = h ? mf_as_completed(h, it->ntask,
+                             timeout <= 0 ? MF_FOREVER : timeout, &it->ac)
+           : mf__fail(MF_ENOMEM, "mf_map: out of memory");
+    mf__free(h);
+    return rc;
+}
+
 MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
                   const size_t *lens, size_t n, const mf_map_opts *opts,
                   mf_map_iter **out)
@@ -128,40 +187,7 @@ MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
         return mf__fail(MF_ENOMEM, "mf_map: out of memory");
     }
     mf__lock();
-    /* Again under the lock: another thread may have closed it since. */
-    rc = mf__ex_check(ex, "mf_map");
-    /* Check every item before anything is queued. */
-    for (size_t i = 0; i < n && rc == MF_OK; i++)
-        rc = mf__check_submit(ex, fn, args[i], lens[i]);
-    for (size_t t = 0; t < it->ntask && rc == MF_OK; t++) {
-        size_t first = t * it->cs, k = mf_items_in(it, t);
-        if (it->cs == 1) {
-            rc = mf__new_task(ex, fn, args[first], lens[first], &it->f[t]);
-            continue;
-        }
-        void *packed = NULL;
-        size_t plen = 0;
-        rc = mf_pack_chunk(args, lens, first, k, &packed, &plen);
-        if (rc != MF_OK)
-            break;
-        /* The packed buffer becomes the future's argument as it is. */
-        rc = mf__new_task(ex, fn, NULL, 0, &it->f[t]);
-        if (rc != MF_OK) {
-            mf__free(packed);
-            break;
-        }
-        it->f[t]->arg = packed;
-        it->f[t]->arg_len = plen;
-        it->f[t]->nitems = (uint32_t)k;
-    }
-    if (rc != MF_OK) {
-        /* Nothing was queued yet: undo cleanly. */
-        for (size_t t = 0; t < it->ntask && it->f[t]; t++) {
-            it->f[t]->refs = 0;
-            it->f[t]->held = 0;
-            ex->outstanding--;
-            mf__fut_maybe_free(it->f[t]);
-        }
+    if ((rc = mf_map_make(ex, fn, args, lens, it)) != MF_OK) {
         mf__unlock();
         mf__free(it->f);
         mf__free(it);
@@ -173,21 +199,9 @@ MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
     ex->obs.submitted += it->ntask; /* tasks: a chunk counts once */
     (void)mf__progress(ex, NULL);
     mf__unlock();
-    if (it->unordered) {
-        mf_future *h = mf__malloc((it->ntask ? it->ntask : 1) * sizeof *h);
-        mf__lock();
-        for (size_t t = 0; h && t < it->ntask; t++)
-            h[t] = mf__fut_handle(it->f[t]);
-        mf__unlock();
-        rc = h ? mf_as_completed(h, it->ntask,
-                                 o.timeout <= 0 ? MF_FOREVER : o.timeout,
-                                 &it->ac)
-               : mf__fail(MF_ENOMEM, "mf_map: out of memory");
-        mf__free(h);
-        if (rc != MF_OK) {
-            mf_map_free(it);
-            return rc;
-        }
+    if (it->unordered && (rc = mf_map_unordered(it, o.timeout)) != MF_OK) {
+        mf_map_free(it);
+        return rc;
     }
     *out = it;
     return MF_OK;

@@ -137,7 +137,63 @@ static int mf_take_returned(mf_executor *ex, int src, mf_wire_reader *r)
     return rc == MF_EDONE ? MF_OK : rc;
 }
 
-/* Handle one RESULTS message from `src`. */
+/* One result for `f` (running on src): its bytes stay in the message
+ * buffer rb (referenced), come out of line, or, when small, are copied
+ * into the future; it is journaled, observed, and the future finished. */
+static int mf_take_one(mf_executor *ex, int src, mf_fut *f, mf_wire_rec *rec,
+                       mf_rbuf *rb)
+{
+    mf_rbuf *own = rb;
+    /* A small result is copied into the future (its argument is gone by
+     * now), and the message buffer is freed once read. */
+    bool small = !rec->ool && rec->status == MF_RS_OK &&
+                 rec->len <= sizeof f->inline_buf;
+    if (small) {
+        own = NULL;
+    } else if (rec->ool) {
+        /* The payload is the next data message from src. */
+        int r2 = mf__wire_recv_ool(ex->comm, src, rec->len, &own);
+        if (r2 != MF_OK) {
+            static const char m[] = "the root could not receive the result";
+            mf__ex_fail(ex, f, src, MF_FAIL_TASK, m, sizeof m - 1);
+            return r2;
+        }
+        rec->data = own->data;
+    } else {
+        rb->refs++;
+    }
+    mf__obs_result(&ex->obs, src, f->fn, mf__fut_handle(f).h, f->nitems,
+                   rec->start, rec->ns, rec->len, rec->status != MF_RS_OK);
+    if (ex->journal &&
+        mf__journal_append(ex->journal, f->fn, f->digest, rec->status, 0,
+                           rec->data, rec->len) != MF_OK &&
+        !ex->journal_warned) {
+        ex->journal_warned = true;
+        fprintf(stderr, "mpifutures: cannot append to the journal; results "
+                        "from now on are not saved\n");
+    }
+    if (small) {
+        if (rec->len)
+            memcpy(f->inline_buf, rec->data, rec->len);
+        f->res = f->inline_buf;
+        f->res_len = rec->len;
+        mf__ex_finish(f, MF_FS_OK);
+    } else if (rec->status == MF_RS_OK) {
+        f->rbuf = own;
+        f->res = rec->data;
+        f->res_len = rec->len;
+        mf__ex_finish(f, MF_FS_OK);
+    } else {
+        int reason = rec->status == MF_RS_CRASHED   ? MF_FAIL_CRASH
+                     : rec->status == MF_RS_TIMEOUT ? MF_FAIL_TIMEOUT
+                                                    : MF_FAIL_TASK;
+        mf__ex_fail(ex, f, src, reason, rec->data, rec->len);
+        mf__rbuf_unref(own);
+    }
+    return MF_OK;
+}
+
+/* Handle one RESULTS (or RETURNED) message from `src`. */
 static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
 {
     mf_wire_reader r;
@@ -149,21 +205,23 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
         return mf_take_returned(ex, src, &r);
     if (r.kind != MF_MSG_RESULTS)
         return mf__fail(MF_EPROTO,
-                        "root received a message of kind %d from "
-                        "rank %d",
+                        "root received a message of kind %d from rank %d",
                         r.kind, src);
     if (ex->heard_at)
         ex->heard_at[src] = mf__now();
+    int err = MF_OK; /* the first error; the other records still count */
     while ((rc = mf__wire_next(&r, &rec)) == MF_OK) {
         mf_future h = {rec.tag};
         mf_fut *f = mf__fut_lookup(h);
         if (!f || f->state != MF_FS_RUNNING || f->worker != src) {
             if (ex->abandoned)
                 continue; /* a late answer to a task we gave up on */
-            rc = mf__fail(MF_EPROTO,
-                          "rank %d answered a task it was not "
-                          "given (tag %llx)",
-                          src, (unsigned long long)rec.tag);
+            if (err == MF_OK)
+                err =
+                    mf__fail(MF_EPROTO,
+                             "rank %d answered a task it was not given (tag "
+                             "%llx)",
+                             src, (unsigned long long)rec.tag);
             continue;
         }
         if (ex->inflight[src])
@@ -173,57 +231,11 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
             ex->task_ns_avg = (double)rec.ns;
         else
             ex->task_ns_avg = 0.9 * ex->task_ns_avg + 0.1 * (double)rec.ns;
-        mf_rbuf *own = rb;
-        /* A small result is copied into the future (its argument is gone
-         * by now), and the message buffer is freed once read. */
-        bool small = !rec.ool && rec.status == MF_RS_OK &&
-                     rec.len <= sizeof f->inline_buf;
-        if (small) {
-            own = NULL;
-        } else if (rec.ool) {
-            /* The payload is the next data message from src. */
-            int r2 = mf__wire_recv_ool(ex->comm, src, rec.len, &own);
-            if (r2 != MF_OK) {
-                static const char m[] = "the root could not receive the "
-                                        "result";
-                mf__ex_fail(ex, f, src, MF_FAIL_TASK, m, sizeof m - 1);
-                rc = r2;
-                continue;
-            }
-            rec.data = own->data;
-        } else {
-            rb->refs++;
-        }
-        mf__obs_result(&ex->obs, src, f->fn, mf__fut_handle(f).h, f->nitems,
-                       rec.start, rec.ns, rec.len, rec.status != MF_RS_OK);
-        if (ex->journal &&
-            mf__journal_append(ex->journal, f->fn, f->digest, rec.status, 0,
-                               rec.data, rec.len) != MF_OK &&
-            !ex->journal_warned) {
-            ex->journal_warned = true;
-            fprintf(stderr, "mpifutures: cannot append to the journal; "
-                            "results from now on are not saved\n");
-        }
-        if (small) {
-            if (rec.len)
-                memcpy(f->inline_buf, rec.data, rec.len);
-            f->res = f->inline_buf;
-            f->res_len = rec.len;
-            mf__ex_finish(f, MF_FS_OK);
-        } else if (rec.status == MF_RS_OK) {
-            f->rbuf = own;
-            f->res = rec.data;
-            f->res_len = rec.len;
-            mf__ex_finish(f, MF_FS_OK);
-        } else {
-            int reason = rec.status == MF_RS_CRASHED   ? MF_FAIL_CRASH
-                         : rec.status == MF_RS_TIMEOUT ? MF_FAIL_TIMEOUT
-                                                       : MF_FAIL_TASK;
-            mf__ex_fail(ex, f, src, reason, rec.data, rec.len);
-            mf__rbuf_unref(own);
-        }
+        int r2 = mf_take_one(ex, src, f, &rec, rb);
+        if (r2 != MF_OK && err == MF_OK)
+            err = r2;
     }
-    return rc == MF_EDONE ? MF_OK : rc;
+    return err != MF_OK ? err : rc == MF_EDONE ? MF_OK : rc;
 }
 
 static int mf_recv_results(mf_executor *ex, bool *act)

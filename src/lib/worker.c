@@ -903,106 +903,132 @@ static void mf_pred_note(mf_pred *p, uint64_t ns)
 }
 
 /* Run one task (or chunk) and add its result to the outgoing batch. */
-static int mf_w_run(mf_wstate *w, mf_wtask *t)
+/* Before a task: the results gathered go now unless they would still be
+ * young enough after it, as far as its function's recent runs tell. */
+static int mf_w_flush_before(mf_wstate *w, mf_pred *pred, uint64_t *t0)
 {
-    mf_task task;
-    uint32_t status = MF_RS_OK;
+    if (!w->out)
+        return MF_OK;
+    uint64_t age = *t0 - w->out_since, next = mf_pred_time(pred);
+    if (next < MF_HOLD_NS && age + next < MF_HOLD_NS)
+        return MF_OK;
+    int rc = mf_w_flush(w);
+    *t0 = mf__mono_ns();
+    return rc;
+}
+
+/* What a finished task sends back: its bytes, and who releases them. */
+typedef struct mf_wout {
+    uint32_t status;
     const void *payload;
     size_t plen;
-    int owned = 0, rc;
-    mf_free_fn release = NULL;
-    mf_rbuf *keep = NULL; /* the argument's buffer, sent as the result */
-    uint64_t t0, t1;
-    mf_pred *pred = mf_pred_slot(w, t);
+    int owned;          /* task.res is ours to free on failure */
+    mf_free_fn release; /* called once the message is sent */
+    mf_rbuf *keep;      /* the argument's buffer, sent as the result */
+} mf_wout;
 
-    t0 = mf__mono_ns();
-    /* Results gathered go now unless they would still be young enough
-     * after this task, as far as its recent runs tell. */
-    if (w->out) {
-        uint64_t age = t0 - w->out_since, next = mf_pred_time(pred);
-        if (next >= MF_HOLD_NS || age + next >= MF_HOLD_NS) {
-            if ((rc = mf_w_flush(w)) != MF_OK) {
-                mf__rbuf_unref(t->rb);
-                t->rb = NULL;
-                return rc;
-            }
-            t0 = mf__mono_ns();
-        }
-    }
-    if (t->isolate || t->timeout_ms) {
-        status = mf_run_isolated(w, t, &task);
-    } else {
-        mf_run_here(w, t, &task);
-        status = task.failed ? MF_RS_FAILED : MF_RS_OK;
-    }
-    t1 = mf__mono_ns();
-    w->last_end = t1; /* (the flush check reads it: one clock call less) */
-    mf_pred_note(pred, t1 - t0);
-    if (task.failed) {
-        payload = task.msg;
-        plen = strlen(task.msg);
-    } else if (task.res_in_arg) {
+static void mf_w_payload(mf_wtask *t, mf_task *task, mf_wout *o)
+{
+    if (task->failed) {
+        o->payload = task->msg;
+        o->plen = strlen(task->msg);
+    } else if (task->res_in_arg) {
         /* The task returned its own argument buffer. From the out-of-line
          * size up, that buffer is the whole receive buffer of the
          * argument: it goes out as it is and is released once sent.
          * Below, the bytes are copied into the message as usual. */
-        payload = task.res;
-        plen = task.res_len;
-        if (plen >= MF_WIRE_OOL_MIN && t->rb && payload == t->rb->data) {
-            keep = t->rb;
+        o->payload = task->res;
+        o->plen = task->res_len;
+        if (o->plen >= MF_WIRE_OOL_MIN && t->rb &&
+            o->payload == t->rb->data) {
+            o->keep = t->rb;
             t->rb = NULL;
-            release = mf_rbuf_release;
-        } else if (plen >= MF_WIRE_OOL_MIN) {
+            o->release = mf_rbuf_release;
+        } else if (o->plen >= MF_WIRE_OOL_MIN) {
             /* (Not expected: a large argument always has its own buffer.
              * Sent out of line, the bytes must outlive t->rb: copy.) */
-            void *copy = mf__res_alloc(plen);
+            void *copy = mf__res_alloc(o->plen);
             if (copy) {
-                memcpy(copy, payload, plen);
-                task.res = copy;
-                task.res_in_arg = 0;
-                payload = copy;
-                owned = 1;
-                release = mf__res_free;
+                memcpy(copy, o->payload, o->plen);
+                task->res = copy;
+                task->res_in_arg = 0;
+                o->payload = copy;
+                o->owned = 1;
+                o->release = mf__res_free;
             } else {
-                status = MF_RS_FAILED;
-                payload = "out of memory returning the argument";
-                plen = strlen(payload);
+                o->status = MF_RS_FAILED;
+                o->payload = "out of memory returning the argument";
+                o->plen = strlen(o->payload);
             }
         }
     } else {
-        payload = task.res;
-        plen = task.res_len;
-        owned = task.res != NULL;
-        release = owned ? mf__res_free : NULL;
+        o->payload = task->res;
+        o->plen = task->res_len;
+        o->owned = task->res != NULL;
+        o->release = o->owned ? mf__res_free : NULL;
     }
+}
 
+/* Add one result to the message being gathered (started if none). The
+ * message owns the payload from the add on, even on failure. */
+static int mf_w_add(mf_wstate *w, mf_wtask *t, const mf_wout *o, uint64_t t0,
+                    uint64_t t1, int *added)
+{
+    int rc;
+    *added = 0;
     /* A result that would not fit next to the others goes out alone. */
-    if (w->out && w->out->total + plen + 64 > MF_WIRE_MAX &&
+    if (w->out && w->out->total + o->plen + 64 > MF_WIRE_MAX &&
         (rc = mf_w_flush(w)) != MF_OK)
-        goto fail;
+        return rc;
     if (!w->out) {
         w->out = mf__malloc(sizeof *w->out);
         if (!w->out || mf__wire_begin(w->out, MF_MSG_RESULTS) != MF_OK) {
             mf__free(w->out);
             w->out = NULL;
-            rc = mf__fail(MF_ENOMEM, "worker: out of memory");
-            goto fail;
+            return mf__fail(MF_ENOMEM, "worker: out of memory");
         }
         w->out_since = t1;
     }
-    /* (The message owns the payload from here, even on failure.) */
-    rc = mf__wire_add_result_r(w->out, t->tag, status, t0, t1 - t0, payload,
-                               plen, release, t->chunk ? MF_REC_CHUNK : 0);
+    *added = 1;
+    rc = mf__wire_add_result_r(w->out, t->tag, o->status, t0, t1 - t0,
+                               o->payload, o->plen, o->release,
+                               t->chunk ? MF_REC_CHUNK : 0);
+    return rc == MF_OK
+               ? MF_OK
+               : mf__fail(rc, "worker: out of memory adding a result");
+}
+
+/* Run one task (here or isolated) and gather its result. */
+static int mf_w_run(mf_wstate *w, mf_wtask *t)
+{
+    mf_task task;
+    mf_wout o = {MF_RS_OK, NULL, 0, 0, NULL, NULL};
+    mf_pred *pred = mf_pred_slot(w, t);
+    uint64_t t0 = mf__mono_ns(), t1;
+    int rc, added;
+
+    if ((rc = mf_w_flush_before(w, pred, &t0)) != MF_OK) {
+        mf__rbuf_unref(t->rb);
+        t->rb = NULL;
+        return rc;
+    }
+    if (t->isolate || t->timeout_ms) {
+        o.status = mf_run_isolated(w, t, &task);
+    } else {
+        mf_run_here(w, t, &task);
+        o.status = task.failed ? MF_RS_FAILED : MF_RS_OK;
+    }
+    t1 = mf__mono_ns();
+    w->last_end = t1; /* (the flush check reads it: one clock call less) */
+    mf_pred_note(pred, t1 - t0);
+    mf_w_payload(t, &task, &o);
+    rc = mf_w_add(w, t, &o, t0, t1, &added);
+    if (rc != MF_OK && !added) {
+        if (o.owned)
+            mf__res_free(task.res);
+        mf__rbuf_unref(o.keep);
+    }
     /* The argument's buffer, unless the message holds it now. */
-    mf__rbuf_unref(t->rb);
-    t->rb = NULL;
-    if (rc != MF_OK)
-        return mf__fail(rc, "worker: out of memory adding a result");
-    return MF_OK;
-fail:
-    if (owned)
-        mf__res_free(task.res);
-    mf__rbuf_unref(keep);
     mf__rbuf_unref(t->rb);
     t->rb = NULL;
     return rc;
