@@ -199,6 +199,25 @@ int mf__recall_check(mf_executor *ex, bool *act)
     return MF_OK;
 }
 
+/* Out of memory or an MPI failure: the npacked tasks of `s` (in
+ * ex->packed) were not sent to w. Fail their futures, so nothing waits
+ * forever, and return the error. */
+static int mf_send_failed(mf_executor *ex, mf_send *s, int w, size_t npacked,
+                          int rc)
+{
+    char m[160];
+    int n = snprintf(m, sizeof m, "could not send the task to rank %d: %s", w,
+                     mf_strerror(rc));
+    mf__wire_free(s);
+    mf__free(s);
+    for (size_t i = 0; i < npacked; i++) {
+        if (ex->inflight[w])
+            ex->inflight[w]--;
+        mf__ex_fail(ex, ex->packed[i], w, MF_FAIL_TASK, m, (size_t)n);
+    }
+    return mf__fail(rc, "failed to send tasks to rank %d", w);
+}
+
 int mf__dispatch(mf_executor *ex, bool *act)
 {
     unsigned window = mf_window(ex);
@@ -258,24 +277,8 @@ int mf__dispatch(mf_executor *ex, bool *act)
         rc = mf__wire_finish(s);
         if (rc == MF_OK)
             rc = mf__push_send(ex, s, w);
-        if (rc != MF_OK) {
-            /* Out of memory or an MPI failure: the tasks of `s` were not
-             * sent. Fail their futures (nothing waits forever) and go on. */
-            char m[160];
-            int n = snprintf(m, sizeof m,
-                             "could not send the task to rank "
-                             "%d: %s",
-                             w, mf_strerror(rc));
-            mf__wire_free(s);
-            mf__free(s);
-            for (size_t i = 0; i < npacked; i++) {
-                mf_fut *f = ex->packed[i];
-                if (ex->inflight[w])
-                    ex->inflight[w]--;
-                mf__ex_fail(ex, f, w, MF_FAIL_TASK, m, (size_t)n);
-            }
-            return mf__fail(rc, "failed to send tasks to rank %d", w);
-        }
+        if (rc != MF_OK)
+            return mf_send_failed(ex, s, w, npacked, rc);
         *act = true;
     }
     if (nw)

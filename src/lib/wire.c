@@ -77,6 +77,9 @@ int mf__wire_open(mf_wire_reader *r, const void *buf, size_t len)
     return MF_OK;
 }
 
+/* (81 lines: one record's header, flags, lengths and padding are checked
+ * in the order they lie in the message; split up, each check would need
+ * the reader's whole state passed around.) */
 int mf__wire_next(mf_wire_reader *r, mf_wire_rec *rec)
 {
     uint64_t len;

@@ -337,6 +337,28 @@ static int mf_w_give_back(mf_wstate *w)
     return mf_w_post(w, s);
 }
 
+/* Room in the worker's queue for n more tasks: compact, then grow. */
+static int mf_w_room(mf_wstate *w, size_t n)
+{
+    if (w->qlen + n <= w->qcap)
+        return MF_OK;
+    if (w->q && w->qhead)
+        memmove(w->q, w->q + w->qhead, (w->qlen - w->qhead) * sizeof *w->q);
+    w->qlen -= w->qhead;
+    w->qhead = 0;
+    size_t cap = w->qcap ? w->qcap : 64;
+    while (cap < w->qlen + n)
+        cap *= 2;
+    if (cap != w->qcap) {
+        mf_wtask *nq = mf__realloc(w->q, cap * sizeof *nq);
+        if (!nq)
+            return mf__fail(MF_ENOMEM, "worker: out of memory");
+        w->q = nq;
+        w->qcap = cap;
+    }
+    return MF_OK;
+}
+
 /* Receive every message waiting. Sets w->stop on SHUTDOWN. */
 static int mf_w_receive(mf_wstate *w, int *got)
 {
@@ -383,26 +405,8 @@ static int mf_w_receive(mf_wstate *w, int *got)
         if (rc == MF_OK && r.kind != MF_MSG_TASKS)
             rc = mf__fail(MF_EPROTO, "worker received message kind %d",
                           r.kind);
-        if (rc == MF_OK && w->qlen + r.count > w->qcap) {
-            /* Compact, then grow. */
-            if (w->q && w->qhead)
-                memmove(w->q, w->q + w->qhead,
-                        (w->qlen - w->qhead) * sizeof *w->q);
-            w->qlen -= w->qhead;
-            w->qhead = 0;
-            size_t cap = w->qcap ? w->qcap : 64;
-            while (cap < w->qlen + r.count)
-                cap *= 2;
-            if (cap != w->qcap) {
-                mf_wtask *nq = mf__realloc(w->q, cap * sizeof *nq);
-                if (!nq)
-                    rc = mf__fail(MF_ENOMEM, "worker: out of memory");
-                else {
-                    w->q = nq;
-                    w->qcap = cap;
-                }
-            }
-        }
+        if (rc == MF_OK)
+            rc = mf_w_room(w, r.count);
         while (rc == MF_OK && (rc = mf__wire_next(&r, &rec)) == MF_OK) {
             mf_rbuf *own = rb;
             if (rec.ool) {
@@ -758,6 +762,28 @@ static int mf_runner_start(mf_wstate *w, char *err, size_t errlen)
     return 0;
 }
 
+/* The runner died: say how in the task's failure, reap it, and start a
+ * new one next time. */
+static void mf_runner_died(mf_wstate *w, mf_task *out)
+{
+    int st = 0;
+    close(w->to_runner);
+    close(w->from_runner);
+    while (waitpid(w->runner, &st, 0) < 0 && errno == EINTR)
+        ;
+    w->runner = 0;
+    if (WIFSIGNALED(st)) {
+        const char *ab = sigabbrev_np(WTERMSIG(st));
+        mf_task_fail(out, "killed by signal %d (SIG%s)", WTERMSIG(st),
+                     ab ? ab : "?");
+    } else {
+        mf_task_fail(out,
+                     "the task's process exited with status %d before "
+                     "returning (exit() called?)",
+                     WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    }
+}
+
 /* Run `t` in the runner process, so a crash or a timeout fails only this
  * task; the runner is restarted for the next one. */
 static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
@@ -817,24 +843,8 @@ static uint32_t mf_run_isolated(mf_wstate *w, mf_wtask *t, mf_task *out)
         return MF_RS_TIMEOUT;
     }
     if (r != 0) {
-        /* The runner died: say how, and start a new one next time. */
-        int st = 0;
         mf__res_free(buf);
-        close(w->to_runner);
-        close(w->from_runner);
-        while (waitpid(w->runner, &st, 0) < 0 && errno == EINTR)
-            ;
-        w->runner = 0;
-        if (WIFSIGNALED(st)) {
-            const char *ab = sigabbrev_np(WTERMSIG(st));
-            mf_task_fail(out, "killed by signal %d (SIG%s)", WTERMSIG(st),
-                         ab ? ab : "?");
-        } else {
-            mf_task_fail(out,
-                         "the task's process exited with status %d "
-                         "before returning (exit() called?)",
-                         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-        }
+        mf_runner_died(w, out);
         return MF_RS_CRASHED;
     }
     if (failed) {
