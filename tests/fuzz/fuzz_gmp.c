@@ -197,7 +197,7 @@ static void decode_all(const unsigned char *buf, size_t len)
 }
 
 /* Consecutive padded encodings, read as mf-factorial's task_mul reads
- * its argument (src/factorial.c get_mpz, which is static). */
+ * its argument (get_mpz in src/mf-factorial/tasks.c). */
 static void walk_padded(const unsigned char *buf, size_t len)
 {
     size_t off = 0;
