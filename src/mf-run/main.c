@@ -42,6 +42,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -371,7 +372,6 @@ static void job_start(job *j, int slot)
         sigemptyset(&def);
         sigaddset(&def, SIGTERM);
         sigaddset(&def, SIGINT);
-        sigaddset(&def, SIGUSR1);
         sigaddset(&def, SIGPIPE);
         sigaddset(&def, SIGCHLD);
         posix_spawnattr_setsigmask(&at, &none);
@@ -387,7 +387,24 @@ static void job_start(job *j, int slot)
         /* MPI's own descriptors stay out of the command's processes. */
         posix_spawn_file_actions_addclosefrom_np(&fa, 3);
         char *argv[] = {"/bin/sh", "-c", (char *)j->cmd, NULL};
+        /* The command starts with SIGUSR1 ignored: srun and Slurm send a
+         * walltime warning to every process of the step, and it is for
+         * mf-run (which then gives the command its grace), not for the
+         * command. Ignored dispositions survive exec; SIGUSR1 is blocked
+         * meanwhile (one arriving in these microseconds is lost on this
+         * worker, but the root got it too and sends STOP). */
+        sigset_t u1, oldmask;
+        sigemptyset(&u1);
+        sigaddset(&u1, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &u1, &oldmask);
+        struct sigaction ign, oldact;
+        memset(&ign, 0, sizeof ign);
+        ign.sa_handler = SIG_IGN;
+        sigemptyset(&ign.sa_mask);
+        sigaction(SIGUSR1, &ign, &oldact);
         int rc = posix_spawn(&j->pid, "/bin/sh", &fa, &at, argv, envp);
+        sigaction(SIGUSR1, &oldact, NULL);
+        pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&at);
         for (size_t i = first; i < k; i++)
@@ -510,6 +527,12 @@ static void job_finish(job *j, int wstatus)
     if (j->timed_out)
         j->r.status = ST_TIMEOUT;
     else if (j->stopped)
+        j->r.status = ST_INTERRUPTED;
+    else if (g_signal && (j->r.sig == SIGTERM || j->r.sig == SIGINT ||
+                          j->r.sig == SIGUSR1))
+        /* the batch system's signal reached the command too (Slurm
+         * signals every process of a step): not the command's failure;
+         * it runs again on resume */
         j->r.status = ST_INTERRUPTED;
     job_collect_output(j);
     j->state = 2;

@@ -187,10 +187,14 @@ signal)
     # SIGUSR1 to the launcher (as the job scripts do at walltime): stop,
     # grace, exit 5, complete log; --resume finishes the rest, nothing
     # that succeeded runs twice.
-    "${launcher[0]}" -n 3 "${launcher[@]:1}" "$MFRUN" --grace 1 --joblog jl -- 'echo {} >> ran; sleep 0.4' ::: $(seq 60) >out 2>err &
+    # The signal also goes to the commands themselves (as srun does: Slurm
+    # signals every process of the step): they ignore SIGUSR1 and finish.
+    mark=0.4$RANDOM
+    "${launcher[0]}" -n 3 "${launcher[@]:1}" "$MFRUN" --grace 2 --joblog jl -- "echo {} >> ran; sleep $mark" ::: $(seq 60) >out 2>err &
     pid=$!
     sleep 2
     kill -USR1 "$pid"
+    pkill -USR1 -f "sleep $mark"
     wait "$pid"
     rc=$?
     expect_rc 5 "interrupted"
@@ -198,7 +202,8 @@ signal)
     fin=$(sed -n 's/.*interrupted by SIGUSR1: \([0-9]*\) of 60.*/\1/p' err)
     [ "$fin" = "$(status_count ok)" ] || fail "said $fin finished, log has $(status_count ok) ok"
     [ "$fin" -gt 0 ] && [ "$fin" -lt 60 ] || fail "finished $fin: the test proves nothing"
-    mfr 3 --resume --joblog jl -- 'echo {} >> ran; sleep 0.4' ::: $(seq 60)
+    [ "$(status_count signal)" = 0 ] || fail "a command died of the SIGUSR1 meant for mf-run"
+    mfr 3 --resume --joblog jl -- "echo {} >> ran; sleep $mark" ::: $(seq 60)
     expect_rc 0 "resume"
     [ "$(status_count ok)" = 60 ] || fail "after resume: $(status_count ok) ok of 60"
     dup=$(awk -F'\t' 'NR > 1 && $10 == "ok" { print $1 }' jl | sort | uniq -d | wc -l)

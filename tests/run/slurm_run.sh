@@ -49,7 +49,7 @@ j1=$(sbatch --parsable -n 3 --time=1 --signal=B:USR1@55 -o "run1-%j.out" \
 say "submitted $j1: 160 x 1 s, 1-minute limit, SIGUSR1 55 s before it"
 if job_wait "$j1" 150; then
     st=$(job_states "$j1")
-    [ "$st" = "FAILED 5:0" ] && ok "walltime stop: $st" || bad "walltime stop: state '$st', expected FAILED 5:0"
+    [ "$st" = "- FAILED 5:0" ] && ok "walltime stop: $st" || bad "walltime stop: state '$st', expected FAILED 5:0"
     out="run1-$j1.out"
     fin=$(sed -n 's/^mf-run: interrupted by SIGUSR1: \([0-9]*\) of 160 tasks finished.*/\1/p' "$out")
     if [ -n "$fin" ] && [ "$fin" -gt 0 ] && [ "$fin" -lt 160 ]; then
@@ -69,7 +69,7 @@ j2=$(sbatch --parsable -n 3 --time=5 -o "run2-%j.out" "$ROOT/jobs/slurm/run.sbat
 say "resubmitted as $j2"
 if job_wait "$j2" 240; then
     st=$(job_states "$j2")
-    [ "$st" = "COMPLETED 0:0" ] && ok "resumed job: $st" || { bad "resumed job: '$st'"; tail -n 20 "run2-$j2.out"; }
+    [ "$st" = "- COMPLETED 0:0" ] && ok "resumed job: $st" || { bad "resumed job: '$st'"; tail -n 20 "run2-$j2.out"; }
     n=$(awk -F'\t' 'NR > 1 && $10 == "ok" { print $1 }' mf-run.joblog | sort -un | wc -l)
     [ "$n" = 160 ] && ok "all 160 tasks ok in the job log" || bad "$n of 160 tasks ok"
     dup=0
@@ -89,7 +89,7 @@ jp=${jp%%.*}
 say "submitted PBS job $jp"
 if job_wait "$jp" 120; then
     st=$(job_states "$jp")
-    [ "$st" = "COMPLETED 0:0" ] && ok "run.pbs: $st" || { bad "run.pbs: '$st'"; tail -n 20 pbs.out; }
+    [ "$st" = "- COMPLETED 0:0" ] && ok "run.pbs: $st" || { bad "run.pbs: '$st'"; tail -n 20 pbs.out; }
     [ "$(okcount mf-run.joblog)" = 20 ] && ok "run.pbs: 20 tasks ok" || bad "run.pbs: $(okcount mf-run.joblog) of 20 ok"
 else
     bad "PBS job $jp did not end within 120 s"
