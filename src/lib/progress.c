@@ -12,6 +12,8 @@
  */
 #include "progress.h"
 
+#include "guard.h"
+
 #include "alloc.h"
 #include "clock.h"
 #include "dispatch.h"
@@ -39,6 +41,7 @@ static int mf_wait_loop(bool (*pred)(void *), void *ctx, double deadline);
  * signal handlers, progress thread. On failure it is closed. */
 int mf__ex_start(mf_executor *ex)
 {
+    mf__guard_install();
     mf__lock();
     ex->next_open = mf_open_list;
     mf_open_list = ex;
@@ -474,6 +477,14 @@ static int mf_wait_loop(bool (*pred)(void *), void *ctx, double deadline)
         mf__backoff_idle(&b, deadline, ceiling);
         mf__lock();
     }
+}
+
+mf_executor *mf__ex_any_open(void)
+{
+    mf__lock();
+    mf_executor *ex = mf_open_list;
+    mf__unlock();
+    return ex;
 }
 
 void mf__ex_unlink(mf_executor *ex)

@@ -10,6 +10,8 @@
 /* Root: put a set-up executor to work (open list, signals, progress
  * thread); on failure it is closed and the error returned. */
 int mf__ex_start(mf_executor *ex);
+/* An executor still open in this process, or NULL. */
+mf_executor *mf__ex_any_open(void);
 /* Take a closing executor off the list of open ones (lock held). */
 void mf__ex_unlink(mf_executor *ex);
 /* Stop the progress thread of `ex`, if any (lock held; dropped while
