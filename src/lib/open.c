@@ -103,6 +103,53 @@ static int mf_bcast_bytes(void *buf, size_t len, int root, MPI_Comm comm)
 
 /* ---- 1. the arguments ----------------------------------------------- */
 
+/* A launcher announces N > 1 ranks in its environment, yet this world has
+ * 1: the process was started by another MPI's launcher, so each of the N
+ * processes runs alone. Say so, naming both, once per process (as
+ * mpi4py does); true with the text in why. */
+static bool mf_launcher_mismatch(char *why, size_t len)
+{
+    static const struct {
+        const char *var, *who;
+    } env[] = {
+        {"OMPI_COMM_WORLD_SIZE", "Open MPI's mpirun"},
+        {"PMI_SIZE", "MPICH's mpiexec (Hydra) or another PMI launcher"},
+        {"SLURM_STEP_NUM_TASKS", "Slurm's srun"},
+    };
+    static int told;
+    int wsize = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &wsize);
+    if (wsize != 1)
+        return false;
+    for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
+        const char *v = getenv(env[i].var);
+        long n = v ? strtol(v, NULL, 10) : 0;
+        if (n < 2)
+            continue;
+        if (i == 2 && !getenv("SLURM_PROCID"))
+            continue; /* a batch script itself, not a task of srun */
+        char lib[MPI_MAX_LIBRARY_VERSION_STRING] = "?";
+        int l = 0;
+        MPI_Get_library_version(lib, &l);
+        lib[strcspn(lib, "\n,")] = '\0';
+        snprintf(
+            why, len,
+            "this process was started as one of %ld ranks by %s (%s=%s), "
+            "but its MPI library (%s) sees a world of 1 rank: the "
+            "launcher belongs to another MPI, so every rank runs alone. "
+            "Start the program with the launcher of the MPI it was "
+            "built with (Debian: mpiexec.openmpi or mpiexec.mpich), or "
+            "rebuild it against the launcher's MPI",
+            n, env[i].who, env[i].var, v, lib);
+        if (!told++) {
+            fprintf(stderr, "mpifutures: %s\n", why);
+            fflush(stderr);
+        }
+        return true;
+    }
+    return false;
+}
+
 static int mf_open_check_args(MPI_Comm comm, int root, mf_executor **out,
                               int *rank, int *size)
 {
@@ -127,10 +174,14 @@ static int mf_open_check_args(MPI_Comm comm, int root, mf_executor **out,
                         "mf_executor_open: root %d is not a rank "
                         "of a communicator of size %d",
                         root, *size);
-    if (*size < 2)
+    if (*size < 2) {
+        char why[600];
+        if (mf_launcher_mismatch(why, sizeof why))
+            return mf__fail(MF_ENOWORKERS, "mf_executor_open: %s", why);
         return mf__fail(MF_ENOWORKERS, "mf_executor_open: the communicator "
                                        "has 1 rank, so no workers (run with "
                                        "mpirun -n 2 or more)");
+    }
     return MF_OK;
 }
 

@@ -1,5 +1,7 @@
 #!/bin/sh
-# expect_released.sh SECONDS WORKERS STATUS command...
+# expect_released.sh SECONDS WORKERS STATUS command...   (WORKERS: a
+# count, or "any" where the launcher may kill released workers before
+# they print, as MPICH's Hydra does once the root exits non-zero)
 # Passes when the command ends within SECONDS, with exit status STATUS
 # ("any" for any), its output names the missed mf_executor_close() and
 # WORKERS lines say "worker released": the library closed what the root
@@ -24,7 +26,7 @@ if ! grep -Eq 'still open at .*call mf_executor_close\(\)' "$out"; then
     ok=0
 fi
 n=$(grep -c 'worker released' "$out")
-if [ "$n" -ne "$workers" ]; then
+if [ "$workers" != any ] && [ "$n" -ne "$workers" ]; then
     echo "expect_released: FAIL: $n workers released, want $workers" >&2
     ok=0
 fi
