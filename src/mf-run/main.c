@@ -174,7 +174,8 @@ typedef struct wsettings {
     double timeout; /* per command, 0: none */
     double grace;   /* after a stop, before the kill */
     uint32_t inline_max;
-    uint32_t outdir_mode; /* 1: output to outdir/<id>.out/.err */
+    uint32_t outdir_mode;  /* 1: output to outdir/<id>.out/.err */
+    uint32_t always_shell; /* 1: no direct start of plain commands */
     char workdir[PATH_MAX];
     char outdir[PATH_MAX];
     char spilldir[PATH_MAX];
@@ -325,6 +326,129 @@ static void set_env(char **envp, size_t *n, const char *name, const char *fmt,
     envp[(*n)++] = s;
 }
 
+/* The fast path: a command made only of plain words (letters, digits,
+ * _-./,:=+@%^ separated by spaces; the first word without '=') whose
+ * first word is a program (an ELF binary or a #! script) and not a shell
+ * builtin or keyword is started directly, without /bin/sh: the same
+ * result (the shell would split the words the same way and exec the
+ * program), without the shell's start-up (about 1 ms here). Builtins
+ * whose external twins may differ (echo, printf, pwd, test) go through
+ * the shell. */
+static const char *const sh_builtin[] = {
+    ".",        ":",       "[",        "alias",  "bg",      "break",
+    "cd",       "command", "continue", "echo",   "eval",    "exec",
+    "exit",     "export",  "fc",       "fg",     "getopts", "hash",
+    "jobs",     "kill",    "local",    "printf", "pwd",     "read",
+    "readonly", "return",  "set",      "shift",  "source",  "test",
+    "times",    "trap",    "type",     "ulimit", "umask",   "unalias",
+    "unset",    "wait",    "if",       "then",   "else",    "elif",
+    "fi",       "case",    "esac",     "for",    "while",   "until",
+    "do",       "done",    "function", "select", "time",    "{",
+    "}",        "!",       NULL};
+
+#define DIRECT_MAX_WORDS 64
+
+typedef struct prog_cache {
+    char word[256];
+    char path[PATH_MAX];
+    int ok;
+} prog_cache;
+
+static prog_cache g_pcache[8];
+static unsigned g_pcache_next;
+
+static int is_program(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+        access(path, X_OK) != 0)
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    unsigned char m[4] = {0, 0, 0, 0};
+    ssize_t r = read(fd, m, sizeof m);
+    close(fd);
+    if (r >= 4 && m[0] == 0x7f && m[1] == 'E' && m[2] == 'L' && m[3] == 'F')
+        return 1;
+    return r >= 2 && m[0] == '#' && m[1] == '!';
+}
+
+/* The program `word` names, as the shell would find it; 0 if none. */
+static int find_program(const char *word, char *out)
+{
+    if (strchr(word, '/')) {
+        int k;
+        if (word[0] == '/')
+            k = snprintf(out, PATH_MAX, "%s", word);
+        else
+            k = snprintf(out, PATH_MAX, "%s/%s", g_set.workdir, word);
+        return k > 0 && k < PATH_MAX && is_program(out);
+    }
+    if (strlen(word) >= sizeof g_pcache[0].word)
+        return 0;
+    for (unsigned i = 0; i < 8; i++)
+        if (strcmp(g_pcache[i].word, word) == 0) {
+            snprintf(out, PATH_MAX, "%s", g_pcache[i].path);
+            return g_pcache[i].ok;
+        }
+    int ok = 0;
+    const char *p = getenv("PATH");
+    if (!p)
+        p = "/usr/local/bin:/usr/bin:/bin";
+    while (!ok) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        int k = n ? snprintf(out, PATH_MAX, "%.*s/%s", (int)n, p, word)
+                  : snprintf(out, PATH_MAX, "%s/%s", g_set.workdir, word);
+        if (k > 0 && k < PATH_MAX && is_program(out))
+            ok = 1;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    prog_cache *c = &g_pcache[g_pcache_next++ % 8];
+    snprintf(c->word, sizeof c->word, "%s", word);
+    snprintf(c->path, sizeof c->path, "%s", ok ? out : "");
+    c->ok = ok;
+    return ok;
+}
+
+/* Split a plain command into argv (in buf); 0 if it needs the shell. */
+static int plain_words(const char *cmd, char *buf, size_t cap, char **argv)
+{
+    size_t n = strlen(cmd);
+    if (n == 0 || n >= cap)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)cmd[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == ' ' || strchr("_-./,:=+@%^", c)))
+            return 0;
+    }
+    memcpy(buf, cmd, n + 1);
+    int argc = 0;
+    char *p = buf;
+    while (*p) {
+        while (*p == ' ')
+            *p++ = 0;
+        if (!*p)
+            break;
+        if (argc == DIRECT_MAX_WORDS)
+            return 0;
+        argv[argc++] = p;
+        while (*p && *p != ' ')
+            p++;
+    }
+    argv[argc] = NULL;
+    if (argc == 0 || strchr(argv[0], '='))
+        return 0;
+    for (int i = 0; sh_builtin[i]; i++)
+        if (strcmp(argv[0], sh_builtin[i]) == 0)
+            return 0;
+    return argc;
+}
+
 static void job_start(job *j, int slot)
 {
     memset(&j->r, 0, sizeof j->r);
@@ -386,7 +510,22 @@ static void job_start(job *j, int slot)
         posix_spawn_file_actions_addchdir_np(&fa, g_set.workdir);
         /* MPI's own descriptors stay out of the command's processes. */
         posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-        char *argv[] = {"/bin/sh", "-c", (char *)j->cmd, NULL};
+        char *argv[DIRECT_MAX_WORDS + 1] = {"/bin/sh", "-c", (char *)j->cmd,
+                                            NULL};
+        const char *prog = "/bin/sh";
+        char *words = NULL, path[PATH_MAX];
+        if (!g_set.always_shell && j->len < 4096) {
+            words = xmalloc(j->len + 1);
+            if (plain_words(j->cmd, words, j->len + 1, argv) &&
+                find_program(argv[0], path)) {
+                prog = path;
+            } else {
+                argv[0] = "/bin/sh";
+                argv[1] = "-c";
+                argv[2] = (char *)j->cmd;
+                argv[3] = NULL;
+            }
+        }
         /* The command starts with SIGUSR1 ignored: srun and Slurm send a
          * walltime warning to every process of the step, and it is for
          * mf-run (which then gives the command its grace), not for the
@@ -402,7 +541,8 @@ static void job_start(job *j, int slot)
         ign.sa_handler = SIG_IGN;
         sigemptyset(&ign.sa_mask);
         sigaction(SIGUSR1, &ign, &oldact);
-        int rc = posix_spawn(&j->pid, "/bin/sh", &fa, &at, argv, envp);
+        int rc = posix_spawn(&j->pid, prog, &fa, &at, argv, envp);
+        free(words);
         sigaction(SIGUSR1, &oldact, NULL);
         pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
         posix_spawn_file_actions_destroy(&fa);
@@ -715,7 +855,7 @@ typedef struct opts {
     const char *argsfile;
     unsigned slots;
     const char *outdir, *joblog, *workdir, *spilldir;
-    int tag, keep_order, resume, resume_failed;
+    int tag, keep_order, resume, resume_failed, always_shell;
     double timeout, grace;
     unsigned retries;
     int halt;         /* 0 never, 1 soon, 2 now */
@@ -764,7 +904,11 @@ static const char *const help_text =
     "  Each command runs as /bin/sh -c CMD in its own process group,\n"
     "  stdin /dev/null, with MF_TASK_ID, MF_TASK_ATTEMPT, MF_TASK_RANK,\n"
     "  MF_TASK_HOST and MF_TASK_SLOT set. When it exits, whatever it left\n"
-    "  running in its process group is killed.\n"
+    "  running in its process group is killed. A command of plain words\n"
+    "  (letters, digits, _-./,:=+@%^ and spaces) whose first word is a\n"
+    "  program on PATH (not a shell builtin) is started directly, without\n"
+    "  the shell: the same result, about 1 ms less per command.\n"
+    "  --always-shell   always go through /bin/sh -c\n"
     "\n"
     "Output:\n"
     "  (default)        each task's stdout, then stderr, reach mf-run's\n"
@@ -879,6 +1023,8 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->tag = 1;
         } else if (strcmp(a, "--keep-order") == 0) {
             o->keep_order = 1;
+        } else if (strcmp(a, "--always-shell") == 0) {
+            o->always_shell = 1;
         } else if (strcmp(a, "--resume") == 0) {
             o->resume = 1;
         } else if (strcmp(a, "--resume-failed") == 0) {
@@ -1962,6 +2108,7 @@ static int root_prepare(root *R, logmap *lm)
     R->set.timeout = o->timeout;
     R->set.grace = o->grace;
     R->set.inline_max = INLINE_MAX;
+    R->set.always_shell = (uint32_t)o->always_shell;
     if (o->workdir) {
         struct stat st;
         if (stat(o->workdir, &st) != 0 || !S_ISDIR(st.st_mode) ||

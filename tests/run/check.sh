@@ -303,6 +303,40 @@ badinput)
     "$MFRUN" --help >out 2>err || fail "--help exit"
     grep -q 'Exit status' out || fail "--help has no exit status"
     ;;
+direct)
+    # Plain commands start without the shell; the results must be the
+    # shell's: the same output and exit status, with and without
+    # --always-shell, for plain and not-so-plain commands.
+    printf '#!/bin/sh\necho script "$@"\n' >prog.sh
+    printf 'echo noshebang "$@"\n' >noshebang
+    chmod +x prog.sh noshebang
+    printf '%s\n' 'true' 'false' 'printenv MF_TASK_ID MF_TASK_SLOT HOME' 'X=1 printenv X' 'sleep 0.01' './prog.sh a b' \
+        './noshebang c' 'no_such_program_mf 1' 'cat /nonexistent' 'exit 4' \
+        'sh -c exit\ 7' 'ls prog.sh' >tasks
+    for mode in direct shell; do
+        extra=()
+        [ "$mode" = shell ] && extra=(--always-shell)
+        mfr 2 --keep-order --joblog "jl.$mode" "${extra[@]}" tasks
+        [ "$rc" = 5 ] || fail "$mode: exit $rc, expected 5 (5 failures)"
+        cp out "out.$mode"
+        grep -v -e 'tasks failed' -e '^---' -e 'Primary job' -e 'non-zero' \
+            -e 'detected that' -e 'the job to be' -e 'Process name' -e 'Exit code' err |
+            sed 's/^.*: //' | grep . | sort >"err.$mode"
+        awk -F'\t' 'NR > 1 { print $1, $7, $8, $10 }' "jl.$mode" | sort -n >"st.$mode"
+    done
+    diff out.direct out.shell >/dev/null || fail "stdout differs: $(diff out.direct out.shell | head -n 5)"
+    diff st.direct st.shell >/dev/null || fail "statuses differ: $(diff st.direct st.shell)"
+    diff err.direct err.shell >/dev/null || fail "stderr differs: $(diff err.direct err.shell)"
+    grep -qx 3 out.direct || fail "MF_TASK_ID missing from a direct start"
+    grep -q '^script a b$' out.direct && grep -q '^noshebang c$' out.direct || fail "scripts"
+    # and the direct start did happen: the script's parent is the worker
+    printf '#!/bin/sh\ncat /proc/$PPID/comm\n' >ppid.sh
+    chmod +x ppid.sh
+    mfr 2 -- ./ppid.sh ::: x
+    [ "$(cat out)" = mf-run ] || fail "not started directly: parent '$(cat out)'"
+    mfr 2 --always-shell -- ./ppid.sh ::: x
+    [ "$(cat out)" = sh ] || fail "--always-shell: parent '$(cat out)', not sh"
+    ;;
 *)
     echo "check.sh: unknown scenario '$scenario'" >&2
     exit 2
