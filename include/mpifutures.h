@@ -119,7 +119,8 @@ MF_API const char *mf_version(void);
     X(MF_EDONE, 17, "iterator exhausted")                                    \
     X(MF_ESTATE, 18, "call not valid in the current state")                  \
     X(MF_EBROKEN, 19, "executor is broken")                                  \
-    X(MF_EINTR, 20, "interrupted by a signal")
+    X(MF_EINTR, 20, "interrupted by a signal")                               \
+    X(MF_ESIZE, 21, "result size differs from the size expected")
 
 /** Error codes. MF_OK is 0; every other value is a failure. */
 typedef enum mf_err {
@@ -393,6 +394,26 @@ MF_API int mf_executor_shutdown(mf_executor *ex, int wait,
  */
 MF_API int mf_executor_close(mf_executor *ex);
 
+/** The root's part of a program run by mf_run(): returns 0 on success, or
+ *  a status of its own (for example 1). */
+typedef int (*mf_root_fn)(mf_executor *ex, void *userdata);
+
+/**
+ * The whole frame of a program in one call, the short way to do it right.
+ * Every rank calls it (after registering its functions, with MPI
+ * initialised): it opens an executor on `comm` with rank 0 as the root,
+ * calls `root_fn(ex, userdata)` on the root only while the workers serve,
+ * always closes the executor, and returns the same status on every rank,
+ * so `return mf_run(...)` from main() gives the job one exit status:
+ * 0 when the open, root_fn and the close succeeded; root_fn's own
+ * non-zero status; or the MF_E* code of a failed open (the same on every
+ * rank; mf_last_error() says what failed) or close. Registers nothing and
+ * prints nothing. Errors: MF_EINVAL (NULL root_fn), those of
+ * mf_executor_open() and mf_executor_close(), MF_EMPI.
+ */
+MF_API int mf_run(MPI_Comm comm, mf_root_fn root_fn, void *userdata,
+                  const mf_executor_opts *opts);
+
 /** Number of worker ranks of `ex` (0 for NULL). */
 MF_API int mf_executor_workers(const mf_executor *ex);
 
@@ -486,6 +507,15 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
                         mf_future *fut);
 
 /**
+ * mf_submit() of a C string: its bytes and the terminating NUL
+ * (strlen(s) + 1), copied as for mf_submit(). The task reads it back with
+ * mf_task_arg_str(). Errors: those of mf_submit(), MF_EINVAL for a NULL
+ * string.
+ */
+MF_API int mf_submit_str(mf_executor *ex, mf_fn_id fn, const char *s,
+                         mf_future *fut);
+
+/**
  * Wait up to `timeout` for `fut` to finish and give its result: `*data`
  * (may be NULL if `len` is 0) stays valid while the caller holds `fut`.
  * `data`/`len` may be NULL when the caller does not want them.
@@ -496,6 +526,17 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
  */
 MF_API int mf_future_result(mf_future fut, double timeout, const void **data,
                             size_t *len);
+
+/**
+ * mf_future_result() into the caller's buffer: waits as it does, then
+ * copies the result into `buf` if it has exactly `len` bytes (a
+ * fixed-size value: a double, a struct). A result of another size is
+ * MF_ESIZE (the message gives both sizes) and nothing is written: never a
+ * partial or overlong read. `buf` may be NULL only when `len` is 0.
+ * Errors: those of mf_future_result(), MF_ESIZE, MF_EINVAL.
+ */
+MF_API int mf_future_result_into(mf_future fut, double timeout, void *buf,
+                                 size_t len);
 
 /**
  * Wait up to `timeout` for `fut` to finish and give its error: `*err` is set
@@ -597,6 +638,26 @@ MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
  */
 MF_API int mf_as_completed_next(mf_as_completed_iter *it, mf_future *fut);
 
+/**
+ * Next finished future, by its position in the array given to
+ * mf_as_completed(): `*index` is that position (the first one, for a
+ * future given more than once). The iterator drops its own reference to
+ * the future as it gives it, so once the caller releases theirs the
+ * future and its result are freed at once, not at mf_as_completed_free()
+ * (a loop over many large results keeps one alive at a time). May be
+ * mixed with mf_as_completed_next(). Returns as mf_as_completed_next().
+ */
+MF_API int mf_as_completed_next_index(mf_as_completed_iter *it,
+                                      size_t *index);
+
+/**
+ * The position in `futs` of the first future that failed (MF_ETASK), for
+ * example after mf_wait(MF_FIRST_EXCEPTION). Never blocks. Returns MF_OK
+ * with `*index` set, MF_EDONE if none of them failed, MF_EINVAL,
+ * MF_EBADHANDLE.
+ */
+MF_API int mf_first_failed(const mf_future *futs, size_t n, size_t *index);
+
 /** Free the iterator and its references. NULL is accepted. */
 MF_API void mf_as_completed_free(mf_as_completed_iter *it);
 
@@ -630,6 +691,17 @@ MF_API void mf_map_opts_init(mf_map_opts *opts);
 MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
                   const size_t *lens, size_t n, const mf_map_opts *opts,
                   mf_map_iter **it);
+
+/**
+ * mf_map() over a C array: item i is the `size` bytes at
+ * `(const char *)base + i * size`, for i in [0, n). Saves building the
+ * args[]/lens[] arrays; the bytes are copied as mf_map() copies them, so
+ * `base` may be freed once this returns. Errors: those of mf_map(),
+ * MF_EINVAL (NULL base with n > 0, size 0 with n > 0).
+ */
+MF_API int mf_map_array(mf_executor *ex, mf_fn_id fn, const void *base,
+                        size_t n, size_t size, const mf_map_opts *opts,
+                        mf_map_iter **it);
 
 /**
  * Next result. `*data`/`*len` stay valid until the next mf_map_next() or
@@ -691,6 +763,31 @@ MF_API int mf_task_return_arg(mf_task *task, size_t len);
  * `return mf_task_fail(task, "...")`.
  */
 MF_API int mf_task_fail(mf_task *task, const char *fmt, ...) MF_PRINTF(2, 3);
+
+/**
+ * The task's argument as a C string (one submitted with mf_submit_str()):
+ * `*s` points at the argument's bytes, valid while the task runs. An
+ * argument that does not end with its NUL is MF_EINVAL (the message says
+ * so), never a read past its end. Errors: MF_EINVAL.
+ */
+MF_API int mf_task_arg_str(const mf_task *task, const char **s);
+
+/**
+ * Append `len` bytes to the task's result, growing it as needed (a result
+ * built piece by piece, with no second copy at the end). Starts from the
+ * result set so far (empty at first). Errors: MF_EINVAL (NULL task, NULL
+ * data with len > 0), MF_E2BIG (the result would exceed the limit; it
+ * keeps what it had), MF_ENOMEM.
+ */
+MF_API int mf_task_append(mf_task *task, const void *data, size_t len);
+
+/**
+ * Append printf-formatted text to the task's result, as mf_task_append()
+ * does; the text is appended without a terminating NUL (append "" with
+ * length 1 for a C string). Errors: those of mf_task_append().
+ */
+MF_API int mf_task_printf(mf_task *task, const char *fmt, ...)
+    MF_PRINTF(2, 3);
 
 /** The id of the function being run. */
 MF_API mf_fn_id mf_task_function(const mf_task *task);

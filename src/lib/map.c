@@ -21,6 +21,7 @@
 #include "wait.h"
 #include "wire.h"
 
+#include <stdint.h>
 #include <string.h>
 
 struct mf_map_iter {
@@ -348,4 +349,32 @@ MF_API void mf_map_free(mf_map_iter *it)
     mf__unlock();
     mf__free(it->f);
     mf__free(it);
+}
+
+MF_API int mf_map_array(mf_executor *ex, mf_fn_id fn, const void *base,
+                        size_t n, size_t size, const mf_map_opts *opts,
+                        mf_map_iter **it)
+{
+    mf__clear_error();
+    if (n && (!base || !size))
+        return mf__fail(MF_EINVAL, "mf_map_array: NULL base or zero size");
+    if (n > SIZE_MAX / (sizeof(void *) + sizeof(size_t)))
+        return mf__fail(MF_EINVAL, "mf_map_array: %zu items", n);
+    /* The argument table mf_map() takes, made here once; mf_map() copies
+     * the bytes, so the table goes as soon as it returns. */
+    const void **args = mf__malloc((n ? n : 1) * sizeof *args);
+    size_t *lens = mf__malloc((n ? n : 1) * sizeof *lens);
+    int rc;
+    if (!args || !lens) {
+        rc = mf__fail(MF_ENOMEM, "mf_map_array: out of memory");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            args[i] = (const char *)base + i * size;
+            lens[i] = size;
+        }
+        rc = mf_map(ex, fn, args, lens, n, opts, it);
+    }
+    mf__free(args);
+    mf__free(lens);
+    return rc;
 }

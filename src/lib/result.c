@@ -1,5 +1,6 @@
 /* result.c — the calls that wait for a future or end it through its
- * executor: mf_future_result(), mf_future_error(), mf_future_cancel().
+ * executor: mf_future_result(), mf_future_result_into(), mf_future_error(),
+ * mf_future_cancel().
  *
  * They sit above the executor (they drive its progress while they wait,
  * and a cancel drops the executor's hold), so future.c, below, never
@@ -11,9 +12,7 @@
 #include "future.h"
 #include "lock.h"
 
-#include "errors.h"
-#include "executor.h"
-#include "lock.h"
+#include <string.h>
 
 static bool mf_pred_done(void *ctx)
 {
@@ -129,6 +128,30 @@ MF_API int mf_future_cancel(mf_future fut)
                       "future is %s: only a queued future can "
                       "be cancelled",
                       f->state == MF_FS_RUNNING ? "running" : "finished");
+    mf__unlock();
+    return rc;
+}
+
+MF_API int mf_future_result_into(mf_future fut, double timeout, void *buf,
+                                 size_t len)
+{
+    int rc;
+    mf__clear_error();
+    if (!buf && len)
+        return mf__fail(MF_EINVAL, "mf_future_result_into: NULL buffer");
+    mf__lock();
+    mf_fut *f = mf_hold_wait(fut, timeout, "mf_future_result_into", &rc);
+    if (f && rc == MF_OK) {
+        if (f->res_len != len)
+            rc = mf__fail(MF_ESIZE,
+                          "mf_future_result_into: the result has %zu bytes, "
+                          "the buffer %zu",
+                          f->res_len, len);
+        else if (len)
+            memcpy(buf, f->res, len);
+    }
+    if (f)
+        mf_unhold(f);
     mf__unlock();
     return rc;
 }

@@ -100,6 +100,16 @@ MF_API int mf_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
     return mf_submit_ex(ex, fn, arg, len, NULL, fut);
 }
 
+MF_API int mf_submit_str(mf_executor *ex, mf_fn_id fn, const char *s,
+                         mf_future *fut)
+{
+    if (!s) {
+        mf__clear_error();
+        return mf__fail(MF_EINVAL, "mf_submit_str: NULL string");
+    }
+    return mf_submit_ex(ex, fn, s, strlen(s) + 1, NULL, fut);
+}
+
 MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
                         size_t len, const mf_submit_opts *opts,
                         mf_future *fut)

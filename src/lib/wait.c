@@ -127,7 +127,9 @@ typedef struct mf_ac_entry {
 } mf_ac_entry;
 
 struct mf_as_completed_iter {
-    mf_fut **f;         /* distinct futures, each retained */
+    mf_fut **f;         /* distinct futures, each retained (NULL once
+                           given by mf_as_completed_next_index) */
+    size_t *pos;        /* f[i]'s first position in the caller's array */
     mf_ac_entry *ent;   /* callback contexts */
     unsigned char *cbs; /* 1 while f[i] has our callback */
     size_t n;
@@ -158,9 +160,10 @@ MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
     size_t cap = n ? n : 1;
     it->f = mf__malloc(cap * sizeof *it->f);
     it->ent = mf__malloc(cap * sizeof *it->ent);
+    it->pos = mf__malloc(cap * sizeof *it->pos);
     it->cbs = mf__calloc(cap, 1);
     it->order = mf__malloc(cap * sizeof *it->order);
-    if (!it->f || !it->ent || !it->cbs || !it->order) {
+    if (!it->f || !it->ent || !it->cbs || !it->order || !it->pos) {
         mf_as_completed_free(it);
         return mf__fail(MF_ENOMEM, "mf_as_completed: out of memory");
     }
@@ -180,6 +183,7 @@ MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
         if (f->mark == mark)
             continue; /* a duplicate: given once */
         f->mark = mark;
+        it->pos[it->n] = i;
         it->f[it->n++] = f;
         f->refs++;
     }
@@ -225,6 +229,51 @@ MF_API int mf_as_completed_next(mf_as_completed_iter *it, mf_future *fut)
     return rc;
 }
 
+MF_API int mf_as_completed_next_index(mf_as_completed_iter *it, size_t *index)
+{
+    size_t k;
+    int rc;
+    mf__clear_error();
+    if (!it || !index)
+        return mf__fail(MF_EINVAL,
+                        "mf_as_completed_next_index: NULL argument");
+    mf__lock();
+    rc = mf__ac_next(it, &k);
+    if (rc == MF_OK) {
+        *index = it->pos[k];
+        /* Given: the iterator lets go of it now. */
+        mf_fut *f = it->f[k];
+        it->f[k] = NULL;
+        f->refs--;
+        mf__fut_maybe_free(f);
+    }
+    mf__unlock();
+    return rc;
+}
+
+MF_API int mf_first_failed(const mf_future *futs, size_t n, size_t *index)
+{
+    int rc = MF_EDONE;
+    mf__clear_error();
+    if ((!futs && n) || !index)
+        return mf__fail(MF_EINVAL, "mf_first_failed: NULL argument");
+    mf__lock();
+    for (size_t i = 0; i < n; i++) {
+        mf_fut *f = mf__fut_usable(futs[i]);
+        if (!f) {
+            rc = mf__fail(MF_EBADHANDLE,
+                          "mf_first_failed: future %zu is stale or null", i);
+            break;
+        }
+        if (rc == MF_EDONE && f->state == MF_FS_FAILED) {
+            *index = i;
+            rc = MF_OK; /* (the rest still checked for stale handles) */
+        }
+    }
+    mf__unlock();
+    return rc;
+}
+
 int mf__ac_next(mf_as_completed_iter *it, size_t *index)
 {
     int rc = MF_OK;
@@ -250,6 +299,8 @@ MF_API void mf_as_completed_free(mf_as_completed_iter *it)
         return;
     mf__lock();
     for (size_t i = 0; i < it->n; i++) {
+        if (!it->f[i])
+            continue; /* given and let go by mf_as_completed_next_index */
         if (it->cbs[i])
             mf__fut_remove_cb(it->f[i], mf_ac_on_done, &it->ent[i]);
         it->f[i]->refs--;
@@ -258,6 +309,7 @@ MF_API void mf_as_completed_free(mf_as_completed_iter *it)
     mf__unlock();
     mf__free(it->f);
     mf__free(it->ent);
+    mf__free(it->pos);
     mf__free(it->cbs);
     mf__free(it->order);
     mf__free(it);

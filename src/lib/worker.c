@@ -68,6 +68,7 @@ struct mf_task {
     size_t arg_len;
     void *res;
     size_t res_len;
+    size_t res_cap; /* bytes allocated at res (mf_task_append) */
     int res_in_arg; /* res is the argument buffer (mf_task_return_arg) */
     int failed;
     char msg[MF_TASK_MSG];
@@ -80,6 +81,7 @@ static void mf_task_drop_res(mf_task *task)
         mf__res_free(task->res);
     task->res = NULL;
     task->res_len = 0;
+    task->res_cap = 0;
     task->res_in_arg = 0;
 }
 
@@ -156,6 +158,7 @@ MF_API int mf_task_result_buffer(mf_task *task, size_t len, void **buf)
     mf_task_drop_res(task);
     task->res = p;
     task->res_len = len;
+    task->res_cap = len ? len : 1;
     *buf = p;
     return MF_OK;
 }
@@ -201,6 +204,89 @@ MF_API int mf_task_return_arg(mf_task *task, size_t len)
     task->res = len ? (void *)task->arg : NULL;
     task->res_len = len;
     task->res_in_arg = len > 0;
+    return MF_OK;
+}
+
+MF_API int mf_task_arg_str(const mf_task *task, const char **s)
+{
+    if (!task || !s)
+        return mf__fail(MF_EINVAL, "mf_task_arg_str: NULL argument");
+    const char *a = task->arg;
+    if (!task->arg_len || a[task->arg_len - 1] != '\0')
+        return mf__fail(MF_EINVAL,
+                        "mf_task_arg_str: the %zu-byte argument does not "
+                        "end with a NUL (submit strings with "
+                        "mf_submit_str())",
+                        task->arg_len);
+    *s = a;
+    return MF_OK;
+}
+
+/* Room for `more` bytes after the result so far (copied out of the
+ * argument buffer if it was returned in place). */
+static int mf_task_grow(mf_task *task, size_t more)
+{
+    size_t need = task->res_len + more;
+    if (more > MF_MAX_RESULT || need > MF_MAX_RESULT)
+        return mf__fail(MF_E2BIG,
+                        "result of %zu bytes would be above the limit of "
+                        "%zu",
+                        task->res_len + more, (size_t)MF_MAX_RESULT);
+    if (need <= task->res_cap && !task->res_in_arg)
+        return MF_OK;
+    size_t cap = task->res_cap * 2 > need ? task->res_cap * 2 : need;
+    if (cap < 256)
+        cap = 256;
+    if (cap > MF_MAX_RESULT)
+        cap = MF_MAX_RESULT;
+    void *p;
+    if (task->res_in_arg) {
+        p = mf__res_alloc(cap);
+        if (p && task->res_len)
+            memcpy(p, task->res, task->res_len);
+    } else {
+        p = task->res ? mf__res_realloc(task->res, cap) : mf__res_alloc(cap);
+    }
+    if (!p)
+        return mf__fail(MF_ENOMEM, "out of memory for a %zu-byte result",
+                        cap);
+    task->res = p;
+    task->res_cap = cap;
+    task->res_in_arg = 0;
+    return MF_OK;
+}
+
+MF_API int mf_task_append(mf_task *task, const void *data, size_t len)
+{
+    if (!task || (!data && len))
+        return mf__fail(MF_EINVAL, "mf_task_append: NULL argument");
+    int rc = mf_task_grow(task, len);
+    if (rc != MF_OK)
+        return rc;
+    if (len)
+        memcpy((char *)task->res + task->res_len, data, len);
+    task->res_len += len;
+    return MF_OK;
+}
+
+MF_API int mf_task_printf(mf_task *task, const char *fmt, ...)
+{
+    va_list ap;
+    if (!task || !fmt)
+        return mf__fail(MF_EINVAL, "mf_task_printf: NULL argument");
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return mf__fail(MF_EINVAL, "mf_task_printf: bad format");
+    /* vsnprintf writes a NUL after the text: room for it, not counted. */
+    int rc = mf_task_grow(task, (size_t)n + 1);
+    if (rc != MF_OK)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf((char *)task->res + task->res_len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    task->res_len += (size_t)n;
     return MF_OK;
 }
 

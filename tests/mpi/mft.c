@@ -33,7 +33,8 @@ int mft_force_progress_thread;
 
 mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY, ID_BIG,
     ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO, ID_FAILIF,
-    ID_TASKAPI, ID_FAILRC, ID_INPLACE, ID_YIELDQ, ID_SLEEPMS;
+    ID_TASKAPI, ID_FAILRC, ID_INPLACE, ID_YIELDQ, ID_SLEEPMS, ID_STRLEN,
+    ID_BUILD;
 int mft_echo_ud;
 
 static const mft_scenario *g_scns;
@@ -351,6 +352,39 @@ static int t_sleepms(mf_task *task, void *ud)
     return mf_task_return(task, &ms, sizeof ms);
 }
 
+/* The argument as a C string (mf_task_arg_str): its length as uint64, or
+ * the library's refusal as the task's failure. */
+static int t_strlen(mf_task *task, void *ud)
+{
+    const char *str = NULL;
+    (void)ud;
+    if (mf_task_arg_str(task, &str) != MF_OK)
+        return mf_task_fail(task, "%s", mf_last_error());
+    uint64_t n = strlen(str);
+    return mf_task_return(task, &n, sizeof n);
+}
+
+/* Builds its result piece by piece: for k = uint32 argument, the text
+ * "0,1,...,k-1;" with mf_task_printf, then k bytes 'x' one append at a
+ * time. */
+static int t_build(mf_task *task, void *ud)
+{
+    uint32_t k = 0;
+    size_t len = 0;
+    const void *a = mf_task_arg(task, &len);
+    (void)ud;
+    if (len != sizeof k)
+        return mf_task_fail(task, "build: bad argument");
+    memcpy(&k, a, sizeof k);
+    for (uint32_t i = 0; i < k; i++)
+        if (mf_task_printf(task, "%u%s", i, i + 1 < k ? "," : ";") != MF_OK)
+            return mf_task_fail(task, "build: %s", mf_last_error());
+    for (uint32_t i = 0; i < k; i++)
+        if (mf_task_append(task, "x", 1) != MF_OK)
+            return mf_task_fail(task, "build: %s", mf_last_error());
+    return 0;
+}
+
 static int t_replace(mf_task *task, void *ud)
 {
     uint8_t mode = 0;
@@ -518,6 +552,8 @@ void mft_register_std(void)
         {"inplace", t_inplace, NULL, &ID_INPLACE},
         {"yieldq", t_yieldq, NULL, &ID_YIELDQ},
         {"sleepms", t_sleepms, NULL, &ID_SLEEPMS},
+        {"strlen", t_strlen, NULL, &ID_STRLEN},
+        {"build", t_build, NULL, &ID_BUILD},
     };
     size_t i;
     g_yield_at_register = mft_mpi_yield(-1);

@@ -48,7 +48,12 @@ extern int mft_force_progress_thread; /* open every executor with
 /* Ids of the standard task functions (registered on every rank). */
 extern mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY,
     ID_BIG, ID_GATE, ID_REPLACE, ID_SUM, ID_LONGFAIL, ID_USERSEND, ID_WHO,
-    ID_FAILIF, ID_TASKAPI, ID_FAILRC, ID_INPLACE, ID_YIELDQ, ID_SLEEPMS;
+    ID_FAILIF, ID_TASKAPI, ID_FAILRC, ID_INPLACE, ID_YIELDQ, ID_SLEEPMS,
+    ID_STRLEN, ID_BUILD;
+
+/* "strlen" returns the uint64 length of its C-string argument (read with
+ * mf_task_arg_str); "build" builds "0,1,...,k-1;" then k 'x' bytes with
+ * mf_task_printf and mf_task_append (k: uint32 argument). */
 
 /* The "sleepms" task sleeps its uint32 argument's milliseconds and
  * returns the argument. */

@@ -74,6 +74,8 @@ void ar_reopen(void);
 
 /* test_futures.c */
 extern const mft_test tests_lifetime[];
+extern const mft_test tests_helpers[];
+void ar_mf_run(void);
 extern const mft_test tests_basic[];
 extern const mft_test tests_big[];
 

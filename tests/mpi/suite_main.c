@@ -64,6 +64,8 @@ static const mft_scenario g_scenarios[] = {
     {"callbacks_more", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL,
      tests_callbacks_more},
     {"lifetime", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_lifetime},
+    {"helpers", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_helpers},
+    {"mf_run_frame", NULL, NULL, MF_OK, NULL, NULL, NULL, ar_mf_run, NULL},
     {"threads", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_threads},
     {"wait", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL, tests_wait},
     {"as_completed", NULL, opts_window1, MF_OK, NULL, NULL, NULL, NULL,
