@@ -46,6 +46,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TAG_FARM 11
 #define TAG_PING 12
@@ -88,6 +89,24 @@ static double cpu_seconds(void) /* every thread of this process */
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* Machine-wide busy and steal CPU seconds so far (/proc/stat): with the
+ * job's own CPU, what other processes took during the run (noise). */
+static void machine_cpu(double *busy, double *steal)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    *busy = *steal = 0;
+    if (!f)
+        return;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+        double hz = (double)sysconf(_SC_CLK_TCK);
+        *busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / hz;
+        *steal = (double)v[7] / hz;
+    }
+    fclose(f);
 }
 
 static void sleep_ns(uint64_t ns)
@@ -829,6 +848,8 @@ int main(int argc, char **argv)
     CHECK(mf_register("nap", t_work, &kind_sleep, &id_nap));
     CHECK(mf_register("echo", t_echo, NULL, &id_echo));
     MPI_Comm_dup(MPI_COMM_WORLD, &raw_comm);
+    double cpu0 = cpu_seconds(), wall0 = now(), busy0, steal0;
+    machine_cpu(&busy0, &steal0);
     if (rank == 0) {
         double load = 0;
         FILE *f = fopen("/proc/loadavg", "r");
@@ -861,7 +882,17 @@ int main(int argc, char **argv)
     if (want("echo"))
         wl_echo(rounds);
     if (want("sleep"))
-        wl_sleep(rounds < 3 ? rounds : 3);
+        wl_sleep(rounds);
+    double mine = cpu_seconds() - cpu0, ours = 0, busy1, steal1;
+    MPI_Reduce(&mine, &ours, 1, MPI_DOUBLE, MPI_SUM, 0, raw_comm);
+    if (rank == 0) {
+        double wall = now() - wall0;
+        machine_cpu(&busy1, &steal1);
+        printf("\nOther load during this run: %.2f cores on average (busy "
+               "CPU of processes outside these ranks, mpirun included), "
+               "steal %.2f; %.1f s.\n",
+               (busy1 - busy0 - ours) / wall, (steal1 - steal0) / wall, wall);
+    }
     MPI_Comm_free(&raw_comm);
     mf_finalize();
     if (rank == 0 && wrong)
