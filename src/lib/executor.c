@@ -87,9 +87,13 @@ MF_API int mf_executor_interrupted(const mf_executor *ex)
 void mf__ex_finish(mf_fut *f, int state)
 {
     if (f->held) {
+        size_t items = f->nitems ? f->nitems : 1;
         f->held = 0;
         if (f->ex && f->ex->outstanding)
             f->ex->outstanding--;
+        if (f->ex)
+            f->ex->held_items -=
+                f->ex->held_items >= items ? items : f->ex->held_items;
     }
     f->ex = NULL;
     mf__fut_finish(f, state);

@@ -35,6 +35,7 @@ struct mf_executor {
     unsigned *inflight;
     double task_ns_avg;
     size_t outstanding; /* held futures: queued + running */
+    size_t held_items;  /* the items of those (a chunk counts its items) */
     uint64_t nsubmits;
     int rr;       /* round-robin start */
     int last_src; /* worker that answered last, or -1 */

@@ -123,6 +123,7 @@ static int mf_map_make(mf_executor *ex, mf_fn_id fn, const void *const *args,
         it->f[t]->arg = packed;
         it->f[t]->arg_len = plen;
         it->f[t]->nitems = (uint32_t)k;
+        ex->held_items += k - 1; /* (mf__new_task counted one) */
     }
     if (rc != MF_OK) {
         /* Nothing was queued yet: undo cleanly. */
@@ -130,6 +131,7 @@ static int mf_map_make(mf_executor *ex, mf_fn_id fn, const void *const *args,
             it->f[t]->refs = 0;
             it->f[t]->held = 0;
             ex->outstanding--;
+            ex->held_items -= it->f[t]->nitems ? it->f[t]->nitems : 1;
             mf__fut_maybe_free(it->f[t]);
         }
     }
@@ -197,7 +199,7 @@ MF_API int mf_map(mf_executor *ex, mf_fn_id fn, const void *const *args,
     for (size_t t = 0; t < it->ntask; t++)
         if (!ex->journal || !mf__journal_try(ex, it->f[t]))
             mf__enqueue(ex, it->f[t]);
-    ex->obs.submitted += it->ntask; /* tasks: a chunk counts once */
+    ex->obs.submitted += it->n; /* items, as the statistics count them */
     (void)mf__progress(ex, NULL);
     mf__unlock();
     if (it->unordered && (rc = mf_map_unordered(it, o.timeout)) != MF_OK) {
@@ -238,9 +240,10 @@ static int mf_give(mf_map_iter *it, size_t t, size_t pos, const void **data,
     if (f->state == MF_FS_CANCELLED)
         return mf__fail(MF_ECANCELLED, "item %zu was cancelled", i);
     if (f->state == MF_FS_FAILED)
-        return mf__fail(MF_ETASK, "item %zu: task '%s' failed on rank %d: %s",
-                        i, f->err->pub.function, f->err->pub.rank,
-                        f->err->pub.message);
+        return mf__fail(MF_ETASK,
+                        "item %zu: task '%s' failed on rank %d (%s): %s", i,
+                        f->err->pub.function, f->err->pub.rank,
+                        f->err->pub.host, f->err->pub.message);
     if (!f->nitems) {
         if (data)
             *data = f->res;
@@ -264,12 +267,19 @@ static int mf_give(mf_map_iter *it, size_t t, size_t pos, const void **data,
                         "is malformed",
                         i, f->worker);
     if (it->view.status[pos] != MF_RS_OK) {
-        re = it->ex ? mf__snap_find(&it->ex->reg, f->fn) : NULL;
+        const mf_executor *ex = it->ex;
+        bool open = ex && ex->magic == MF_EX_MAGIC;
+        re = open ? mf__snap_find(&ex->reg, f->fn) : NULL;
+        const char *host = open && ex->hosts && f->worker >= 0 &&
+                                   f->worker < ex->size &&
+                                   ex->hosts[f->worker]
+                               ? ex->hosts[f->worker]
+                               : "?";
         return mf__fail(
             MF_ETASK,
-            "item %zu: task '%s' failed on rank %d: "
+            "item %zu: task '%s' failed on rank %d (%s): "
             "%.*s",
-            i, re ? re->name : "?", f->worker,
+            i, re ? re->name : "?", f->worker, host,
             (int)(it->view.len[pos] > 800 ? 800 : it->view.len[pos]),
             (const char *)it->view.ptr[pos]);
     }

@@ -61,18 +61,18 @@ static void mf_trace_push(mf_obs *o, mf_trace_ev ev)
 
 void mf__obs_result(mf_obs *o, int src, mf_fn_id fn, uint64_t tag,
                     uint32_t nitems, uint64_t start, uint64_t ns,
-                    size_t bytes, int failed)
+                    size_t bytes, uint32_t failed)
 {
     mf_obs_worker *w = &o->w[src];
     uint64_t items = nitems ? nitems : 1;
     w->tasks += items;
-    w->failures += failed ? items : 0;
+    w->failures += failed;
     w->bytes_out += bytes;
     w->busy_ns += ns;
     if (ns > w->max_ns)
         w->max_ns = ns;
     o->done += items;
-    o->failed += failed ? items : 0;
+    o->failed += failed;
     if (o->trace_path) {
         int64_t t = (int64_t)start + o->offset[src];
         mf_trace_ev ev = {
@@ -108,7 +108,7 @@ static void mf_progress_line(mf_obs *o, int final)
     /* Done = submitted minus what the executor still holds, so cancelled
      * futures count as done (they will never run). */
     uint64_t total = o->submitted;
-    uint64_t done = total > *o->v.outstanding ? total - *o->v.outstanding : 0;
+    uint64_t done = total > *o->v.held_items ? total - *o->v.held_items : 0;
     double rate = el > 0 ? (double)done / el : 0;
     char eta[32];
     mf_fmt_eta(eta, sizeof eta,

@@ -30,7 +30,7 @@ typedef struct mf_obs_view {
     char *const *hosts;           /* per rank */
     const mf_reg_snap *reg;       /* function names for the trace */
     const mf_executor_opts *opts; /* stats, progress, interval */
-    const size_t *outstanding;    /* futures the executor still holds */
+    const size_t *held_items;     /* items the executor still holds */
 } mf_obs_view;
 
 typedef struct mf_obs {
@@ -52,7 +52,7 @@ int mf__obs_init(mf_obs *o, const mf_obs_view *v, const int64_t *offsets);
 /* One result from rank src: a task (or chunk of nitems items) of fn. */
 void mf__obs_result(mf_obs *o, int src, mf_fn_id fn, uint64_t tag,
                     uint32_t nitems, uint64_t start, uint64_t ns,
-                    size_t bytes, int failed);
+                    size_t bytes, uint32_t failed);
 /* A phase of the root (MF_EV_DISPATCH, MF_EV_WAIT) for the trace. */
 void mf__obs_phase(mf_obs *o, int kind, uint64_t t0, uint64_t t1);
 /* The progress line, when due. */

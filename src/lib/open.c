@@ -512,8 +512,8 @@ static int mf_open_root_setup(mf_executor *ex, const mf_hello *all,
         off[r] = strncmp(all[r].host, me->host, sizeof me->host) == 0
                      ? 0
                      : (int64_t)(me->mono_ns - all[r].mono_ns);
-    mf_obs_view view = {ex->size, ex->root,  ex->nworkers,    ex->hosts,
-                        &ex->reg, &ex->opts, &ex->outstanding};
+    mf_obs_view view = {ex->size, ex->root,  ex->nworkers,   ex->hosts,
+                        &ex->reg, &ex->opts, &ex->held_items};
     int rc = mf__obs_init(&ex->obs, &view, off);
     free(off);
     ex->task_ns_avg = -1;

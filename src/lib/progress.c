@@ -140,6 +140,25 @@ static int mf_take_returned(mf_executor *ex, int src, mf_wire_reader *r)
     return rc == MF_EDONE ? MF_OK : rc;
 }
 
+/* How many items of a result failed: all of a failed task or chunk; of
+ * a chunk that ran, those whose own status says so (so the progress line
+ * and the statistics count items, as map's caller sees them). */
+static uint32_t mf_failed_items(const mf_fut *f, const mf_wire_rec *rec)
+{
+    if (rec->status != MF_RS_OK)
+        return f->nitems ? f->nitems : 1;
+    if (!f->nitems || !rec->data)
+        return 0;
+    mf_chunk_view v;
+    uint32_t n = 0;
+    if (mf__chunk_parse(rec->data, rec->len, 1, &v) != MF_OK)
+        return 0;
+    for (size_t i = 0; i < v.n; i++)
+        n += v.status[i] != MF_RS_OK;
+    mf__chunk_view_free(&v);
+    return n;
+}
+
 /* One result for `f` (running on src): its bytes stay in the message
  * buffer rb (referenced), come out of line, or, when small, are copied
  * into the future; it is journaled, observed, and the future finished. */
@@ -166,7 +185,7 @@ static int mf_take_one(mf_executor *ex, int src, mf_fut *f, mf_wire_rec *rec,
         rb->refs++;
     }
     mf__obs_result(&ex->obs, src, f->fn, mf__fut_handle(f).h, f->nitems,
-                   rec->start, rec->ns, rec->len, rec->status != MF_RS_OK);
+                   rec->start, rec->ns, rec->len, mf_failed_items(f, rec));
     if (ex->journal &&
         mf__journal_append(ex->journal, f->fn, f->digest, rec->status, 0,
                            rec->data, rec->len) != MF_OK &&

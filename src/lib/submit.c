@@ -90,6 +90,7 @@ int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
     f->isolate = (uint8_t)ex->opts.isolate;
     f->timeout_ms = ex->timeout_ms;
     ex->outstanding++;
+    ex->held_items++;
     *out = f;
     return MF_OK;
 }

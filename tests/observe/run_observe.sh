@@ -17,6 +17,10 @@ grep -Eq "^ +[0-9]+ +[^ ]+ +[0-9]+ +[0-9]+ +[0-9.]+% " "$dir/err.txt" ||
 # Not a terminal: plain progress lines, no control characters.
 grep -Eq "^mpifutures: [0-9]+/[0-9]+ done, [0-9]+ failed" "$dir/err.txt" ||
     { echo "run_observe: no progress line"; exit 1; }
+# The last line counts items, a chunk's items and failing items included:
+# 300 + 200 single tasks and 50 map items, 30 + 5 of them failing.
+grep -Eq "^mpifutures: 550/550 done, 35 failed" "$dir/err.txt" ||
+    { echo "run_observe: the final progress line does not count the map's items"; exit 1; }
 if grep -q "$(printf '\r')" "$dir/err.txt"; then
     echo "run_observe: control characters in a non-terminal progress line"; exit 1
 fi
