@@ -5,11 +5,13 @@
  * the iterator letting go of what it gave, the first failed future, and
  * the mf_run() frame (an all-ranks scenario: it opens its own executor).
  */
+#define _POSIX_C_SOURCE 200809L
 #include "suite.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void t_strings(void)
 {
@@ -107,6 +109,19 @@ static void t_map_array(void)
     it = NULL;
     ASSERT_RC(mf_map_array(mft_ex, ID_ECHO, NULL, 0, 0, NULL, &it), MF_OK);
     mf_map_free(it);
+    /* A failing item, single or inside a chunk, names rank and host. */
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    for (size_t cs = 1; cs <= 3; cs += 2) {
+        it = NULL;
+        ASSERT_RC(mf_map_array(mft_ex, ID_FAIL, v, 3, sizeof v[0],
+                               bounded(0, cs), &it),
+                  MF_OK);
+        CU_ASSERT_EQUAL(mf_map_next(it, &d, &len, NULL), MF_ETASK);
+        CU_ASSERT(strstr(mf_last_error(), "failed on rank") != NULL);
+        CU_ASSERT(strstr(mf_last_error(), host) != NULL);
+        mf_map_free(it);
+    }
 }
 
 static void t_as_completed_index(void)
