@@ -761,40 +761,40 @@ static void wl_sleep(int rounds)
     const uint64_t nap = 5000000; /* 5 ms */
     double ideal = (double)per * (double)nap * 1e-9;
     double cores[2][MAXROUNDS] = {{0}}, eff[2][MAXROUNDS] = {{0}};
+    double root[2] = {0}, workers[2] = {0}, walls[2] = {0};
+    double *by_rank = calloc((size_t)size, sizeof *by_rank);
     uint64_t *params = malloc((size_t)n * sizeof *params);
     for (long t = 0; t < n; t++)
         params[t] = nap;
     struct farm fm = {K_SLEEP, 2, 1, n, params};
     for (int r = -1; r < rounds; r++)
         for (int side = 0; side < 2; side++) {
-            int lib = (side ^ (r & 1)) == 0;
-            double span = 0, sum = 0;
-            if (lib) {
-                idle_barrier();
-                double c0 = cpu_seconds(), t0 = now();
+            int raw = (side ^ (r & 1)) != 0; /* 0: mpifutures */
+            double span = 0;
+            idle_barrier();
+            double c0 = cpu_seconds(), t0 = now();
+            if (!raw) {
                 mf_executor *ex;
                 CHECK(mf_executor_open(MPI_COMM_WORLD, 0, NULL, &ex));
                 if (ex) {
                     span = lib_as_completed(ex, id_nap, n, params);
                     CHECK(mf_executor_close(ex));
                 }
-                double c = cpu_seconds() - c0, wall = now() - t0;
-                MPI_Reduce(&c, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, raw_comm);
-                if (rank == 0 && r >= 0) {
-                    cores[0][r] = sum / wall;
-                    eff[0][r] = ideal / span;
-                }
             } else {
-                idle_barrier();
-                double c0 = cpu_seconds(), t0 = now();
                 span = raw_farm(&fm);
-                double c = cpu_seconds() - c0, wall = now() - t0;
-                MPI_Reduce(&c, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, raw_comm);
-                if (rank == 0 && r >= 0) {
-                    cores[1][r] = sum / wall;
-                    eff[1][r] = ideal / span;
-                }
             }
+            double c = cpu_seconds() - c0, wall = now() - t0, sum = 0;
+            MPI_Gather(&c, 1, MPI_DOUBLE, by_rank, 1, MPI_DOUBLE, 0,
+                       raw_comm);
+            if (rank != 0 || r < 0)
+                continue;
+            for (int k = 0; k < size; k++)
+                sum += by_rank[k];
+            cores[raw][r] = sum / wall;
+            eff[raw][r] = ideal / span;
+            root[raw] += by_rank[0];
+            workers[raw] += sum - by_rank[0];
+            walls[raw] += wall;
         }
     if (rank == 0) {
         char name[96];
@@ -804,7 +804,12 @@ static void wl_sleep(int rounds)
         row(name, cores[0], cores[1], rounds, "%.3f", 1, 0);
         snprintf(name, sizeof name, "%d ranks, same: efficiency", size);
         row(name, eff[0], eff[1], rounds, "%.3f", 1, 1);
+        printf("\nCores burned by the root / by all %d workers together: "
+               "mpifutures %.3f / %.3f, raw farm %.3f / %.3f.\n",
+               nw, root[0] / walls[0], workers[0] / walls[0],
+               root[1] / walls[1], workers[1] / walls[1]);
     }
+    free(by_rank);
     free(params);
 }
 
