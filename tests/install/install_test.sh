@@ -290,6 +290,52 @@ elif [ "$mode" = consumer ]; then
         bad "the README example does not build"
     fi
 
+    # The three examples of tests/install/examples, built the same way and
+    # run on 3 ranks, each output checked.
+    exdir="$MF_SOURCE_DIR/tests/install/examples"
+    for ex in sweep wordcount failfast; do
+        step "build the example $ex (mpicc + pkg-config)"
+        # shellcheck disable=SC2086 # $flags is pkg-config's word list
+        if ! "$MF_MPI_C_COMPILER" -std=c11 -Wall -Wextra -Werror "${SAN_FLAGS[@]}" \
+                "$exdir/$ex.c" -o "$work/$ex" $flags -Wl,-rpath,"$libdir"; then
+            bad "the example $ex does not build"
+            continue
+        fi
+    done
+    if [ -x "$work/sweep" ]; then
+        step "run sweep on 3 ranks (a 4x4 grid)"
+        if run_ranks 3 "$work/sweep" 4 >"$work/sweep.csv" 2>"$work/sweep.err" \
+           && [ "$(grep -c '^[0-9.]*,[0-9.]*,[0-9.]*$' "$work/sweep.csv")" = 16 ] \
+           && grep -qx '2.500,0.100,0.600000' "$work/sweep.csv"; then
+            good "sweep wrote 16 CSV rows in grid order"
+        else
+            bad "sweep:"; cat "$work/sweep.csv" "$work/sweep.err" | sed 's/^/    /'
+        fi
+    fi
+    if [ -x "$work/wordcount" ]; then
+        step "run wordcount on 3 ranks over a small tree"
+        mkdir -p "$work/tree/a/b"
+        printf 'one two three\n' >"$work/tree/a/x.txt"
+        printf 'four  five\n\tsix seven\n' >"$work/tree/a/b/y.txt"
+        : >"$work/tree/empty"
+        if run_ranks 3 "$work/wordcount" "$work/tree" >"$work/wc.log" 2>&1 \
+           && grep -Eq '^ +7 total$' "$work/wc.log" \
+           && grep -Eq '^ +4 .*/y\.txt$' "$work/wc.log"; then
+            good "wordcount counted 7 words in 3 files"
+        else
+            bad "wordcount:"; sed 's/^/    /' "$work/wc.log"
+        fi
+    fi
+    if [ -x "$work/failfast" ]; then
+        step "run failfast on 3 ranks, stage 7 failing"
+        run_ranks 3 "$work/failfast" 7 >"$work/ff.log" 2>&1 || true  # exits 1: a stage failed
+        if grep -Eq '^stage 7 failed on rank [12] \([^)]+\): stage 7: input rejected; ([1-9][0-9]*) stages cancelled$' "$work/ff.log"; then
+            good "failfast stopped at stage 7 and cancelled the stages not started"
+        else
+            bad "failfast:"; sed 's/^/    /' "$work/ff.log"
+        fi
+    fi
+
     # ---- CMake find_package ------------------------------------------------------
     # MPI_C_COMPILER is not given: the package must bring the MPI it was
     # built with by itself.

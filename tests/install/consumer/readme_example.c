@@ -1,6 +1,7 @@
 #include <mpifutures.h>
 #include <stdio.h>
-#include <string.h>
+
+static mf_fn_id sq;
 
 static int square(mf_task *task, void *userdata)
 {
@@ -10,25 +11,28 @@ static int square(mf_task *task, void *userdata)
     return mf_task_return(task, &x, sizeof x);
 }
 
+/* The root's work: the workers serve meanwhile. */
+static int root(mf_executor *ex, void *userdata)
+{
+    double x = 12, y;
+    mf_future f;
+    int rc = mf_submit(ex, sq, &x, sizeof x, &f);
+    if (rc == MF_OK)
+        rc = mf_future_result_into(f, MF_FOREVER, &y, sizeof y);
+    if (rc == MF_OK)
+        printf("square(%g) = %g\n", x, y);
+    mf_future_release(f);
+    (void)userdata;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    mf_fn_id sq;
-    mf_executor *ex;
     MPI_Init(&argc, &argv);
-    mf_register("square", square, NULL, &sq);       /* on every rank */
-    mf_executor_open(MPI_COMM_WORLD, 0, NULL, &ex); /* workers serve here */
-    if (ex) {                                       /* rank 0 only */
-        double x = 12, y;
-        const void *data;
-        mf_future f;
-        mf_submit(ex, sq, &x, sizeof x, &f);
-        if (mf_future_result(f, MF_FOREVER, &data, NULL) == MF_OK) {
-            memcpy(&y, data, sizeof y);
-            printf("square(%g) = %g\n", x, y);
-        }
-        mf_future_release(f);
-        mf_executor_close(ex); /* workers return */
-    }
+    mf_register("square", square, NULL, &sq);          /* on every rank */
+    int rc = mf_run(MPI_COMM_WORLD, root, NULL, NULL); /* open, run, close */
+    if (rc != MF_OK)
+        fprintf(stderr, "example: %s\n", mf_last_error());
     MPI_Finalize();
-    return 0;
+    return rc == MF_OK ? 0 : 1;
 }
