@@ -893,10 +893,11 @@ int main(int argc, char **argv)
     if (rank == 0) {
         double wall = now() - wall0;
         machine_cpu(&busy1, &steal1);
-        printf("\nOther load during this run: %.2f cores on average (busy "
-               "CPU of processes outside these ranks, mpirun included), "
-               "steal %.2f; %.1f s.\n",
-               (busy1 - busy0 - ours) / wall, (steal1 - steal0) / wall, wall);
+        printf(
+            "\nOther load during this run: about %.2f cores (the "
+            "machine's busy CPU in /proc/stat less these ranks' getrusage; "
+            "tick-rounded), steal %.2f; %.1f s.\n",
+            (busy1 - busy0 - ours) / wall, (steal1 - steal0) / wall, wall);
     }
     MPI_Comm_free(&raw_comm);
     mf_finalize();
