@@ -148,6 +148,12 @@ daemon)
     [ "$(grep -c started out)" = 4 ] || fail "outputs: $(cat out)"
     sleep 0.5
     pgrep -f "sleep $mark" >/dev/null && fail "a background child outlived its task"
+    # a process that escaped its group (setsid) and writes later never
+    # writes into a later command's output on the same slot
+    printf '%s\n' "setsid sh -c 'sleep 0.3; echo LATE' & sleep 0.1; echo first" "sleep 0.6; echo second" "echo third" >esc
+    mfr 2 --tag --keep-order esc
+    expect_rc 0 "setsid"
+    [ "$(cat out)" = "$(printf '1\tfirst\n2\tsecond\n3\tthird')" ] || fail "escaped writer: $(cat out)"
     # a timeout kills the group and is recorded as such
     start=$(date +%s)
     mfr 2 --timeout 0.5 --joblog jl2 -- 'sleep 30; echo no' ::: 1
