@@ -10,6 +10,8 @@
  */
 #include "dispatch.h"
 
+#include "link.h"
+
 #include "alloc.h"
 #include "clock.h"
 #include "errors.h"
@@ -46,10 +48,10 @@ int mf__push_send(mf_executor *ex, mf_send *s, int dest)
         ex->sends = ns;
         ex->capsends = cap;
     }
-    int rc = mf__wire_isend(s, dest, ex->comm);
+    int rc = ex->link->ops->post(ex->link, s, dest);
     if (rc != MF_OK) {
         /* Parts already posted must finish before s can be freed. */
-        mf__wire_wait(s);
+        ex->link->ops->wait(ex->link, s);
         return rc;
     }
     ex->sends[ex->nsends++] = s;
@@ -288,25 +290,11 @@ int mf__dispatch(mf_executor *ex, bool *act)
     return rc;
 }
 
-/* Tell the worker `dest` to stop serving (a SHUTDOWN header). */
-int mf__send_shutdown(MPI_Comm comm, int dest)
-{
-    unsigned char hdr[MF_WIRE_HDR] = {0};
-    uint32_t magic = MF_WIRE_MAGIC;
-    memcpy(hdr, &magic, 4);
-    hdr[4] = MF_WIRE_VERSION;
-    hdr[5] = MF_MSG_SHUTDOWN;
-    return MPI_Send(hdr, MF_WIRE_HDR, MPI_BYTE, dest, MF_WIRE_TAG, comm) ==
-                   MPI_SUCCESS
-               ? MF_OK
-               : MF_EMPI;
-}
-
 int mf__release_workers(mf_executor *ex)
 {
     int rc = MF_OK;
     for (int k = 0; k < ex->nworkers; k++) {
-        if (mf__send_shutdown(ex->comm, ex->workers[k]) != MF_OK)
+        if (mf__link_shutdown(ex->link, ex->workers[k]) != MF_OK)
             rc = mf__fail(MF_EMPI, "failed to release rank %d",
                           ex->workers[k]);
     }

@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "future.h"
 #include "journal.h"
+#include "link.h"
 #include "lock.h"
 #include "observe.h"
 #include "rbuf.h"
@@ -58,6 +59,8 @@ void mf__ex_free(mf_executor *ex, int keep)
     mf__free(ex->sends);
     mf__obs_free(&ex->obs);
     mf__journal_close(ex->journal);
+    if (ex->link)
+        ex->link->ops->free(ex->link);
     mf__registry_snap_free(&ex->reg);
     if (keep) {
         memset(ex, 0, sizeof *ex);

@@ -21,7 +21,8 @@
 #define MF_EX_CLOSED 0x4d46436cu /* closed: the struct is kept */
 struct mf_executor {
     uint32_t magic;
-    MPI_Comm comm; /* private duplicate */
+    MPI_Comm comm; /* private duplicate (MPI backend), or MPI_COMM_NULL */
+    struct mf_link *link; /* how messages reach the workers (link.h) */
     int rank, size, root, nworkers;
     int *workers;           /* ranks of the workers */
     struct mf_fut **packed; /* scratch: futures in the message being built */
@@ -74,8 +75,6 @@ extern int mf__waiters;
 int mf__ex_check(const mf_executor *ex, const char *fn);
 /* Free what `ex` holds; with `keep`, the struct stays, marked closed. */
 void mf__ex_free(mf_executor *ex, int keep);
-/* Tell worker `dest` of `comm` to stop serving. */
-int mf__send_shutdown(MPI_Comm comm, int dest);
 
 /* Make progress on every open executor. `activity` (may be NULL) is set
  * true if anything was sent or received. Lock held. */

@@ -19,7 +19,9 @@
 #include "clock.h"
 #include "errors.h"
 #include "executor.h"
+#include "guard.h"
 #include "journal.h"
+#include "link.h"
 #include "observe.h"
 #include "opts.h"
 #include "progress.h"
@@ -541,6 +543,8 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
         return mf__fail(MF_EMPI, "mf_executor_open: MPI_Comm_dup failed");
     }
     MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+    if (ex && !(ex->link = mf__link_mpi(dup)))
+        mf_hello_fail(&me, MF_ENOMEM, "out of memory");
     rc = mf_open_handshake(ex, dup, rank, root, size, &me, &all);
     if (rc == MF_OK)
         rc = mf_run_initializer(ex, dup, rank, root, &me);
@@ -562,11 +566,12 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
         /* The workers are serving: tell them to stop before failing. */
         for (int r = 0; r < size; r++)
             if (r != root)
-                (void)mf__send_shutdown(dup, r);
+                (void)mf__link_shutdown(ex->link, r);
         mf__ex_free(ex, 0);
         MPI_Comm_free(&dup);
         return mf__fail(MF_ENOMEM, "mf_executor_open: out of memory");
     }
+    mf__guard_install(); /* no hang if the root never closes */
     if ((rc = mf__ex_start(ex)) != MF_OK)
         return rc;
     *out = ex;

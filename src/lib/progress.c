@@ -12,14 +12,13 @@
  */
 #include "progress.h"
 
-#include "guard.h"
-
 #include "alloc.h"
 #include "clock.h"
 #include "dispatch.h"
 #include "errors.h"
 #include "future.h"
 #include "journal.h"
+#include "link.h"
 #include "lock.h"
 #include "observe.h"
 #include "rbuf.h"
@@ -41,7 +40,6 @@ static int mf_wait_loop(bool (*pred)(void *), void *ctx, double deadline);
  * signal handlers, progress thread. On failure it is closed. */
 int mf__ex_start(mf_executor *ex)
 {
-    mf__guard_install();
     mf__lock();
     ex->next_open = mf_open_list;
     mf_open_list = ex;
@@ -80,7 +78,7 @@ static int mf_take_returned(mf_executor *ex, int src, mf_wire_reader *r)
         int r2 = MF_OK;
         if (rec.ool) {
             /* Received whatever happens: the stream stays in step. */
-            r2 = mf__wire_recv_ool(ex->comm, src, rec.len, &own);
+            r2 = ex->link->ops->recv_ool(ex->link, src, rec.len, &own);
             rec.data = own ? own->data : NULL;
         }
         if (!f || f->state != MF_FS_RUNNING || f->worker != src ||
@@ -174,7 +172,7 @@ static int mf_take_one(mf_executor *ex, int src, mf_fut *f, mf_wire_rec *rec,
         own = NULL;
     } else if (rec->ool) {
         /* The payload is the next data message from src. */
-        int r2 = mf__wire_recv_ool(ex->comm, src, rec->len, &own);
+        int r2 = ex->link->ops->recv_ool(ex->link, src, rec->len, &own);
         if (r2 != MF_OK) {
             static const char m[] = "the root could not receive the result";
             mf__ex_fail(ex, f, src, MF_FAIL_TASK, m, sizeof m - 1);
@@ -262,32 +260,16 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
 
 static int mf_recv_results(mf_executor *ex, bool *act)
 {
-    /* Probe, then allocate, then receive: if the allocation fails, the
-     * message stays queued in MPI and nothing is lost (a matched probe
-     * would have to be received at once). Only this library receives on
-     * its private communicator, under the library lock, so the message
-     * probed is the one received. */
     for (int i = 0; i < 256; i++) {
-        int flag = 0, count = 0;
-        MPI_Status st;
-        if (MPI_Iprobe(MPI_ANY_SOURCE, MF_WIRE_TAG, ex->comm, &flag, &st) !=
-            MPI_SUCCESS)
-            return mf__fail(MF_EMPI, "MPI_Iprobe failed on the root");
-        if (!flag)
+        int src = -1;
+        mf_rbuf *rb = NULL;
+        int rc = ex->link->ops->poll(ex->link, MF_ANY_PEER, &src, &rb);
+        if (rc != MF_OK)
+            return rc;
+        if (!rb)
             return MF_OK;
         *act = true;
-        MPI_Get_count(&st, MPI_BYTE, &count);
-        mf_rbuf *rb = mf__rbuf_new(count > 0 ? (size_t)count : 0);
-        if (!rb)
-            return mf__fail(MF_ENOMEM, "out of memory receiving results "
-                                       "(they stay queued)");
-        int src = st.MPI_SOURCE;
-        if (MPI_Recv(rb->data, count, MPI_BYTE, src, MF_WIRE_TAG, ex->comm,
-                     &st) != MPI_SUCCESS) {
-            mf__rbuf_unref(rb);
-            return mf__fail(MF_EMPI, "MPI_Recv failed on the root");
-        }
-        int rc = mf_take_results(ex, src, rb);
+        rc = mf_take_results(ex, src, rb);
         mf__rbuf_unref(rb);
         if (rc != MF_OK)
             return rc;
@@ -299,7 +281,7 @@ static void mf_reap_sends(mf_executor *ex)
 {
     size_t w = 0;
     for (size_t i = 0; i < ex->nsends; i++) {
-        if (mf__wire_test(ex->sends[i])) {
+        if (ex->link->ops->test(ex->link, ex->sends[i])) {
             mf__wire_free(ex->sends[i]);
             mf__free(ex->sends[i]);
         } else {

@@ -9,6 +9,7 @@
  * gets MF_EBADHANDLE). Every check of the executor is made under the lock.
  */
 #include "dispatch.h"
+#include "link.h"
 #include "progress.h"
 
 #include "alloc.h"
@@ -255,7 +256,7 @@ MF_API int mf_executor_close(mf_executor *ex)
         mf__release_workers(ex);
     }
     for (size_t i = 0; i < ex->nsends; i++) {
-        mf__wire_wait(ex->sends[i]);
+        ex->link->ops->wait(ex->link, ex->sends[i]);
         mf__wire_free(ex->sends[i]);
         mf__free(ex->sends[i]);
     }
@@ -270,7 +271,10 @@ MF_API int mf_executor_close(mf_executor *ex)
     if (ex->signals)
         mf__signals_restore();
     mf__ex_unlink(ex);
-    MPI_Comm_free(&ex->comm);
+    ex->link->ops->free(ex->link);
+    ex->link = NULL;
+    if (ex->comm != MPI_COMM_NULL)
+        MPI_Comm_free(&ex->comm);
     mf__ex_free(ex, 1);
     mf__unlock();
     return rc;

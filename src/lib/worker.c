@@ -24,6 +24,7 @@
 #include "errors.h"
 #include "executor.h"
 #include "journal.h"
+#include "link.h"
 #include "rbuf.h"
 #include "registry.h"
 #include "wire.h"
@@ -313,9 +314,9 @@ static int mf_w_reap(mf_wstate *w, int all)
     int rc = MF_OK;
     size_t k = 0;
     for (size_t i = 0; i < w->nsends; i++) {
-        if (all && mf__wire_wait(w->sends[i]) != MF_OK)
+        if (all && w->ex->link->ops->wait(w->ex->link, w->sends[i]) != MF_OK)
             rc = mf__fail(MF_EMPI, "worker: sending results failed");
-        if (all || mf__wire_test(w->sends[i])) {
+        if (all || w->ex->link->ops->test(w->ex->link, w->sends[i])) {
             mf__wire_free(w->sends[i]);
             mf__free(w->sends[i]);
         } else {
@@ -342,9 +343,9 @@ static int mf_w_post(mf_wstate *w, mf_send *s)
         }
     }
     if (rc == MF_OK) {
-        rc = mf__wire_isend(s, w->ex->root, w->ex->comm);
+        rc = w->ex->link->ops->post(w->ex->link, s, w->ex->root);
         if (rc != MF_OK)
-            mf__wire_wait(s);
+            w->ex->link->ops->wait(w->ex->link, s);
     }
     if (rc != MF_OK) {
         mf__wire_free(s);
@@ -449,28 +450,16 @@ static int mf_w_room(mf_wstate *w, size_t n)
 static int mf_w_receive(mf_wstate *w, int *got)
 {
     for (;;) {
-        int flag = 0, count = 0, rc;
-        MPI_Message msg;
-        MPI_Status st;
+        int rc, from = -1;
         mf_wire_reader r;
         mf_wire_rec rec;
-        if (MPI_Improbe(w->ex->root, MF_WIRE_TAG, w->ex->comm, &flag, &msg,
-                        &st) != MPI_SUCCESS)
-            return mf__fail(MF_EMPI, "worker: MPI_Improbe failed");
-        if (!flag)
+        mf_rbuf *rb = NULL;
+        rc = w->ex->link->ops->poll(w->ex->link, w->ex->root, &from, &rb);
+        if (rc != MF_OK)
+            return rc; /* (the link recorded what failed) */
+        if (!rb)
             return MF_OK;
         *got = 1;
-        MPI_Get_count(&st, MPI_BYTE, &count);
-        mf_rbuf *rb = mf__rbuf_new(count > 0 ? (size_t)count : 0);
-        if (!rb)
-            return mf__fail(MF_ENOMEM,
-                            "worker: out of memory receiving "
-                            "%d bytes",
-                            count);
-        if (MPI_Mrecv(rb->data, count, MPI_BYTE, &msg, &st) != MPI_SUCCESS) {
-            mf__rbuf_unref(rb);
-            return mf__fail(MF_EMPI, "worker: MPI_Mrecv failed");
-        }
         rc = mf__wire_open(&r, rb->data, rb->len);
         if (rc == MF_OK && r.kind == MF_MSG_TASKS) {
             w->more = (r.flags & MF_HDR_MORE) != 0;
@@ -497,8 +486,8 @@ static int mf_w_receive(mf_wstate *w, int *got)
             mf_rbuf *own = rb;
             if (rec.ool) {
                 /* The argument is the next data message from the root. */
-                rc = mf__wire_recv_ool(w->ex->comm, w->ex->root, rec.len,
-                                       &own);
+                rc = w->ex->link->ops->recv_ool(w->ex->link, w->ex->root,
+                                                rec.len, &own);
                 if (rc != MF_OK)
                     break;
                 rec.data = own->data;

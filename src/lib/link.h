@@ -1,0 +1,61 @@
+/*
+ * link.h — how the executor talks to its workers: the backend seam.
+ *
+ * The executor's core (queue, futures, wait, map, journal, observation)
+ * and the worker's serve loop never call a transport directly: they build
+ * messages with wire.h and move them through an mf_link, a small table of
+ * operations on the peers of one executor (rank 0..size-1, one of them
+ * the root):
+ *
+ *   post      start sending a finished message (and its out-of-line
+ *             parts) to a peer; the message's buffers stay valid until
+ *             test/wait says it was sent
+ *   test      1 when every part of a posted message is sent, else 0
+ *   wait      block until it is
+ *   poll      the next whole message from a peer (or from any), if one is
+ *             there: a new receive buffer and who sent it; never blocks
+ *             when nothing has arrived
+ *   recv_ool  the out-of-line payload announced by the message just
+ *             polled from that peer (it follows it)
+ *   lost      a peer that is gone (a process pool's dead worker), once;
+ *             -1 when none (MPI ends the job instead)
+ *   free      the link itself, at close
+ *
+ * Implementations: link_mpi.c (MPI ranks on a communicator). The same
+ * table serves a local pool of processes or threads, where the peers are
+ * the pool's workers. Called with the library lock held on the root, and
+ * by the serving thread on a worker.
+ */
+#ifndef MF_LINK_H
+#define MF_LINK_H
+
+#include "rbuf.h"
+#include "wire.h"
+
+#include <stddef.h>
+
+#define MF_ANY_PEER (-1)
+
+typedef struct mf_link mf_link;
+
+typedef struct mf_link_ops {
+    int (*post)(mf_link *l, mf_send *s, int dest);
+    int (*test)(mf_link *l, mf_send *s);
+    int (*wait)(mf_link *l, mf_send *s);
+    int (*poll)(mf_link *l, int src, int *from, mf_rbuf **rb);
+    int (*recv_ool)(mf_link *l, int src, size_t len, mf_rbuf **out);
+    int (*lost)(mf_link *l);
+    void (*free)(mf_link *l);
+} mf_link_ops;
+
+struct mf_link {
+    const mf_link_ops *ops;
+};
+
+/* A link over the ranks of `comm` (not freed with the link). */
+mf_link *mf__link_mpi(MPI_Comm comm);
+
+/* Post a header-only SHUTDOWN message to `dest` and wait until sent. */
+int mf__link_shutdown(mf_link *l, int dest);
+
+#endif
