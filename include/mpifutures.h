@@ -414,6 +414,33 @@ typedef int (*mf_root_fn)(mf_executor *ex, void *userdata);
 MF_API int mf_run(MPI_Comm comm, mf_root_fn root_fn, void *userdata,
                   const mf_executor_opts *opts);
 
+/** Backends of mf_executor_open_local(). */
+enum mf_local_kind {
+    MF_PROCESSES = 1 /**< worker processes forked from this one */
+};
+
+/**
+ * Open an executor whose workers are local processes instead of MPI ranks
+ * (Python's ProcessPoolExecutor): `nworkers` processes forked now from
+ * this one, so they know every function registered before the call.
+ * `nworkers` 0 means the CPUs this process may run on (its affinity, so
+ * taskset and a batch system's binding are honoured); the environment
+ * variable MF_WORKERS overrides it. Works whether or not MPI is
+ * initialised (the workers never call MPI). Everything else behaves as
+ * with MPI ranks: futures, wait, as_completed, map, callbacks, cancel,
+ * isolation and per-task timeouts, the journal, statistics, progress and
+ * trace; close with mf_executor_close(). A worker process that dies fails
+ * only the futures it held (MF_ETASK, reason MF_FAIL_CRASH, the signal or
+ * exit status named) and is replaced. Workers die with this process
+ * (parent-death signal) and are reaped at close. Errors: MF_EINVAL (a kind
+ * other than MF_PROCESSES, nworkers negative or above 4096, a bad MF_*
+ * setting or option), MF_ENOMEM (no process could be started: also
+ * RLIMIT_NPROC), MF_EBROKEN (the initializer failed in a worker).
+ */
+MF_API int mf_executor_open_local(int kind, int nworkers,
+                                  const mf_executor_opts *opts,
+                                  mf_executor **ex);
+
 /** Number of worker ranks of `ex` (0 for NULL). */
 MF_API int mf_executor_workers(const mf_executor *ex);
 

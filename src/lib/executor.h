@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define MF_EX_MAGIC 0x4d464558u  /* "MFEX": open */
@@ -23,6 +24,12 @@ struct mf_executor {
     uint32_t magic;
     MPI_Comm comm; /* private duplicate (MPI backend), or MPI_COMM_NULL */
     struct mf_link *link; /* how messages reach the workers (link.h) */
+    /* A local pool's hooks (local.c; NULL on MPI, where a lost rank ends
+     * the job): replace a dead worker, saying how it ended; reap the
+     * workers at close. */
+    void *backend;
+    int (*revive)(mf_executor *ex, int rank, char *why, size_t len);
+    void (*backend_close)(mf_executor *ex);
     int rank, size, root, nworkers;
     int *workers;           /* ranks of the workers */
     struct mf_fut **packed; /* scratch: futures in the message being built */

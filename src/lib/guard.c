@@ -71,10 +71,11 @@ __attribute__((destructor)) static void mf_exit_guard(void)
 
 void mf__guard_install(void)
 {
-    int fin = 0;
+    int init = 0, fin = 0;
+    MPI_Initialized(&init);
     MPI_Finalized(&fin);
-    if (mf_keyval != MPI_KEYVAL_INVALID || fin)
-        return;
+    if (mf_keyval != MPI_KEYVAL_INVALID || !init || fin)
+        return; /* (a local pool without MPI: its workers die with us) */
     if (MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, mf_self_delete,
                                &mf_keyval, NULL) != MPI_SUCCESS)
         return;

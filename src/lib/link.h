@@ -21,9 +21,9 @@
  *             -1 when none (MPI ends the job instead)
  *   free      the link itself, at close
  *
- * Implementations: link_mpi.c (MPI ranks on a communicator). The same
- * table serves a local pool of processes or threads, where the peers are
- * the pool's workers. Called with the library lock held on the root, and
+ * Implementations: link_mpi.c (MPI ranks on a communicator) and
+ * link_local.c (a local pool of processes, one socket each; local.c
+ * starts them). Called with the library lock held on the root, and
  * by the serving thread on a worker.
  */
 #ifndef MF_LINK_H
@@ -54,6 +54,13 @@ struct mf_link {
 
 /* A link over the ranks of `comm` (not freed with the link). */
 mf_link *mf__link_mpi(MPI_Comm comm);
+
+/* A link over Unix stream sockets (a local process pool): npeers peers,
+ * none attached yet; root_side: the root's end (nonblocking writes). */
+mf_link *mf__link_local(int npeers, int root_side);
+/* Peer `peer` is reached through the socket fd (owned by the link from
+ * now on; a new worker in the place of a dead one too). */
+void mf__link_local_attach(mf_link *l, int peer, int fd);
 
 /* Post a header-only SHUTDOWN message to `dest` and wait until sent. */
 int mf__link_shutdown(mf_link *l, int dest);

@@ -22,6 +22,7 @@
 #include "guard.h"
 #include "journal.h"
 #include "link.h"
+#include "local.h"
 #include "observe.h"
 #include "opts.h"
 #include "progress.h"
@@ -38,6 +39,8 @@
 #include <unistd.h>
 
 #define MF_HELLO_MSG 440
+/* mf_open_check_args: a one-rank program opens a local pool instead. */
+#define MF_LOCAL_INSTEAD (-1)
 
 /* A rank's state and facts at the handshake. */
 typedef struct mf_hello {
@@ -178,11 +181,25 @@ static int mf_open_check_args(MPI_Comm comm, int root, mf_executor **out,
                         root, *size);
     if (*size < 2) {
         char why[600];
+        int wsize = 1;
         if (mf_launcher_mismatch(why, sizeof why))
             return mf__fail(MF_ENOWORKERS, "mf_executor_open: %s", why);
-        return mf__fail(MF_ENOWORKERS, "mf_executor_open: the communicator "
-                                       "has 1 rank, so no workers (run with "
-                                       "mpirun -n 2 or more)");
+        MPI_Comm_size(MPI_COMM_WORLD, &wsize);
+        const char *be = getenv("MF_BACKEND");
+        if (be && *be && strcmp(be, "processes") && strcmp(be, "none"))
+            return mf__fail(MF_EINVAL,
+                            "environment variable MF_BACKEND='%.40s' is not "
+                            "processes or none",
+                            be);
+        /* A program started alone (./prog): its workers are local
+         * processes. A one-rank part of a bigger job stays without. */
+        if (wsize == 1 && !(be && strcmp(be, "none") == 0))
+            return MF_LOCAL_INSTEAD;
+        return mf__fail(
+            MF_ENOWORKERS,
+            "mf_executor_open: the communicator has 1 rank, so no "
+            "workers (run with mpirun -n 2 or more%s)",
+            wsize == 1 ? ", or without MF_BACKEND=none" : "");
     }
     return MF_OK;
 }
@@ -532,7 +549,17 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     MPI_Comm dup = MPI_COMM_NULL;
 
     mf__clear_error();
-    if ((rc = mf_open_check_args(comm, root, out, &rank, &size)) != MF_OK)
+    if ((rc = mf_open_check_args(comm, root, out, &rank, &size)) ==
+        MF_LOCAL_INSTEAD) {
+        rc = mf_executor_open_local(MF_PROCESSES, 0, opts, out);
+        if (rc == MF_OK && ((*out)->opts.stats || (*out)->opts.progress))
+            fprintf(stderr,
+                    "mpifutures: one rank: %d local worker processes "
+                    "(MF_WORKERS sets how many; MF_BACKEND=none for none)\n",
+                    (*out)->nworkers);
+        return rc;
+    }
+    if (rc != MF_OK)
         return rc;
     memset(&me, 0, sizeof me);
     mf_executor *ex = mf_open_prepare(rank, size, root, opts, &me);
@@ -572,6 +599,100 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
         return mf__fail(MF_ENOMEM, "mf_executor_open: out of memory");
     }
     mf__guard_install(); /* no hang if the root never closes */
+    if ((rc = mf__ex_start(ex)) != MF_OK)
+        return rc;
+    *out = ex;
+    return MF_OK;
+}
+
+/* ---- a local process pool ------------------------------------------- */
+
+/* How many workers: MF_WORKERS, else the caller's number, else the CPUs
+ * this process may use. */
+static int mf_local_count(int nworkers, int *n)
+{
+    const char *v = getenv("MF_WORKERS");
+    if (v && *v) {
+        char *end;
+        long x = strtol(v, &end, 10);
+        if (*end || x < 1 || x > 4096)
+            return mf__fail(MF_EINVAL,
+                            "environment variable MF_WORKERS='%.40s' is not "
+                            "a whole number from 1 to 4096",
+                            v);
+        *n = (int)x;
+        return MF_OK;
+    }
+    if (nworkers > 0) {
+        *n = nworkers;
+        return MF_OK;
+    }
+    cpu_set_t cpus;
+    mf__cpuset(&cpus);
+    *n = CPU_COUNT(&cpus) > 0 ? CPU_COUNT(&cpus) : 1;
+    return MF_OK;
+}
+
+MF_API int mf_executor_open_local(int kind, int nworkers,
+                                  const mf_executor_opts *opts,
+                                  mf_executor **out)
+{
+    int n = 0, rc;
+    mf_hello me, *all = NULL;
+    mf__clear_error();
+    if (!out)
+        return mf__fail(MF_EINVAL, "mf_executor_open_local: NULL executor "
+                                   "pointer");
+    *out = NULL;
+    if (kind != MF_PROCESSES)
+        return mf__fail(MF_EINVAL,
+                        "mf_executor_open_local: kind %d is not MF_PROCESSES",
+                        kind);
+    if (nworkers < 0 || nworkers > 4096)
+        return mf__fail(MF_EINVAL,
+                        "mf_executor_open_local: %d workers (0 to 4096; 0: "
+                        "the usable CPUs)",
+                        nworkers);
+    if ((rc = mf_local_count(nworkers, &n)) != MF_OK)
+        return rc;
+    memset(&me, 0, sizeof me);
+    mf_executor *ex = mf_open_prepare(0, n + 1, 0, opts, &me);
+    if (me.status != MF_OK) {
+        mf__ex_free(ex, 0);
+        return mf__fail(me.status > 0 && me.status < MF_ERR_COUNT_
+                            ? me.status
+                            : MF_EINVAL,
+                        "mf_executor_open_local: %s", me.msg);
+    }
+    me.host[sizeof me.host - 1] = '\0';
+    memcpy(ex->host, me.host, sizeof ex->host);
+    ex->oversub = n + 1 > CPU_COUNT(&me.cpus);
+    me.mono_ns = mf__mono_ns();
+    all = malloc((size_t)(n + 1) * sizeof *all);
+    if (!all) {
+        mf__ex_free(ex, 0);
+        return mf__fail(MF_ENOMEM, "mf_executor_open_local: out of memory");
+    }
+    for (int r = 0; r <= n; r++)
+        all[r] = me;
+    if ((rc = mf__local_start(ex)) == MF_OK &&
+        (rc = mf_open_root_setup(ex, all, &me)) != MF_OK) {
+        for (int r = 1; r <= n; r++)
+            (void)mf__link_shutdown(ex->link, r);
+        rc = mf__fail(MF_ENOMEM, "mf_executor_open_local: out of memory");
+    }
+    free(all);
+    if (rc != MF_OK) {
+        if (ex->link) {
+            ex->link->ops->free(ex->link);
+            ex->link = NULL;
+        }
+        if (ex->backend_close)
+            ex->backend_close(ex);
+        mf__ex_free(ex, 0);
+        return rc;
+    }
+    mf__guard_install();
     if ((rc = mf__ex_start(ex)) != MF_OK)
         return rc;
     *out = ex;

@@ -221,7 +221,11 @@ int mf__opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
                  out->initializer_len);
         return MF_EINVAL;
     }
-    if (out->progress_thread) {
+    int mpi_up = 0, mpi_down = 0;
+    MPI_Initialized(&mpi_up);
+    MPI_Finalized(&mpi_down);
+    if (out->progress_thread && mpi_up && !mpi_down) {
+        /* (Without MPI, a local pool's progress thread needs nothing.) */
         int level = MPI_THREAD_SINGLE;
         MPI_Query_thread(&level);
         if (level < MPI_THREAD_MULTIPLE) {

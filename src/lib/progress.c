@@ -258,6 +258,41 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
     return err != MF_OK ? err : rc == MF_EDONE ? MF_OK : rc;
 }
 
+/* A worker of a local pool died: fail what it held (its running and
+ * queued tasks), and put a new worker in its place. */
+typedef struct mf_loss {
+    mf_executor *ex;
+    int rank;
+    const char *why;
+} mf_loss;
+
+static void mf_fail_held(mf_fut *f, void *ctx)
+{
+    mf_loss *l = ctx;
+    if (f->ex != l->ex || f->state != MF_FS_RUNNING || f->worker != l->rank)
+        return;
+    mf__ex_fail(l->ex, f, l->rank, MF_FAIL_CRASH, l->why, strlen(l->why));
+}
+
+static int mf_worker_lost(mf_executor *ex, int rank)
+{
+    char why[300];
+    int rc = ex->revive ? ex->revive(ex, rank, why, sizeof why) : MF_EBROKEN;
+    if (!ex->revive)
+        snprintf(why, sizeof why, "worker rank %d was lost", rank);
+    mf_loss l = {ex, rank, why};
+    mf__fut_foreach(mf_fail_held, &l);
+    ex->inflight[rank] = 0;
+    if (ex->recalling)
+        ex->recalling[rank] = 0;
+    if (ex->heard_at)
+        ex->heard_at[rank] = mf__now();
+    if (rc != MF_OK)
+        return mf__fail(rc, "%s; no new worker could be started: %s", why,
+                        mf_last_error());
+    return MF_OK;
+}
+
 static int mf_recv_results(mf_executor *ex, bool *act)
 {
     for (int i = 0; i < 256; i++) {
@@ -266,8 +301,15 @@ static int mf_recv_results(mf_executor *ex, bool *act)
         int rc = ex->link->ops->poll(ex->link, MF_ANY_PEER, &src, &rb);
         if (rc != MF_OK)
             return rc;
-        if (!rb)
+        if (!rb) {
+            int w;
+            while ((w = ex->link->ops->lost(ex->link)) >= 0) {
+                *act = true;
+                if ((rc = mf_worker_lost(ex, w)) != MF_OK)
+                    return rc;
+            }
             return MF_OK;
+        }
         *act = true;
         rc = mf_take_results(ex, src, rb);
         mf__rbuf_unref(rb);

@@ -28,6 +28,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int mf__check_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
                      size_t len)
@@ -245,7 +246,9 @@ MF_API int mf_executor_close(mf_executor *ex)
                 "the %u s grace period; ending the job\n",
                 mf__signal_name(ex->interrupted), ex->opts.grace_seconds);
         fflush(stderr);
-        MPI_Abort(ex->comm, 128 + ex->interrupted);
+        if (ex->comm != MPI_COMM_NULL)
+            MPI_Abort(ex->comm, 128 + ex->interrupted);
+        _exit(128 + ex->interrupted); /* a local pool's workers die with us */
     }
     if (rc != MF_OK && !ex->released) {
         /* Broken beyond repair: cancel what is left so nobody waits
@@ -273,6 +276,8 @@ MF_API int mf_executor_close(mf_executor *ex)
     mf__ex_unlink(ex);
     ex->link->ops->free(ex->link);
     ex->link = NULL;
+    if (ex->backend_close)
+        ex->backend_close(ex); /* a local pool: reap its workers */
     if (ex->comm != MPI_COMM_NULL)
         MPI_Comm_free(&ex->comm);
     mf__ex_free(ex, 1);

@@ -120,8 +120,9 @@ typedef struct mf_send {
     mf_wire_ool *ool;
     size_t nool, capool;
     size_t total;      /* bytes inline plus out of line */
-    MPI_Request *reqs; /* 1 + nool, once sent */
+    MPI_Request *reqs; /* 1 + nool, once sent (the MPI link) */
     int nreqs;
+    int sent; /* every part written (stream links) */
 } mf_send;
 
 /* A length rounded up to a multiple of 8 (records and chunk items are

@@ -457,8 +457,12 @@ static int mf_w_receive(mf_wstate *w, int *got)
         rc = w->ex->link->ops->poll(w->ex->link, w->ex->root, &from, &rb);
         if (rc != MF_OK)
             return rc; /* (the link recorded what failed) */
-        if (!rb)
+        if (!rb) {
+            /* (A local pool's root that is gone: nothing will come.) */
+            if (w->ex->link->ops->lost(w->ex->link) == w->ex->root)
+                return mf__fail(MF_EBROKEN, "worker: the root is gone");
             return MF_OK;
+        }
         *got = 1;
         rc = mf__wire_open(&r, rb->data, rb->len);
         if (rc == MF_OK && r.kind == MF_MSG_TASKS) {
@@ -1128,8 +1132,13 @@ int mf__serve(mf_executor *ex)
     memset(&w, 0, sizeof w);
     w.ex = ex;
     mf__backoff_init(&b, ex->oversub);
-    mf__crash_install(ex->rank, ex->host);
-    mf__mpi_quiet_enter();
+    /* On MPI ranks: the crash report, and Open MPI's yield switch off
+     * while polling. A local pool's root sees a dead worker itself. */
+    bool on_mpi = ex->comm != MPI_COMM_NULL;
+    if (on_mpi) {
+        mf__crash_install(ex->rank, ex->host);
+        mf__mpi_quiet_enter();
+    }
     while (rc == MF_OK) {
         int got = 0;
         rc = mf_w_receive(&w, &got);
@@ -1186,9 +1195,11 @@ int mf__serve(mf_executor *ex)
     int r2 = mf_w_reap(&w, 1);
     if (rc == MF_OK)
         rc = r2;
-    mf__mpi_quiet_leave();
+    if (on_mpi)
+        mf__mpi_quiet_leave();
     mf_runner_stop(&w, 0);
-    mf__crash_restore();
+    if (on_mpi)
+        mf__crash_restore();
     for (size_t i = w.qhead; i < w.qlen; i++)
         mf__rbuf_unref(w.q[i].rb);
     mf__free(w.q);

@@ -1,0 +1,332 @@
+/* link_local.c — the link of a local process pool: one Unix stream socket
+ * between the root and each worker process.
+ *
+ * Every part of a message (the message itself, then each out-of-line
+ * payload, in order) travels as a frame: its length (u64), then its
+ * bytes. The root never blocks on a write: posted messages queue per
+ * worker and move whenever the root tests, waits or polls, so a worker
+ * that is busy writing its results can never wedge a root writing tasks.
+ * A worker writes with plain blocking writes (it has nothing else to do
+ * meanwhile) and reads the root's frames as they come. Bodies are read in
+ * full once their length has arrived: the peer is in the middle of
+ * writing that very frame. A worker process that dies shows as the end of
+ * its socket: the root reports it once (lost) and forgets its queue.
+ */
+#include "link.h"
+
+#include "alloc.h"
+#include "errors.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct mf_peer {
+    int fd;      /* -1: none (the root's own slot, or a dead worker) */
+    int dead;    /* its socket ended; reported by lost() when 2 */
+    mf_send **q; /* posted, not yet fully written (root) */
+    size_t qn, qcap;
+    size_t part; /* head of q: 0 the message, 1.. its out-of-line parts */
+    size_t off;  /* bytes of the current frame written (8-byte length
+                    first, then the body) */
+} mf_peer;
+
+typedef struct mf_link_local {
+    mf_link base;
+    int npeers;
+    int root_side; /* 1: nonblocking writes through queues */
+    mf_peer *p;
+    int rr; /* next peer polled first */
+} mf_link_local;
+
+static mf_link_local *mf_ll(mf_link *l)
+{
+    return (mf_link_local *)l;
+}
+
+/* ---- writing ------------------------------------------------------- */
+
+static void mf_part(const mf_send *s, size_t part, const void **p, size_t *n)
+{
+    if (part == 0) {
+        *p = s->buf;
+        *n = s->len;
+    } else {
+        *p = s->ool[part - 1].p;
+        *n = s->ool[part - 1].len;
+    }
+}
+
+static void mf_peer_died(mf_peer *pe)
+{
+    if (pe->fd >= 0)
+        close(pe->fd);
+    pe->fd = -1;
+    if (!pe->dead)
+        pe->dead = 1;
+    /* What was queued for it is dropped: the root fails its futures. */
+    for (size_t i = 0; i < pe->qn; i++)
+        pe->q[i]->sent = 1;
+    pe->qn = 0;
+    pe->part = pe->off = 0;
+}
+
+/* Write what can be written of the peer's queue; `block` waits for room.
+ * MF_OK (also when the peer died: lost() tells), MF_EMPI otherwise. */
+static int mf_flush(mf_peer *pe, int block)
+{
+    while (pe->qn > 0 && pe->fd >= 0) {
+        mf_send *s = pe->q[0];
+        const void *body;
+        size_t n;
+        mf_part(s, pe->part, &body, &n);
+        uint64_t len = n;
+        const unsigned char *src;
+        size_t left;
+        if (pe->off < 8) {
+            src = (const unsigned char *)&len + pe->off;
+            left = 8 - pe->off;
+        } else {
+            src = (const unsigned char *)body + (pe->off - 8);
+            left = n - (pe->off - 8);
+        }
+        ssize_t k =
+            left ? send(pe->fd, src, left, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (!block)
+                    return MF_OK;
+                struct pollfd pf = {pe->fd, POLLOUT, 0};
+                (void)poll(&pf, 1, 100);
+                continue;
+            }
+            mf_peer_died(pe); /* EPIPE, ECONNRESET: the worker is gone */
+            return MF_OK;
+        }
+        pe->off += (size_t)k;
+        if (pe->off < 8 + n)
+            continue;
+        pe->off = 0;
+        if (++pe->part <= s->nool)
+            continue;
+        pe->part = 0;
+        s->sent = 1;
+        memmove(pe->q, pe->q + 1, (pe->qn - 1) * sizeof *pe->q);
+        pe->qn--;
+    }
+    return MF_OK;
+}
+
+static void mf_flush_all(mf_link_local *l)
+{
+    for (int i = 0; i < l->npeers; i++)
+        if (l->p[i].qn)
+            (void)mf_flush(&l->p[i], 0);
+}
+
+static int mf_ll_post(mf_link *lk, mf_send *s, int dest)
+{
+    mf_link_local *l = mf_ll(lk);
+    if (dest < 0 || dest >= l->npeers)
+        return mf__fail(MF_EINVAL, "no peer %d", dest);
+    mf_peer *pe = &l->p[dest];
+    s->sent = 0;
+    if (pe->fd < 0) { /* dead: dropped, as if sent */
+        s->sent = 1;
+        return MF_OK;
+    }
+    if (pe->qn == pe->qcap) {
+        size_t cap = pe->qcap ? 2 * pe->qcap : 8;
+        mf_send **q = mf__realloc(pe->q, cap * sizeof *q);
+        if (!q)
+            return mf__fail(MF_ENOMEM, "out of memory sending");
+        pe->q = q;
+        pe->qcap = cap;
+    }
+    pe->q[pe->qn++] = s;
+    return mf_flush(pe, !l->root_side);
+}
+
+static int mf_ll_test(mf_link *lk, mf_send *s)
+{
+    if (!s->sent)
+        mf_flush_all(mf_ll(lk));
+    return s->sent;
+}
+
+static int mf_ll_wait(mf_link *lk, mf_send *s)
+{
+    mf_link_local *l = mf_ll(lk);
+    while (!s->sent) {
+        for (int i = 0; i < l->npeers; i++)
+            if (l->p[i].qn && l->p[i].q[0] == s)
+                (void)mf_flush(&l->p[i], 1);
+        mf_flush_all(l);
+    }
+    return MF_OK;
+}
+
+/* ---- reading ------------------------------------------------------- */
+
+/* Read exactly n bytes (blocking on a nonblocking socket too). 0, or -1
+ * if the socket ended or failed. */
+static int mf_read_full(int fd, void *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = recv(fd, (char *)buf + got, n - got, 0);
+        if (k > 0) {
+            got += (size_t)k;
+        } else if (k < 0 && errno == EINTR) {
+            continue;
+        } else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pf = {fd, POLLIN, 0};
+            (void)poll(&pf, 1, 1000);
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A frame from peer i, if its length has arrived (MF_OK with *rb NULL if
+ * nothing came). */
+static int mf_read_frame(mf_link_local *l, int i, int wait, mf_rbuf **rb)
+{
+    mf_peer *pe = &l->p[i];
+    uint64_t len;
+    *rb = NULL;
+    if (pe->fd < 0)
+        return MF_OK;
+    if (!wait) {
+        ssize_t k = recv(pe->fd, &len, sizeof len, MSG_PEEK | MSG_DONTWAIT);
+        if (k < 0 &&
+            (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return MF_OK;
+        if (k == 0 || k < 0) {
+            mf_peer_died(pe);
+            return MF_OK;
+        }
+    }
+    if (mf_read_full(pe->fd, &len, sizeof len) != 0) {
+        mf_peer_died(pe);
+        return MF_OK;
+    }
+    if (len > MF_WIRE_MAX) {
+        mf_peer_died(pe);
+        return mf__fail(MF_EPROTO, "a %llu-byte frame from peer %d",
+                        (unsigned long long)len, i);
+    }
+    mf_rbuf *r = mf__rbuf_new((size_t)len);
+    if (!r) {
+        mf_peer_died(pe); /* (the stream cannot be kept in step) */
+        return mf__fail(MF_ENOMEM, "out of memory receiving %llu bytes",
+                        (unsigned long long)len);
+    }
+    if (mf_read_full(pe->fd, r->data, (size_t)len) != 0) {
+        mf__rbuf_unref(r);
+        mf_peer_died(pe);
+        return MF_OK;
+    }
+    *rb = r;
+    return MF_OK;
+}
+
+static int mf_ll_poll(mf_link *lk, int src, int *from, mf_rbuf **rb)
+{
+    mf_link_local *l = mf_ll(lk);
+    *rb = NULL;
+    mf_flush_all(l); /* (writes move while the root polls) */
+    for (int k = 0; k < l->npeers; k++) {
+        int i = src == MF_ANY_PEER ? (l->rr + k) % l->npeers : src;
+        int rc = mf_read_frame(l, i, 0, rb);
+        if (rc != MF_OK || *rb) {
+            *from = i;
+            l->rr = (i + 1) % l->npeers;
+            return rc;
+        }
+        if (src != MF_ANY_PEER)
+            break;
+    }
+    return MF_OK;
+}
+
+static int mf_ll_recv_ool(mf_link *lk, int src, size_t len, mf_rbuf **out)
+{
+    mf_link_local *l = mf_ll(lk);
+    *out = NULL;
+    int rc = mf_read_frame(l, src, 1, out);
+    if (rc != MF_OK)
+        return rc;
+    if (!*out)
+        return mf__fail(MF_EPROTO, "peer %d ended before its payload", src);
+    if ((*out)->len != len) {
+        size_t got = (*out)->len;
+        mf__rbuf_unref(*out);
+        *out = NULL;
+        return mf__fail(MF_EPROTO, "a %zu-byte payload where %zu were due",
+                        got, len);
+    }
+    return MF_OK;
+}
+
+static int mf_ll_lost(mf_link *lk)
+{
+    mf_link_local *l = mf_ll(lk);
+    for (int i = 0; i < l->npeers; i++) {
+        if (l->p[i].dead == 1) {
+            l->p[i].dead = 2; /* reported */
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void mf_ll_free(mf_link *lk)
+{
+    mf_link_local *l = mf_ll(lk);
+    for (int i = 0; i < l->npeers; i++) {
+        if (l->p[i].fd >= 0)
+            close(l->p[i].fd);
+        mf__free(l->p[i].q);
+    }
+    mf__free(l->p);
+    mf__free(l);
+}
+
+static const mf_link_ops mf_local_ops = {
+    mf_ll_post,     mf_ll_test, mf_ll_wait, mf_ll_poll,
+    mf_ll_recv_ool, mf_ll_lost, mf_ll_free,
+};
+
+mf_link *mf__link_local(int npeers, int root_side)
+{
+    mf_link_local *l = mf__calloc(1, sizeof *l);
+    if (!l || !(l->p = mf__calloc((size_t)npeers, sizeof *l->p))) {
+        mf__free(l);
+        return NULL;
+    }
+    l->base.ops = &mf_local_ops;
+    l->npeers = npeers;
+    l->root_side = root_side;
+    for (int i = 0; i < npeers; i++)
+        l->p[i].fd = -1;
+    return &l->base;
+}
+
+void mf__link_local_attach(mf_link *lk, int peer, int fd)
+{
+    mf_link_local *l = mf_ll(lk);
+    mf_peer *pe = &l->p[peer];
+    if (pe->fd >= 0)
+        close(pe->fd);
+    pe->fd = fd;
+    pe->dead = 0;
+    pe->qn = 0;
+    pe->part = pe->off = 0;
+}

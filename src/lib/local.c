@@ -1,0 +1,288 @@
+/* local.c — the worker processes of a local process pool.
+ *
+ * Workers are forked from the root at open (so they inherit the
+ * registered functions and everything the program set up before), each
+ * with one socket to the root (link_local.c), and run the same serve loop
+ * as an MPI worker rank. They die with the root (PR_SET_PDEATHSIG), start
+ * with default signal dispositions (the library's own handlers with
+ * opts.handle_signals), an empty signal mask and no descriptor but stdio
+ * and their socket, and leave with _exit(): the program's atexit
+ * handlers and stdio buffers belong to the root. A worker that dies is
+ * reaped, named (signal or status) and replaced in its place; the root
+ * fails only the futures it held (progress.c). The child never takes the
+ * library lock (another thread of the root may have held it at the fork).
+ */
+#include "local.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "errors.h"
+#include "link.h"
+#include "signals.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct mf_local {
+    pid_t *pid; /* per rank (0: the root) */
+} mf_local;
+
+/* Keep stdio and the socket (moved to descriptor 3); close the rest.
+ * Returns the socket's descriptor. */
+static int mf_close_others(int fd)
+{
+    if (fd != 3) {
+        if (dup2(fd, 3) < 0)
+            _exit(70);
+        fd = 3;
+    }
+    if (syscall(SYS_close_range, 4u, ~0u, 0u) == 0)
+        return fd;
+    struct rlimit rl;
+    long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+                       rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536
+                   ? (long)rl.rlim_cur
+                   : 65536;
+    for (long i = 4; i < max; i++)
+        close((int)i);
+    return fd;
+}
+
+static void mf_child_signals(const mf_executor *root)
+{
+    sigset_t none;
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            (void)sigaction(s, &dfl, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (root->opts.handle_signals)
+        (void)mf__signals_install(); /* a worker survives: the root
+                                        decides */
+}
+
+/* The worker process: serve, then leave without the root's atexit. */
+static void mf_child(const mf_executor *root, int rank, int fd, pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1); /* the root died before the line above */
+    fd = mf_close_others(fd);
+    mf_child_signals(root);
+    mf_executor *ex = calloc(1, sizeof *ex);
+    mf_link *l = mf__link_local(root->size, 0);
+    if (!ex || !l)
+        _exit(70);
+    mf__link_local_attach(l, root->root, fd);
+    ex->magic = MF_EX_MAGIC;
+    ex->comm = MPI_COMM_NULL;
+    ex->link = l;
+    ex->rank = rank;
+    ex->size = root->size;
+    ex->root = root->root;
+    ex->nworkers = root->nworkers;
+    ex->opts = root->opts;
+    ex->reg = root->reg; /* the root's immutable copy, inherited */
+    ex->oversub = root->oversub;
+    memcpy(ex->host, root->host, sizeof ex->host);
+    /* Ready, or why not: the initializer runs here, before any task. */
+    char err[300] = "";
+    int ok =
+        !root->opts.initializer ||
+        mf__run_once(ex, root->opts.initializer, root->opts.initializer_arg,
+                     root->opts.initializer_len, err, sizeof err) == MF_OK;
+    mf_send hello;
+    if (mf__wire_begin(&hello, MF_MSG_RESULTS) != MF_OK ||
+        mf__wire_add_result(&hello, 0, ok ? MF_RS_OK : MF_RS_FAILED, 0, 0,
+                            err, strlen(err), 0, 0) != MF_OK ||
+        mf__wire_finish(&hello) != MF_OK ||
+        l->ops->post(l, &hello, ex->root) != MF_OK ||
+        l->ops->wait(l, &hello) != MF_OK)
+        _exit(70);
+    mf__wire_free(&hello);
+    if (!ok)
+        _exit(71);
+    int rc = mf__serve(ex);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(rc == MF_OK ? 0 : 70);
+}
+
+/* Fork the worker of `rank` and attach it. MF_OK or an error. */
+static int mf_spawn(mf_executor *ex, int rank)
+{
+    mf_local *lo = ex->backend;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return mf__fail(MF_ENOMEM, "cannot make a socket for worker %d: %s",
+                        rank, strerror(errno));
+    int big = 1 << 20;
+    (void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    (void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    fflush(stdout); /* (or the child would write the root's buffers) */
+    fflush(stderr);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        return mf__fail(
+            e == EAGAIN ? MF_ENOMEM : MF_EINVAL,
+            "cannot start worker process %d: %s%s", rank, strerror(e),
+            e == EAGAIN ? " (the process limit, RLIMIT_NPROC?)" : "");
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        mf_child(ex, rank, sv[1], parent);
+    }
+    close(sv[1]);
+    (void)fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    mf__link_local_attach(ex->link, rank, sv[0]);
+    lo->pid[rank] = pid;
+    return MF_OK;
+}
+
+/* Reap the worker of `rank` and say how it ended. */
+static void mf_reap(mf_executor *ex, int rank, char *why, size_t len)
+{
+    mf_local *lo = ex->backend;
+    int st = 0;
+    pid_t pid = lo->pid[rank];
+    lo->pid[rank] = 0;
+    if (pid <= 0) {
+        snprintf(why, len, "worker process of rank %d is gone", rank);
+        return;
+    }
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(st)) {
+        const char *ab = sigabbrev_np(WTERMSIG(st));
+        snprintf(why, len,
+                 "worker process %d (rank %d) was killed by signal %d "
+                 "(SIG%s)",
+                 (int)pid, rank, WTERMSIG(st), ab ? ab : "?");
+    } else {
+        snprintf(why, len,
+                 "worker process %d (rank %d) exited with status %d while "
+                 "it held the task (exit() called?)",
+                 (int)pid, rank, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    }
+}
+
+static int mf_hello(mf_executor *ex, int rank);
+
+static int mf_local_revive(mf_executor *ex, int rank, char *why, size_t len)
+{
+    mf_reap(ex, rank, why, len);
+    if (ex->released)
+        return MF_OK;
+    int rc = mf_spawn(ex, rank);
+    if (rc == MF_OK)
+        rc = mf_hello(ex, rank); /* (its first message is not a result) */
+    return rc;
+}
+
+static void mf_local_close(mf_executor *ex)
+{
+    mf_local *lo = ex->backend;
+    if (!lo)
+        return;
+    /* The workers were released (SHUTDOWN) and leave; the link is closed
+     * by now, so a worker that did not see it ends at the socket's end. */
+    for (int r = 0; r < ex->size; r++) {
+        if (lo->pid[r] > 0) {
+            int st;
+            while (waitpid(lo->pid[r], &st, 0) < 0 && errno == EINTR)
+                ;
+        }
+    }
+    mf__free(lo->pid);
+    mf__free(lo);
+    ex->backend = NULL;
+}
+
+/* The worker's first message: ready, or its initializer failed. */
+static int mf_hello(mf_executor *ex, int rank)
+{
+    mf_rbuf *rb = NULL;
+    int from = -1;
+    double deadline = mf__now() + 600;
+    while (!rb) {
+        int rc = ex->link->ops->poll(ex->link, rank, &from, &rb);
+        if (rc != MF_OK)
+            return rc;
+        if (rb)
+            break;
+        if (ex->link->ops->lost(ex->link) == rank || mf__now() > deadline) {
+            char why[300];
+            mf_reap(ex, rank, why, sizeof why);
+            return mf__fail(MF_EBROKEN,
+                            "executor not opened: %s before it was ready",
+                            why);
+        }
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    mf_wire_reader r;
+    mf_wire_rec rec;
+    int rc = mf__wire_open(&r, rb->data, rb->len);
+    if (rc == MF_OK)
+        rc = mf__wire_next(&r, &rec);
+    if (rc == MF_OK && rec.status != MF_RS_OK) {
+        const mf_reg_entry *e = mf__snap_find(&ex->reg, ex->opts.initializer);
+        rc = mf__fail(MF_EBROKEN,
+                      "executor not opened: the initializer '%s' failed on "
+                      "rank %d: %.*s",
+                      e ? e->name : "?", rank, (int)rec.len,
+                      (const char *)rec.data);
+    } else if (rc != MF_OK) {
+        rc = mf__fail(MF_EPROTO, "worker %d's first message is malformed",
+                      rank);
+    }
+    mf__rbuf_unref(rb);
+    return rc;
+}
+
+int mf__local_start(mf_executor *ex)
+{
+    mf_local *lo = mf__calloc(1, sizeof *lo);
+    if (!lo || !(lo->pid = mf__calloc((size_t)ex->size, sizeof *lo->pid))) {
+        mf__free(lo);
+        return mf__fail(MF_ENOMEM, "out of memory starting the pool");
+    }
+    ex->backend = lo;
+    ex->revive = mf_local_revive;
+    ex->backend_close = mf_local_close;
+    if (!(ex->link = mf__link_local(ex->size, 1)))
+        return mf__fail(MF_ENOMEM, "out of memory starting the pool");
+    for (int r = 1; r < ex->size; r++) {
+        int rc = mf_spawn(ex, r);
+        if (rc == MF_OK)
+            rc = mf_hello(ex, r);
+        if (rc != MF_OK) {
+            /* Those started go: their sockets close with the link. */
+            ex->link->ops->free(ex->link);
+            ex->link = NULL;
+            ex->released = true;
+            mf_local_close(ex);
+            return rc;
+        }
+    }
+    return MF_OK;
+}
