@@ -32,10 +32,12 @@ __extension__ typedef unsigned __int128 u128;
 
 static const char usage_text[] =
     "usage: mpirun -n RANKS mf-factorial [options] [N...]\n"
+    "       mf-factorial [options] [N...]    (one process: a local pool)\n"
     "\n"
     "Factorials of a set of integers, computed asynchronously by the worker\n"
     "ranks (rank 0 submits and collects), and one huge factorial split over\n"
-    "all workers. Needs at least 2 ranks.\n"
+    "all workers. Run alone (or on one rank), the workers are local\n"
+    "processes, one per usable CPU (MF_WORKERS=N sets how many).\n"
     "\n"
     "  N...                 the integers (any order, repeats allowed, N >= "
     "0)\n"

@@ -66,10 +66,9 @@ static void decide(opts *o, int argc, char **argv, int size, int plan[3])
      * a typo must not silently pick a mode. */
     if (plan[0] == EX_OK)
         plan[0] = progress_check_env();
-    if (plan[0] == EX_OK && size < 2)
-        plan[0] =
-            usage_error("needs at least 2 MPI ranks (rank 0 submits, the "
-                        "others compute): mpirun -n 3 mf-factorial ...");
+    /* One rank (./mf-factorial, or mpirun -n 1): the library's local
+     * process pool computes; MF_WORKERS sets its size. */
+    (void)size;
     plan[1] = o->count > 0;
     plan[2] = o->have_huge;
     fflush(stdout);
