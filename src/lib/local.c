@@ -223,7 +223,7 @@ static int mf_hello(mf_executor *ex, int rank)
     mf_rbuf *rb = NULL;
     int from = -1;
     double deadline = mf__now() + 600;
-    while (!rb) {
+    for (;;) {
         int rc = ex->link->ops->poll(ex->link, rank, &from, &rb);
         if (rc != MF_OK)
             return rc;
