@@ -355,13 +355,20 @@ MF_API void mf_executor_opts_init(mf_executor_opts *opts);
  * returns MF_OK with `*ex` set to NULL. A worker's return code reflects
  * failures of the executor itself, never of tasks.
  *
+ * A program started alone (its MPI_COMM_WORLD has one rank, as with
+ * ./prog) gets a local process pool instead, as mf_executor_open_local()
+ * opens it (MF_BACKEND=none: MF_ENOWORKERS as before); a process that
+ * another MPI's launcher started as one of N ranks is told so and gets
+ * MF_ENOWORKERS.
+ *
  * Errors: MF_EINVAL (bad comm, root out of range, NULL ex, bad option:
  * an MF_* variable out of range, an unregistered initializer, an
  * unwritable trace path, a journal in use), MF_ESTATE (MPI not
  * initialised, or already finalised), MF_ENOWORKERS (comm has a single
- * rank), MF_EMISMATCH, MF_EBROKEN (the initializer failed on some worker),
- * MF_EMPI, MF_ENOMEM (on any rank: the ranks agree on every failure, so
- * none waits in a collective). On failure `*ex` is NULL on every rank,
+ * rank inside a bigger job, or MF_BACKEND=none, or another MPI's
+ * launcher), MF_EMISMATCH, MF_EBROKEN (the initializer failed on some
+ * worker), MF_EMPI, MF_ENOMEM (on any rank: the ranks agree on every failure,
+ * so none waits in a collective). On failure `*ex` is NULL on every rank,
  * with the same code and message.
  * Several executors may be opened one after the other; opening two at once
  * on overlapping communicators from one thread would deadlock (the workers
