@@ -37,10 +37,10 @@ typedef struct mf_deferred {
 
 static pthread_mutex_t mf_biglock;
 static pthread_once_t mf_lock_once = PTHREAD_ONCE_INIT;
-static _Thread_local int mf_depth;    /* this thread's lock depth */
-static _Thread_local size_t mf_mark;  /* queue length when it took it */
-static _Thread_local bool mf_i_drain; /* this thread is the drainer */
-_Thread_local int mf__cb_depth;
+static MF_TLS int mf_depth;    /* this thread's lock depth */
+static MF_TLS size_t mf_mark;  /* queue length when it took it */
+static MF_TLS bool mf_i_drain; /* this thread is the drainer */
+MF_TLS int mf__cb_depth;
 
 /* The deferred queue (lock held). Plain malloc, not mf__malloc: it is
  * the library's own bookkeeping, must not fail under injected failures,

@@ -22,6 +22,10 @@ void mf__lock_raw(void);
 void mf__run_deferred(void);
 /* Would mf__run_deferred() run anything now? */
 bool mf__deferred_ready(void);
-extern _Thread_local int mf__cb_depth;
+/* Thread-local state on every lock and unlock: the initial-exec model
+ * (a fixed offset from the thread pointer, no __tls_get_addr call in a
+ * shared library) for these few bytes. */
+#define MF_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+extern MF_TLS int mf__cb_depth;
 
 #endif
