@@ -423,13 +423,18 @@ MF_API int mf_run(MPI_Comm comm, mf_root_fn root_fn, void *userdata,
 
 /** Backends of mf_executor_open_local(). */
 enum mf_local_kind {
-    MF_PROCESSES = 1 /**< worker processes forked from this one */
+    MF_PROCESSES = 1, /**< worker processes forked from this one */
+    MF_THREADS = 2    /**< worker threads of this process */
 };
 
 /**
- * Open an executor whose workers are local processes instead of MPI ranks
- * (Python's ProcessPoolExecutor): `nworkers` processes forked now from
- * this one, so they know every function registered before the call.
+ * Open an executor whose workers are local instead of MPI ranks. With
+ * MF_PROCESSES (Python's ProcessPoolExecutor): `nworkers` processes forked
+ * now from this one, so they know every function registered before the
+ * call. With MF_THREADS (Python's ThreadPoolExecutor): `nworkers` threads
+ * of this process; task functions must then be thread-safe, and isolation
+ * and per-task timeouts are refused with MF_EINVAL (a thread cannot be
+ * killed); a task that crashes takes the process with it.
  * `nworkers` 0 means the CPUs this process may run on (its affinity, so
  * taskset and a batch system's binding are honoured); the environment
  * variable MF_WORKERS overrides it. Works whether or not MPI is
@@ -440,9 +445,12 @@ enum mf_local_kind {
  * only the futures it held (MF_ETASK, reason MF_FAIL_CRASH, the signal or
  * exit status named) and is replaced. Workers die with this process
  * (parent-death signal) and are reaped at close. Errors: MF_EINVAL (a kind
- * other than MF_PROCESSES, nworkers negative or above 4096, a bad MF_*
- * setting or option), MF_ENOMEM (no process could be started: also
- * RLIMIT_NPROC), MF_EBROKEN (the initializer failed in a worker).
+ * other than these two, nworkers negative or above 4096, a bad MF_*
+ * setting or option, isolation or a task timeout with MF_THREADS),
+ * MF_ENOMEM (no process or thread could be started: also RLIMIT_NPROC),
+ * MF_EBROKEN (the initializer failed in a worker). A one-rank program's
+ * mf_executor_open() opens MF_PROCESSES, or MF_THREADS with
+ * MF_BACKEND=threads.
  */
 MF_API int mf_executor_open_local(int kind, int nworkers,
                                   const mf_executor_opts *opts,

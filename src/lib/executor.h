@@ -28,6 +28,7 @@ struct mf_executor {
      * the job): replace a dead worker, saying how it ended; reap the
      * workers at close. */
     void *backend;
+    bool threads; /* a thread pool: no isolation, no per-task timeout */
     int (*revive)(mf_executor *ex, int rank, char *why, size_t len);
     void (*backend_close)(mf_executor *ex);
     int rank, size, root, nworkers;

@@ -21,9 +21,10 @@
  *             -1 when none (MPI ends the job instead)
  *   free      the link itself, at close
  *
- * Implementations: link_mpi.c (MPI ranks on a communicator) and
- * link_local.c (a local pool of processes, one socket each; local.c
- * starts them). Called with the library lock held on the root, and
+ * Implementations: link_mpi.c (MPI ranks on a communicator),
+ * link_local.c (a local pool of processes, one socket each) and
+ * link_thread.c (a local pool of threads, shared inboxes); local.c starts
+ * the pools' workers. Called with the library lock held on the root, and
  * by the serving thread on a worker.
  */
 #ifndef MF_LINK_H
@@ -61,6 +62,12 @@ mf_link *mf__link_local(int npeers, int root_side);
 /* Peer `peer` is reached through the socket fd (owned by the link from
  * now on; a new worker in the place of a dead one too). */
 void mf__link_local_attach(mf_link *l, int peer, int fd);
+
+/* A link of a local thread pool: peer `self` of `npeers`; the root's
+ * (pool NULL) makes the shared inboxes and frees them with its link. */
+struct mf_tpool;
+mf_link *mf__link_thread(struct mf_tpool *pool, int self, int npeers);
+struct mf_tpool *mf__link_thread_pool(mf_link *l);
 
 /* Post a header-only SHUTDOWN message to `dest` and wait until sent. */
 int mf__link_shutdown(mf_link *l, int dest);

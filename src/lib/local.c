@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,10 @@
 #include <unistd.h>
 
 typedef struct mf_local {
-    pid_t *pid; /* per rank (0: the root) */
+    pid_t *pid;        /* per rank (0: the root); processes */
+    pthread_t *th;     /* per rank; threads */
+    mf_executor **wex; /* per rank: a worker thread's executor struct */
+    int *started;      /* per rank: the thread runs */
 } mf_local;
 
 /* Keep stdio and the socket (moved to descriptor 3); close the rest.
@@ -76,6 +80,46 @@ static void mf_child_signals(const mf_executor *root)
                                         decides */
 }
 
+/* A worker's own executor struct: the root's settings (and its immutable
+ * registry copy, shared), its own rank and link. */
+static void mf_worker_setup(mf_executor *ex, const mf_executor *root,
+                            int rank, mf_link *l)
+{
+    ex->magic = MF_EX_MAGIC;
+    ex->comm = MPI_COMM_NULL;
+    ex->link = l;
+    ex->rank = rank;
+    ex->size = root->size;
+    ex->root = root->root;
+    ex->nworkers = root->nworkers;
+    ex->opts = root->opts;
+    ex->reg = root->reg;
+    ex->oversub = root->oversub;
+    ex->threads = root->threads;
+    memcpy(ex->host, root->host, sizeof ex->host);
+}
+
+/* Ready, or why not: the initializer runs here, before any task, and the
+ * worker's first message says how it went. 1 when ready. */
+static int mf_worker_ready(mf_executor *ex)
+{
+    char err[300] = "";
+    mf_link *l = ex->link;
+    int ok = !ex->opts.initializer ||
+             mf__run_once(ex, ex->opts.initializer, ex->opts.initializer_arg,
+                          ex->opts.initializer_len, err, sizeof err) == MF_OK;
+    mf_send hello;
+    if (mf__wire_begin(&hello, MF_MSG_RESULTS) != MF_OK ||
+        mf__wire_add_result(&hello, 0, ok ? MF_RS_OK : MF_RS_FAILED, 0, 0,
+                            err, strlen(err), 0, 0) != MF_OK ||
+        mf__wire_finish(&hello) != MF_OK ||
+        l->ops->post(l, &hello, ex->root) != MF_OK ||
+        l->ops->wait(l, &hello) != MF_OK)
+        ok = 0;
+    mf__wire_free(&hello);
+    return ok;
+}
+
 /* The worker process: serve, then leave without the root's atexit. */
 static void mf_child(const mf_executor *root, int rank, int fd, pid_t parent)
 {
@@ -89,38 +133,22 @@ static void mf_child(const mf_executor *root, int rank, int fd, pid_t parent)
     if (!ex || !l)
         _exit(70);
     mf__link_local_attach(l, root->root, fd);
-    ex->magic = MF_EX_MAGIC;
-    ex->comm = MPI_COMM_NULL;
-    ex->link = l;
-    ex->rank = rank;
-    ex->size = root->size;
-    ex->root = root->root;
-    ex->nworkers = root->nworkers;
-    ex->opts = root->opts;
-    ex->reg = root->reg; /* the root's immutable copy, inherited */
-    ex->oversub = root->oversub;
-    memcpy(ex->host, root->host, sizeof ex->host);
-    /* Ready, or why not: the initializer runs here, before any task. */
-    char err[300] = "";
-    int ok =
-        !root->opts.initializer ||
-        mf__run_once(ex, root->opts.initializer, root->opts.initializer_arg,
-                     root->opts.initializer_len, err, sizeof err) == MF_OK;
-    mf_send hello;
-    if (mf__wire_begin(&hello, MF_MSG_RESULTS) != MF_OK ||
-        mf__wire_add_result(&hello, 0, ok ? MF_RS_OK : MF_RS_FAILED, 0, 0,
-                            err, strlen(err), 0, 0) != MF_OK ||
-        mf__wire_finish(&hello) != MF_OK ||
-        l->ops->post(l, &hello, ex->root) != MF_OK ||
-        l->ops->wait(l, &hello) != MF_OK)
-        _exit(70);
-    mf__wire_free(&hello);
-    if (!ok)
+    mf_worker_setup(ex, root, rank, l);
+    if (!mf_worker_ready(ex))
         _exit(71);
     int rc = mf__serve(ex);
     fflush(stdout);
     fflush(stderr);
     _exit(rc == MF_OK ? 0 : 70);
+}
+
+/* A worker thread: ready, serve, return (joined at close). */
+static void *mf_thread_main(void *arg)
+{
+    mf_executor *ex = arg;
+    if (mf_worker_ready(ex))
+        (void)mf__serve(ex);
+    return NULL;
 }
 
 /* Fork the worker of `rank` and attach it. MF_OK or an error. */
@@ -206,13 +234,23 @@ static void mf_local_close(mf_executor *ex)
     /* The workers were released (SHUTDOWN) and leave; the link is closed
      * by now, so a worker that did not see it ends at the socket's end. */
     for (int r = 0; r < ex->size; r++) {
-        if (lo->pid[r] > 0) {
+        if (lo->pid && lo->pid[r] > 0) {
             int st;
             while (waitpid(lo->pid[r], &st, 0) < 0 && errno == EINTR)
                 ;
         }
+        if (lo->started && lo->started[r])
+            pthread_join(lo->th[r], NULL);
+        if (lo->wex && lo->wex[r]) {
+            if (lo->wex[r]->link)
+                lo->wex[r]->link->ops->free(lo->wex[r]->link);
+            free(lo->wex[r]);
+        }
     }
     mf__free(lo->pid);
+    mf__free(lo->th);
+    mf__free(lo->wex);
+    mf__free(lo->started);
     mf__free(lo);
     ex->backend = NULL;
 }
@@ -259,28 +297,73 @@ static int mf_hello(mf_executor *ex, int rank)
     return rc;
 }
 
-int mf__local_start(mf_executor *ex)
+/* Start the worker thread of `rank`, on the root's shared inboxes. */
+static int mf_spawn_thread(mf_executor *ex, int rank)
+{
+    mf_local *lo = ex->backend;
+    mf_executor *w = calloc(1, sizeof *w);
+    mf_link *l =
+        w ? mf__link_thread(mf__link_thread_pool(ex->link), rank, ex->size)
+          : NULL;
+    if (!w || !l) {
+        free(w);
+        return mf__fail(MF_ENOMEM, "out of memory starting a worker thread");
+    }
+    mf_worker_setup(w, ex, rank, l);
+    lo->wex[rank] = w;
+    int e = pthread_create(&lo->th[rank], NULL, mf_thread_main, w);
+    if (e != 0)
+        return mf__fail(MF_ENOMEM, "cannot start worker thread %d: %s", rank,
+                        strerror(e));
+    lo->started[rank] = 1;
+    return MF_OK;
+}
+
+int mf__local_start(mf_executor *ex, int kind)
 {
     mf_local *lo = mf__calloc(1, sizeof *lo);
-    if (!lo || !(lo->pid = mf__calloc((size_t)ex->size, sizeof *lo->pid))) {
+    size_t n = (size_t)ex->size;
+    int threads = kind == MF_THREADS;
+    if (!lo ||
+        !(threads ? (lo->th = mf__calloc(n, sizeof *lo->th)) &&
+                        (lo->wex = mf__calloc(n, sizeof *lo->wex)) &&
+                        (lo->started = mf__calloc(n, sizeof *lo->started))
+                  : (lo->pid = mf__calloc(n, sizeof *lo->pid)) != NULL)) {
+        if (lo) {
+            mf__free(lo->th);
+            mf__free(lo->wex);
+            mf__free(lo->started);
+            mf__free(lo->pid);
+        }
         mf__free(lo);
         return mf__fail(MF_ENOMEM, "out of memory starting the pool");
     }
     ex->backend = lo;
-    ex->revive = mf_local_revive;
+    ex->threads = threads;
+    ex->revive = threads ? NULL : mf_local_revive;
     ex->backend_close = mf_local_close;
-    if (!(ex->link = mf__link_local(ex->size, 1)))
+    ex->link = threads ? mf__link_thread(NULL, 0, ex->size)
+                       : mf__link_local(ex->size, 1);
+    if (!ex->link)
         return mf__fail(MF_ENOMEM, "out of memory starting the pool");
     for (int r = 1; r < ex->size; r++) {
-        int rc = mf_spawn(ex, r);
+        int rc = threads ? mf_spawn_thread(ex, r) : mf_spawn(ex, r);
         if (rc == MF_OK)
             rc = mf_hello(ex, r);
         if (rc != MF_OK) {
-            /* Those started go: their sockets close with the link. */
-            ex->link->ops->free(ex->link);
-            ex->link = NULL;
+            /* Those started go: processes at the end of their socket,
+             * threads when told to stop. */
             ex->released = true;
-            mf_local_close(ex);
+            if (threads) {
+                for (int q = 1; q < r; q++)
+                    (void)mf__link_shutdown(ex->link, q);
+                mf_local_close(ex); /* joins them */
+                ex->link->ops->free(ex->link);
+            } else {
+                ex->link->ops->free(ex->link); /* their sockets end */
+                mf_local_close(ex);            /* reaps them */
+            }
+            ex->link = NULL;
             return rc;
         }
     }

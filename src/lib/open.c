@@ -186,10 +186,11 @@ static int mf_open_check_args(MPI_Comm comm, int root, mf_executor **out,
             return mf__fail(MF_ENOWORKERS, "mf_executor_open: %s", why);
         MPI_Comm_size(MPI_COMM_WORLD, &wsize);
         const char *be = getenv("MF_BACKEND");
-        if (be && *be && strcmp(be, "processes") && strcmp(be, "none"))
+        if (be && *be && strcmp(be, "processes") && strcmp(be, "threads") &&
+            strcmp(be, "none"))
             return mf__fail(MF_EINVAL,
                             "environment variable MF_BACKEND='%.40s' is not "
-                            "processes or none",
+                            "processes, threads or none",
                             be);
         /* A program started alone (./prog): its workers are local
          * processes. A one-rank part of a bigger job stays without. */
@@ -551,12 +552,16 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     mf__clear_error();
     if ((rc = mf_open_check_args(comm, root, out, &rank, &size)) ==
         MF_LOCAL_INSTEAD) {
-        rc = mf_executor_open_local(MF_PROCESSES, 0, opts, out);
+        const char *be = getenv("MF_BACKEND");
+        int threads = be && strcmp(be, "threads") == 0;
+        rc = mf_executor_open_local(threads ? MF_THREADS : MF_PROCESSES, 0,
+                                    opts, out);
         if (rc == MF_OK && ((*out)->opts.stats || (*out)->opts.progress))
-            fprintf(stderr,
-                    "mpifutures: one rank: %d local worker processes "
-                    "(MF_WORKERS sets how many; MF_BACKEND=none for none)\n",
-                    (*out)->nworkers);
+            fprintf(
+                stderr,
+                "mpifutures: one rank: %d local worker %s (MF_WORKERS sets "
+                "how many; MF_BACKEND=none for none)\n",
+                (*out)->nworkers, threads ? "threads" : "processes");
         return rc;
     }
     if (rc != MF_OK)
@@ -644,9 +649,10 @@ MF_API int mf_executor_open_local(int kind, int nworkers,
         return mf__fail(MF_EINVAL, "mf_executor_open_local: NULL executor "
                                    "pointer");
     *out = NULL;
-    if (kind != MF_PROCESSES)
+    if (kind != MF_PROCESSES && kind != MF_THREADS)
         return mf__fail(MF_EINVAL,
-                        "mf_executor_open_local: kind %d is not MF_PROCESSES",
+                        "mf_executor_open_local: kind %d is not MF_PROCESSES "
+                        "or MF_THREADS",
                         kind);
     if (nworkers < 0 || nworkers > 4096)
         return mf__fail(MF_EINVAL,
@@ -664,6 +670,14 @@ MF_API int mf_executor_open_local(int kind, int nworkers,
                             : MF_EINVAL,
                         "mf_executor_open_local: %s", me.msg);
     }
+    if (kind == MF_THREADS &&
+        (ex->opts.isolate || ex->opts.task_timeout > 0)) {
+        mf__ex_free(ex, 0);
+        return mf__fail(
+            MF_EINVAL, "mf_executor_open_local: a thread pool cannot isolate "
+                       "tasks or time them out (a thread cannot be killed): "
+                       "use MF_PROCESSES");
+    }
     me.host[sizeof me.host - 1] = '\0';
     memcpy(ex->host, me.host, sizeof ex->host);
     ex->oversub = n + 1 > CPU_COUNT(&me.cpus);
@@ -675,7 +689,7 @@ MF_API int mf_executor_open_local(int kind, int nworkers,
     }
     for (int r = 0; r <= n; r++)
         all[r] = me;
-    if ((rc = mf__local_start(ex)) == MF_OK &&
+    if ((rc = mf__local_start(ex, kind)) == MF_OK &&
         (rc = mf_open_root_setup(ex, all, &me)) != MF_OK) {
         for (int r = 1; r <= n; r++)
             (void)mf__link_shutdown(ex->link, r);
@@ -683,12 +697,12 @@ MF_API int mf_executor_open_local(int kind, int nworkers,
     }
     free(all);
     if (rc != MF_OK) {
+        if (ex->backend_close)
+            ex->backend_close(ex); /* (released above: they end) */
         if (ex->link) {
             ex->link->ops->free(ex->link);
             ex->link = NULL;
         }
-        if (ex->backend_close)
-            ex->backend_close(ex);
         mf__ex_free(ex, 0);
         return rc;
     }

@@ -134,6 +134,10 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
      * between the check and the use. */
     if (rc == MF_OK)
         rc = mf__ex_check(ex, "mf_submit");
+    if (rc == MF_OK && ex->threads && opts && (opts->isolate || tms > 0))
+        rc = mf__fail(MF_EINVAL, "mf_submit_ex: a thread pool cannot isolate "
+                                 "a task or time it out (a thread cannot be "
+                                 "killed)");
     if (rc == MF_OK)
         rc = mf__check_submit(ex, fn, arg, len);
     if (rc == MF_OK && opts && opts->free_arg && len > MF_INLINE_ARG) {
@@ -274,10 +278,12 @@ MF_API int mf_executor_close(mf_executor *ex)
     if (ex->signals)
         mf__signals_restore();
     mf__ex_unlink(ex);
+    /* A local pool's workers were released: reap or join them while
+     * their link still stands (a thread pool's inboxes go with it). */
+    if (ex->backend_close)
+        ex->backend_close(ex);
     ex->link->ops->free(ex->link);
     ex->link = NULL;
-    if (ex->backend_close)
-        ex->backend_close(ex); /* a local pool: reap its workers */
     if (ex->comm != MPI_COMM_NULL)
         MPI_Comm_free(&ex->comm);
     mf__ex_free(ex, 1);

@@ -526,11 +526,20 @@ static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
                      (unsigned long long)fn, w->ex->rank);
         return MF_ETASK;
     }
-    mf__crash_task(e->name, w->qlen - w->qhead + 1);
-    unsigned quiet = mf__mpi_quiet_suspend(); /* the task's MPI as set */
+    /* On an MPI rank: the crash report names the task, and the task sees
+     * the program's own MPI yield setting. (Process-wide state: a local
+     * pool's workers, threads among them, leave it alone.) */
+    bool on_mpi = w->ex->comm != MPI_COMM_NULL;
+    unsigned quiet = 0;
+    if (on_mpi) {
+        mf__crash_task(e->name, w->qlen - w->qhead + 1);
+        quiet = mf__mpi_quiet_suspend();
+    }
     rc = e->fn(task, e->userdata);
-    mf__mpi_quiet_resume(quiet);
-    mf__crash_task(NULL, 0);
+    if (on_mpi) {
+        mf__mpi_quiet_resume(quiet);
+        mf__crash_task(NULL, 0);
+    }
     if (rc != 0 || task->failed) {
         if (!task->failed)
             snprintf(task->msg, sizeof task->msg, "task returned %d", rc);

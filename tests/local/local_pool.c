@@ -82,10 +82,13 @@ static int t_big(mf_task *t, void *ud)
     return 0;
 }
 
+/* The kind the generic tests run on: both, one after the other. */
+static int g_kind = MF_PROCESSES;
+
 static mf_executor *open2(void)
 {
     mf_executor *ex = NULL;
-    int rc = mf_executor_open_local(MF_PROCESSES, 2, NULL, &ex);
+    int rc = mf_executor_open_local(g_kind, 2, NULL, &ex);
     CU_ASSERT_EQUAL(rc, MF_OK);
     if (rc != MF_OK)
         fprintf(stderr, "open_local: %s\n", mf_last_error());
@@ -138,7 +141,11 @@ static void t_basics(void)
         mf_submit(ex, id_pid, NULL, 0, &g);
         mf_future_result_into(g, 30, &p, sizeof p);
         mf_future_release(g);
-        CU_ASSERT(p != (int32_t)getpid() && p > 0);
+        if (g_kind == MF_PROCESSES) {
+            CU_ASSERT(p != (int32_t)getpid() && p > 0);
+        } else {
+            CU_ASSERT(p == (int32_t)getpid());
+        }
         if (!pids[0] || pids[0] == p)
             pids[0] = p;
         else
@@ -261,6 +268,50 @@ static int t_pidsleep(mf_task *t, void *ud)
 }
 static mf_fn_id id_pidsleep;
 
+static void t_threads_refuse_kill(void)
+{
+    mf_executor *ex = NULL;
+    mf_executor_opts o;
+    mf_executor_opts_init(&o);
+    o.isolate = 1;
+    CU_ASSERT_EQUAL(mf_executor_open_local(MF_THREADS, 2, &o, &ex),
+                    MF_EINVAL);
+    CU_ASSERT(strstr(mf_last_error(), "thread") != NULL);
+    mf_executor_opts_init(&o);
+    o.task_timeout = 1;
+    CU_ASSERT_EQUAL(mf_executor_open_local(MF_THREADS, 2, &o, &ex),
+                    MF_EINVAL);
+    CU_ASSERT_EQUAL(mf_executor_open_local(MF_THREADS, 2, NULL, &ex), MF_OK);
+    CU_ASSERT_FATAL(ex != NULL);
+    mf_submit_opts so;
+    memset(&so, 0, sizeof so);
+    so.timeout = 1;
+    mf_future f;
+    int64_t x = 3;
+    CU_ASSERT_EQUAL(mf_submit_ex(ex, id_square, &x, sizeof x, &so, &f),
+                    MF_EINVAL);
+    so.timeout = 0;
+    so.isolate = 1;
+    CU_ASSERT_EQUAL(mf_submit_ex(ex, id_square, &x, sizeof x, &so, &f),
+                    MF_EINVAL);
+    CU_ASSERT_EQUAL(mf_submit(ex, id_square, &x, sizeof x, &f), MF_OK);
+    CU_ASSERT_EQUAL(mf_future_result(f, 30, NULL, NULL), MF_OK);
+    mf_future_release(f);
+    CU_ASSERT_EQUAL(mf_executor_close(ex), MF_OK);
+}
+
+static int set_threads(void)
+{
+    g_kind = MF_THREADS;
+    return 0;
+}
+
+static int set_processes(void)
+{
+    g_kind = MF_PROCESSES;
+    return 0;
+}
+
 static int hold(void)
 {
     mf_executor *ex = NULL;
@@ -292,13 +343,17 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--hold") == 0)
         return hold();
     CU_initialize_registry();
-    CU_pSuite s = CU_add_suite("local_pool", NULL, NULL);
+    CU_pSuite s = CU_add_suite("processes", NULL, NULL);
     CU_add_test(s, "basics_map_payloads", t_basics);
     CU_add_test(s, "crash_fails_only_its_future",
                 t_crash_fails_only_its_future);
     CU_add_test(s, "timeout_kills_the_task", t_timeout);
     CU_add_test(s, "bad_input", t_bad_input);
     CU_add_test(s, "second_run_no_leftovers", t_second_run_and_reuse);
+    CU_pSuite th = CU_add_suite("threads", set_threads, set_processes);
+    CU_add_test(th, "basics_map_payloads", t_basics);
+    CU_add_test(th, "refuses_isolation_and_timeouts", t_threads_refuse_kill);
+    CU_add_test(th, "second_run_no_leftovers", t_second_run_and_reuse);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     int fails = (int)CU_get_number_of_failures();
