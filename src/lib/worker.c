@@ -1132,6 +1132,20 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
     return rc;
 }
 
+/* The longest idle sleep now: none while a large send needs polling to
+ * move (when the MPI has no single-copy path, fragments go one poll at a
+ * time), nor shortly after the root said more work is coming. */
+static unsigned mf_w_ceiling(const mf_wstate *w)
+{
+    unsigned ceiling = w->ex->opts.idle_sleep_max_us;
+    for (size_t i = 0; i < w->nsends; i++)
+        if (w->sends[i]->nool && ceiling > 50)
+            ceiling = 50;
+    if (w->more && mf__now() - w->more_at < MF_MORE_SECONDS)
+        ceiling = 0;
+    return ceiling;
+}
+
 int mf__serve(mf_executor *ex)
 {
     mf_wstate w;
@@ -1188,16 +1202,7 @@ int mf__serve(mf_executor *ex)
             mf__backoff_reset(&b);
             continue;
         }
-        /* Do not sleep while a large send needs polling to move (when the
-         * MPI has no single-copy path, fragments go one poll at a time),
-         * nor shortly after the root said more work is coming. */
-        unsigned ceiling = ex->opts.idle_sleep_max_us;
-        for (size_t i = 0; i < w.nsends; i++)
-            if (w.sends[i]->nool && ceiling > 50)
-                ceiling = 50;
-        if (w.more && mf__now() - w.more_at < MF_MORE_SECONDS)
-            ceiling = 0;
-        mf__backoff_idle(&b, INFINITY, ceiling);
+        mf__backoff_idle(&b, INFINITY, mf_w_ceiling(&w));
     }
     if (w.out)
         mf_w_flush(&w);
