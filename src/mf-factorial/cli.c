@@ -61,6 +61,10 @@ static const char usage_text[] =
     "  --check              verify every result against mpz_fac_ui on rank "
     "0\n"
     "  --quiet              only the summary (and huge) lines\n"
+    "  --workers N          run alone: N local workers (default: one per\n"
+    "                       usable CPU; MF_WORKERS)\n"
+    "  --threads            run alone: worker threads instead of processes\n"
+    "                       (MF_BACKEND=threads)\n"
     "  --chunk K            integers per task (default: automatic, by size)\n"
     "  --help, --version\n"
     "\n"
@@ -426,6 +430,17 @@ int parse_args(opts *o, int argc, char **argv)
             o->check = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = 1;
+        } else if (strcmp(a, "--workers") == 0) {
+            NEEDS_VALUE("--workers");
+            char *end;
+            long n = strtol(val, &end, 10);
+            if (*end || n < 1 || n > 4096)
+                return usage_error("--workers: '%s' is not a whole number "
+                                   "from 1 to 4096",
+                                   val);
+            o->workers = (int)n;
+        } else if (strcmp(a, "--threads") == 0) {
+            o->threads = 1;
         } else if (a[0] == '-' && !(a[1] >= '0' && a[1] <= '9')) {
             return usage_error("unknown option '%s'", a);
         } else {

@@ -25,6 +25,8 @@ typedef struct opts {
     const char *outdir;
     size_t chunk;     /* items per task; 0 = automatic */
     size_t max_lines; /* demo: print only this many result lines */
+    int workers;      /* --workers N (one rank only); 0 = default */
+    int threads;      /* --threads (one rank only) */
 } opts;
 
 /* The largest n accepted for the set and for --huge, from the memory of

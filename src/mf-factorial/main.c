@@ -66,9 +66,20 @@ static void decide(opts *o, int argc, char **argv, int size, int plan[3])
      * a typo must not silently pick a mode. */
     if (plan[0] == EX_OK)
         plan[0] = progress_check_env();
-    /* One rank (./mf-factorial, or mpirun -n 1): the library's local
-     * process pool computes; MF_WORKERS sets its size. */
-    (void)size;
+    /* One rank (./mf-factorial, or mpirun -n 1): the library's local pool
+     * computes; --workers and --threads choose it (through the library's
+     * own MF_WORKERS and MF_BACKEND, so the open is the usual one). */
+    if (plan[0] == EX_OK && (o->workers || o->threads) && size > 1)
+        plan[0] = usage_error("--workers and --threads are for a run alone "
+                              "(one rank); under mpirun the ranks are the "
+                              "workers");
+    if (plan[0] == EX_OK && o->workers) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", o->workers);
+        setenv("MF_WORKERS", n, 1);
+    }
+    if (plan[0] == EX_OK && o->threads)
+        setenv("MF_BACKEND", "threads", 1);
     plan[1] = o->count > 0;
     plan[2] = o->have_huge;
     fflush(stdout);
