@@ -136,7 +136,9 @@ static int mf_ll_post(mf_link *lk, mf_send *s, int dest)
         return mf__fail(MF_EINVAL, "no peer %d", dest);
     mf_peer *pe = &l->p[dest];
     s->sent = 0;
-    if (pe->fd < 0) { /* dead: dropped, as if sent */
+    if (pe->fd < 0 && pe->dead == 2) /* lost, and no worker in its place */
+        return mf__fail(MF_EBROKEN, "worker %d is gone", dest);
+    if (pe->fd < 0) { /* dead, not yet reported: its futures fail then */
         s->sent = 1;
         return MF_OK;
     }
