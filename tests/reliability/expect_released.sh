@@ -25,7 +25,9 @@ if ! grep -Eq 'still open at .*call mf_executor_close\(\)' "$out"; then
     echo "expect_released: FAIL: no message naming mf_executor_close()" >&2
     ok=0
 fi
-n=$(grep -c 'worker released' "$out")
+# -o: two ranks' lines can reach the launcher's stdout run together
+# ("worker releasedworker released"), so count occurrences, not lines.
+n=$(grep -o "worker released" "$out" | wc -l)
 if [ "$workers" != any ] && [ "$n" -ne "$workers" ]; then
     echo "expect_released: FAIL: $n workers released, want $workers" >&2
     ok=0

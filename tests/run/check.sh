@@ -198,9 +198,17 @@ signal)
     mark=0.4$RANDOM
     "${launcher[0]}" -n 3 "${launcher[@]:1}" "$MFRUN" --grace 2 --joblog jl -- "echo {} >> ran; sleep $mark" ::: $(seq 60) >out 2>err &
     pid=$!
-    sleep 2
+    # Signal once some tasks are done (a bounded wait on the tasks' own
+    # record, not a guess at how long start-up takes on a loaded machine).
+    for _ in $(seq 600); do
+        [ -f ran ] && [ "$(wc -l <ran)" -ge 6 ] && break
+        sleep 0.1
+    done
+    [ -f ran ] && [ "$(wc -l <ran)" -ge 6 ] || fail "no task started within 60 s"
     kill -USR1 "$pid"
-    pkill -USR1 -f "sleep $mark"
+    # Only the commands' own sleeps (anchored: the launcher's and the
+    # ranks' command lines contain the same text and must not be hit twice).
+    pkill -USR1 -f "^sleep $mark\$"
     wait "$pid"
     rc=$?
     expect_rc 5 "interrupted"
