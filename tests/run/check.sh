@@ -146,7 +146,12 @@ daemon)
     el=$(($(date +%s) - start))
     [ "$el" -lt 20 ] || fail "took $el s: a slot was wedged"
     [ "$(grep -c started out)" = 4 ] || fail "outputs: $(cat out)"
-    sleep 0.5
+    # SIGKILL was sent before the task reported; allow its delivery (a
+    # bounded wait, far below the child's 31 s).
+    for _ in $(seq 50); do
+        pgrep -f "sleep $mark" >/dev/null || break
+        sleep 0.1
+    done
     pgrep -f "sleep $mark" >/dev/null && fail "a background child outlived its task"
     # a process that escaped its group (setsid) and writes later never
     # writes into a later command's output on the same slot
@@ -226,18 +231,30 @@ signal)
 sigkill)
     # SIGKILL of the whole job mid-run, then --resume: every task that
     # the log shows done ran once only; all 400 end up done.
-    setsid "${launcher[0]}" -n 3 "${launcher[@]:1}" "$MFRUN" --joblog jl -- 'echo {} >> ran; sleep 0.05' ::: $(seq 400) >out 2>err &
+    mark=sigkill-$$-$RANDOM
+    setsid "${launcher[0]}" -n 3 "${launcher[@]:1}" "$MFRUN" --joblog jl -- "echo {} >> ran; sleep 0.05; : $mark" ::: $(seq 400) >out 2>err &
     pid=$!
-    sleep 2.5
+    for _ in $(seq 600); do # bounded wait: 20 tasks logged, not a guess
+        [ -f jl ] && [ "$(wc -l <jl)" -gt 20 ] && break
+        sleep 0.1
+    done
     kill -KILL -- -"$pid"
     wait "$pid" 2>/dev/null
-    sleep 1
+    # Open MPI starts each rank in its own process group: they outlive
+    # the killed launcher until they notice (about 2.5 s here), and the
+    # root goes on logging meanwhile. Wait (bounded) until every rank and
+    # command of that run is gone before touching the log.
+    for _ in $(seq 300); do
+        pgrep -f "$mark" >/dev/null || break
+        sleep 0.1
+    done
+    pgrep -f "$mark" >/dev/null && fail "ranks of the killed job still running after 30 s"
     before=$(awk -F'\t' 'NR > 1 && $10 == "ok" { print $1 }' jl | sort -n)
     nb=$(echo "$before" | grep -c .)
     [ "$nb" -gt 0 ] && [ "$nb" -lt 400 ] || fail "$nb tasks done before the kill: the test proves nothing"
     # a torn last line is ignored: add one
     printf '999\t1\t1\tvm\t1' >>jl
-    mfr 3 --resume --joblog jl -- 'echo {} >> ran; sleep 0.05' ::: $(seq 400)
+    mfr 3 --resume --joblog jl -- "echo {} >> ran; sleep 0.05; : $mark" ::: $(seq 400)
     expect_rc 0 "resume after SIGKILL"
     for id in $before; do
         c=$(grep -cx "$id" ran)
