@@ -664,9 +664,11 @@ typedef struct mf_as_completed_iter mf_as_completed_iter;
 /**
  * Start iterating over `futs` as they finish: already finished ones first
  * (in input order), then the others as they finish; each distinct future
- * once. The timeout counts from this call. The iterator takes its own
+ * once. The timeout counts from this call (MF_FOREVER: none, as a
+ * long-lived completion queue wants). The iterator takes its own
  * reference to each future; free it with mf_as_completed_free().
- * Errors: MF_EINVAL, MF_EBADHANDLE, MF_ENOMEM.
+ * `futs` may be NULL with n = 0: an empty set, to be filled with
+ * mf_as_completed_add(). Errors: MF_EINVAL, MF_EBADHANDLE, MF_ENOMEM.
  */
 MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
                            mf_as_completed_iter **it);
@@ -674,9 +676,10 @@ MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
 /**
  * Next finished future: `*fut` is a borrowed handle (valid while the
  * caller holds its own reference, or until mf_as_completed_free()).
- * Returns MF_OK, MF_EDONE when every future has been given, MF_ETIMEDOUT
- * when the overall timeout ran out (the iterator may be asked again; it
- * gives further futures only if they are already done), MF_EINCALLBACK.
+ * Returns MF_OK, MF_EDONE when every future in the set has been given,
+ * MF_ETIMEDOUT when the overall timeout ran out (the iterator may be
+ * asked again; it gives further futures only if they are already done),
+ * MF_EINCALLBACK.
  */
 MF_API int mf_as_completed_next(mf_as_completed_iter *it, mf_future *fut);
 
@@ -699,6 +702,51 @@ MF_API int mf_as_completed_next_index(mf_as_completed_iter *it,
  * MF_EBADHANDLE.
  */
 MF_API int mf_first_failed(const mf_future *futs, size_t n, size_t *index);
+
+/**
+ * Add `fut` to the iterator's set while iterating: a completion queue.
+ * The iterator takes its own reference (the caller may release theirs at
+ * once); the future is given by a later next/next_index/take once it is
+ * done (at once if it already is). Its position, for
+ * mf_as_completed_next_index(), is n + k for the k-th add (from 0), n the
+ * size of the array given to mf_as_completed(). Adding a future that is
+ * already in the set and not yet given gives it twice. After MF_EDONE an
+ * add makes the iterator give again. O(1); memory follows the futures not
+ * yet given for good (take, next_index), not all ever added.
+ *
+ * The bounded-pipeline idiom (keep W tasks outstanding, handle whichever
+ * finishes, submit the next):
+ *
+ *     mf_as_completed(NULL, 0, MF_FOREVER, &q);
+ *     for (i = 0; i < ntasks; i++) {
+ *         if (i >= W) { mf_as_completed_take(q, &f, NULL);
+ *                       use(f); mf_future_release(f); }
+ *         mf_submit(ex, fn, arg, len, &f);
+ *         mf_as_completed_add(q, f); mf_future_release(f);
+ *     }
+ *     while (mf_as_completed_take(q, &f, NULL) == MF_OK)
+ *         { use(f); mf_future_release(f); }
+ *     mf_as_completed_free(q);
+ *
+ * Errors: MF_EINVAL (NULL iterator), MF_EBADHANDLE (stale future),
+ * MF_ENOMEM. Thread-safety: as the other iterator calls (serialised by
+ * the library's lock); may be called from a done callback.
+ */
+MF_API int mf_as_completed_add(mf_as_completed_iter *it, mf_future fut);
+
+/**
+ * Next finished future, handed over: `*fut` carries the iterator's
+ * reference, which the caller now owns and must give back with
+ * mf_future_release() (unlike mf_as_completed_next(), whose handle is
+ * borrowed). `index` (may be NULL) receives its position, as
+ * mf_as_completed_next_index(). The iterator keeps nothing of it, so a
+ * loop of take + release holds only what is outstanding. Returns
+ * MF_OK, MF_EDONE (nothing left in the set: add more, or stop),
+ * MF_ETIMEDOUT (the iterator's timeout ran out), MF_EINVAL,
+ * MF_EINCALLBACK (would block inside a done callback).
+ */
+MF_API int mf_as_completed_take(mf_as_completed_iter *it, mf_future *fut,
+                                size_t *index);
 
 /** Free the iterator and its references. NULL is accepted. */
 MF_API void mf_as_completed_free(mf_as_completed_iter *it);

@@ -3,9 +3,10 @@
  * mf_wait rescans its futures only when some future somewhere has
  * finished since the last scan (a global counter), so a long wait costs
  * O(n) per completion batch, not per poll. as_completed registers an
- * internal callback on each pending future that appends it to a
- * completion list, so each step is O(1); freeing the iterator removes the
- * callbacks that have not fired.
+ * internal watcher on each pending future that appends it to a ready
+ * queue, so each step is O(1); futures can be added while iterating (a
+ * completion queue: the bounded-pipeline idiom costs O(1) per task), and
+ * freeing the iterator removes the watchers that have not fired.
  */
 
 #include "wait.h"
@@ -121,29 +122,100 @@ MF_API int mf_wait(const mf_future *futs, size_t n, double timeout, int mode,
 
 /* ---- as_completed ----------------------------------------------------- */
 
+/* One future of an iterator. Entries never move (watchers hold pointers
+ * to them): they live in blocks, and an entry whose future was handed
+ * over for good goes back on a free list, so a long-lived completion
+ * queue costs memory for what is outstanding, not for all it has seen. */
 typedef struct mf_ac_entry {
     struct mf_as_completed_iter *it;
-    size_t i;
+    mf_fut *f;                /* retained while not NULL */
+    size_t pos;               /* position reported by next_index */
+    struct mf_ac_entry *next; /* ready queue, or free list */
+    bool watching;            /* our watcher is on f */
 } mf_ac_entry;
 
-struct mf_as_completed_iter {
-    mf_fut **f;         /* distinct futures, each retained (NULL once
-                           given by mf_as_completed_next_index) */
-    size_t *pos;        /* f[i]'s first position in the caller's array */
-    mf_ac_entry *ent;   /* callback contexts */
-    unsigned char *cbs; /* 1 while f[i] has our callback */
+typedef struct mf_ac_block {
+    struct mf_ac_block *next;
     size_t n;
-    size_t *order; /* completion order */
-    size_t nready, next;
+    mf_ac_entry e[];
+} mf_ac_block;
+
+struct mf_as_completed_iter {
+    mf_ac_block *blocks;
+    size_t nalloc;            /* entries in all blocks */
+    mf_ac_entry *free_list;   /* entries to reuse */
+    mf_ac_entry *head, *tail; /* finished, not yet given: in order */
+    size_t npending;          /* added and not yet given */
+    size_t npos;              /* positions used (initial n, then adds) */
     double deadline;
 };
 
+/* Lock held. */
+static int mf_ac_grow(mf_as_completed_iter *it, size_t want)
+{
+    size_t n = want > it->nalloc ? want : it->nalloc;
+    if (n < 16)
+        n = 16;
+    mf_ac_block *b = mf__malloc(sizeof *b + n * sizeof b->e[0]);
+    if (!b)
+        return MF_ENOMEM;
+    b->n = n;
+    b->next = it->blocks;
+    it->blocks = b;
+    it->nalloc += n;
+    for (size_t i = n; i-- > 0;) {
+        b->e[i] = (mf_ac_entry){it, NULL, 0, it->free_list, false};
+        it->free_list = &b->e[i];
+    }
+    return MF_OK;
+}
+
+static void mf_ac_push_ready(mf_as_completed_iter *it, mf_ac_entry *e)
+{
+    e->next = NULL;
+    if (it->tail)
+        it->tail->next = e;
+    else
+        it->head = e;
+    it->tail = e;
+}
+
+/* Runs under the lock when the future finishes (a watcher). */
 static void mf_ac_on_done(mf_future h, void *ud)
 {
     mf_ac_entry *e = ud;
     (void)h;
-    e->it->cbs[e->i] = 0;
-    e->it->order[e->it->nready++] = e->i;
+    e->watching = false;
+    mf_ac_push_ready(e->it, e);
+}
+
+/* Put f (usable, lock held) into the set at position pos. */
+static int mf_ac_put(mf_as_completed_iter *it, mf_fut *f, size_t pos)
+{
+    if (!it->free_list && mf_ac_grow(it, 0) != MF_OK)
+        return MF_ENOMEM;
+    mf_ac_entry *e = it->free_list;
+    if (!mf__fut_is_done(f) &&
+        mf__fut_add_watch(f, mf_ac_on_done, e) != MF_OK)
+        return MF_ENOMEM;
+    it->free_list = e->next;
+    e->f = f;
+    f->refs++;
+    e->pos = pos;
+    it->npending++;
+    if (mf__fut_is_done(f))
+        mf_ac_push_ready(it, e);
+    else
+        e->watching = true;
+    return MF_OK;
+}
+
+/* An entry given for good: its reference already dealt with. */
+static void mf_ac_recycle(mf_as_completed_iter *it, mf_ac_entry *e)
+{
+    e->f = NULL;
+    e->next = it->free_list;
+    it->free_list = e;
 }
 
 MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
@@ -157,22 +229,17 @@ MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
     it = mf__calloc(1, sizeof *it);
     if (!it)
         return mf__fail(MF_ENOMEM, "mf_as_completed: out of memory");
-    size_t cap = n ? n : 1;
-    it->f = mf__malloc(cap * sizeof *it->f);
-    it->ent = mf__malloc(cap * sizeof *it->ent);
-    it->pos = mf__malloc(cap * sizeof *it->pos);
-    it->cbs = mf__calloc(cap, 1);
-    it->order = mf__malloc(cap * sizeof *it->order);
-    if (!it->f || !it->ent || !it->cbs || !it->order || !it->pos) {
+    it->deadline = mf__deadline(timeout);
+    it->npos = n;
+    mf__lock();
+    if (n && mf_ac_grow(it, n) != MF_OK) {
+        mf__unlock();
         mf_as_completed_free(it);
         return mf__fail(MF_ENOMEM, "mf_as_completed: out of memory");
     }
-    it->deadline = mf__deadline(timeout);
-    mf__lock();
     uint32_t mark = mf__next_mark();
     for (size_t i = 0; i < n; i++) {
-        mf_fut *f = mf__fut_usable(futs[i]);
-        if (!f) {
+        if (!mf__fut_usable(futs[i])) {
             mf__unlock();
             mf_as_completed_free(it);
             return mf__fail(MF_EBADHANDLE,
@@ -180,72 +247,142 @@ MF_API int mf_as_completed(const mf_future *futs, size_t n, double timeout,
                             "stale or null",
                             i);
         }
-        if (f->mark == mark)
-            continue; /* a duplicate: given once */
-        f->mark = mark;
-        it->pos[it->n] = i;
-        it->f[it->n++] = f;
-        f->refs++;
     }
-    /* Done ones first, in input order; then callbacks on the rest. */
-    for (size_t i = 0; i < it->n; i++)
-        if (mf__fut_is_done(it->f[i]))
-            it->order[it->nready++] = i;
-    for (size_t i = 0; i < it->n; i++) {
-        if (mf__fut_is_done(it->f[i]))
-            continue;
-        it->ent[i] = (mf_ac_entry){it, i};
-        if (mf__fut_add_watch(it->f[i], mf_ac_on_done, &it->ent[i]) !=
-            MF_OK) {
-            mf__unlock();
-            mf_as_completed_free(it);
-            return mf__fail(MF_ENOMEM, "mf_as_completed: out of memory");
+    /* Done ones first, in input order; then watchers on the rest. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            mf_fut *f = mf__fut_usable(futs[i]);
+            if (mf__fut_is_done(f) != (pass == 0) || f->mark == mark)
+                continue; /* other pass, or a duplicate: given once */
+            f->mark = mark;
+            if (mf_ac_put(it, f, i) != MF_OK) {
+                mf__unlock();
+                mf_as_completed_free(it);
+                return mf__fail(MF_ENOMEM, "mf_as_completed: out of "
+                                           "memory");
+            }
         }
-        it->cbs[i] = 1;
     }
     mf__unlock();
     *out = it;
     return MF_OK;
 }
 
+MF_API int mf_as_completed_add(mf_as_completed_iter *it, mf_future fut)
+{
+    int rc;
+    mf__clear_error();
+    if (!it)
+        return mf__fail(MF_EINVAL, "mf_as_completed_add: NULL iterator");
+    mf__lock();
+    mf_fut *f = mf__fut_usable(fut);
+    if (!f)
+        rc = mf__fail(MF_EBADHANDLE,
+                      "mf_as_completed_add: the future is stale or null");
+    else if (mf_ac_put(it, f, it->npos) != MF_OK)
+        rc = mf__fail(MF_ENOMEM, "mf_as_completed_add: out of memory");
+    else {
+        it->npos++;
+        rc = MF_OK;
+    }
+    mf__unlock();
+    return rc;
+}
+
 static bool mf_ac_pred(void *p)
 {
     mf_as_completed_iter *it = p;
-    return it->next < it->nready;
+    return it->head != NULL;
+}
+
+/* The next finished entry, out of the ready queue; lock held. */
+static int mf_ac_pop(mf_as_completed_iter *it, mf_ac_entry **out)
+{
+    int rc = MF_OK;
+    if (!it->head) {
+        if (it->npending == 0)
+            return MF_EDONE;
+        double now = mf__now();
+        if (mf__cb_depth > 0 && it->deadline > now)
+            return mf__fail(MF_EINCALLBACK, "mf_as_completed_next from a "
+                                            "done callback");
+        rc = mf__wait_until(mf_ac_pred, it,
+                            it->deadline > now ? it->deadline : now);
+    }
+    if (rc == MF_OK) {
+        mf_ac_entry *e = it->head;
+        it->head = e->next;
+        if (!it->head)
+            it->tail = NULL;
+        e->next = NULL;
+        it->npending--;
+        *out = e;
+    }
+    return rc;
+}
+
+int mf__ac_next(mf_as_completed_iter *it, size_t *index)
+{
+    mf_ac_entry *e = NULL;
+    int rc = mf_ac_pop(it, &e);
+    if (rc == MF_OK)
+        *index = e->pos; /* the entry keeps its reference until free */
+    return rc;
 }
 
 MF_API int mf_as_completed_next(mf_as_completed_iter *it, mf_future *fut)
 {
-    size_t index;
+    mf_ac_entry *e = NULL;
     int rc;
     mf__clear_error();
     if (!it || !fut)
         return mf__fail(MF_EINVAL, "mf_as_completed_next: NULL argument");
     mf__lock();
-    rc = mf__ac_next(it, &index);
+    rc = mf_ac_pop(it, &e);
     if (rc == MF_OK)
-        *fut = mf__fut_handle(it->f[index]);
+        *fut = mf__fut_handle(e->f); /* borrowed: kept until free */
     mf__unlock();
     return rc;
 }
 
 MF_API int mf_as_completed_next_index(mf_as_completed_iter *it, size_t *index)
 {
-    size_t k;
+    mf_ac_entry *e = NULL;
     int rc;
     mf__clear_error();
     if (!it || !index)
         return mf__fail(MF_EINVAL,
                         "mf_as_completed_next_index: NULL argument");
     mf__lock();
-    rc = mf__ac_next(it, &k);
+    rc = mf_ac_pop(it, &e);
     if (rc == MF_OK) {
-        *index = it->pos[k];
+        *index = e->pos;
         /* Given: the iterator lets go of it now. */
-        mf_fut *f = it->f[k];
-        it->f[k] = NULL;
+        mf_fut *f = e->f;
+        mf_ac_recycle(it, e);
         f->refs--;
         mf__fut_maybe_free(f);
+    }
+    mf__unlock();
+    return rc;
+}
+
+MF_API int mf_as_completed_take(mf_as_completed_iter *it, mf_future *fut,
+                                size_t *index)
+{
+    mf_ac_entry *e = NULL;
+    int rc;
+    mf__clear_error();
+    if (!it || !fut)
+        return mf__fail(MF_EINVAL, "mf_as_completed_take: NULL argument");
+    mf__lock();
+    rc = mf_ac_pop(it, &e);
+    if (rc == MF_OK) {
+        if (index)
+            *index = e->pos;
+        *fut = mf__fut_handle(e->f); /* the iterator's reference, now
+                                        the caller's */
+        mf_ac_recycle(it, e);
     }
     mf__unlock();
     return rc;
@@ -274,43 +411,27 @@ MF_API int mf_first_failed(const mf_future *futs, size_t n, size_t *index)
     return rc;
 }
 
-int mf__ac_next(mf_as_completed_iter *it, size_t *index)
-{
-    int rc = MF_OK;
-    if (it->next == it->n) {
-        rc = MF_EDONE;
-    } else if (it->next == it->nready) {
-        double now = mf__now();
-        if (mf__cb_depth > 0 && it->deadline > now)
-            rc = mf__fail(MF_EINCALLBACK, "mf_as_completed_next from a done "
-                                          "callback");
-        else
-            rc = mf__wait_until(mf_ac_pred, it,
-                                it->deadline > now ? it->deadline : now);
-    }
-    if (rc == MF_OK)
-        *index = it->order[it->next++];
-    return rc;
-}
-
 MF_API void mf_as_completed_free(mf_as_completed_iter *it)
 {
     if (!it)
         return;
     mf__lock();
-    for (size_t i = 0; i < it->n; i++) {
-        if (!it->f[i])
-            continue; /* given and let go by mf_as_completed_next_index */
-        if (it->cbs[i])
-            mf__fut_remove_cb(it->f[i], mf_ac_on_done, &it->ent[i]);
-        it->f[i]->refs--;
-        mf__fut_maybe_free(it->f[i]);
-    }
+    for (mf_ac_block *b = it->blocks; b; b = b->next)
+        for (size_t i = 0; i < b->n; i++) {
+            mf_ac_entry *e = &b->e[i];
+            if (!e->f)
+                continue; /* free, or given for good */
+            if (e->watching)
+                mf__fut_remove_cb(e->f, mf_ac_on_done, e);
+            e->f->refs--;
+            mf__fut_maybe_free(e->f);
+            e->f = NULL;
+        }
     mf__unlock();
-    mf__free(it->f);
-    mf__free(it->ent);
-    mf__free(it->pos);
-    mf__free(it->cbs);
-    mf__free(it->order);
+    while (it->blocks) {
+        mf_ac_block *b = it->blocks;
+        it->blocks = b->next;
+        mf__free(b);
+    }
     mf__free(it);
 }

@@ -18,7 +18,8 @@
  *           tasks/s against a farm with 32 in flight per worker
  *   window  1,000 futures outstanding: take the first completed, submit
  *           the next; with a new mf_as_completed per take and with
- *           mf_wait(FIRST_COMPLETED); tasks/s against the same farm
+ *           mf_wait(FIRST_COMPLETED), and with one completion queue
+ *           (mf_as_completed_add + take); tasks/s against the same farm
  *   echo    1 KiB and 64 KiB echo, one round trip at a time, against an
  *           MPI_Send/MPI_Recv ping-pong between the same processes
  *   sleep   (run by default with 4 ranks or more) tasks that sleep 5 ms:
@@ -549,10 +550,51 @@ static void win_take(mf_executor *ex, struct window *w, long s)
     }
 }
 
-/* way 0: a new mf_as_completed per take; way 1: mf_wait(FIRST_COMPLETED).
- * Returns seconds for n tasks through a window of k. */
+/* The completion-queue idiom (mf_as_completed_add + take): one queue for
+ * the whole run; the position of the t-th add is t, the task number. */
+static double lib_window_queue(mf_executor *ex, long n, long k)
+{
+    mf_as_completed_iter *q = NULL;
+    mf_future f;
+    long out = 0, done = 0, before = wrong;
+    size_t pos = 0;
+    double t0 = now();
+    CHECK(mf_as_completed(NULL, 0, MF_FOREVER, &q));
+    for (long next = 0; done < n;) {
+        if (next < n && out < k) {
+            submit_task(ex, id_tiny, (uint64_t)next, 0, &f);
+            CHECK(mf_as_completed_add(q, f));
+            CHECK(mf_future_release(f));
+            next++;
+            out++;
+            continue;
+        }
+        if (mf_as_completed_take(q, &f, &pos) != MF_OK) {
+            bad("window: queue take failed", (uint64_t)done);
+            break;
+        }
+        uint64_t t = check_pair(f);
+        if (t != STOP && t != (uint64_t)pos)
+            bad("window: queue gave another task's result", t);
+        CHECK(mf_future_release(f));
+        out--;
+        done++;
+    }
+    double dt = now() - t0;
+    mf_as_completed_free(q);
+    if (done != n)
+        bad("window: tasks lost", (uint64_t)done);
+    block_done(before, "window (queue) block");
+    return dt;
+}
+
+/* way 0: a new mf_as_completed per take; way 1: mf_wait(FIRST_COMPLETED);
+ * way 2: the completion queue. Returns seconds for n tasks through a
+ * window of k. */
 static double lib_window(mf_executor *ex, long n, long k, int way)
 {
+    if (way == 2)
+        return lib_window_queue(ex, n, k);
     struct window w = {malloc((size_t)k * sizeof(mf_future)),
                        malloc((size_t)k * sizeof(long)),
                        malloc((size_t)n * sizeof(long)),
@@ -612,12 +654,13 @@ static void wl_window(int rounds)
 {
     long k = 1000, n_asc = pick(1500, 3000, 20000),
          n_wait = pick(3000, 20000, 200000);
-    double asc[MAXROUNDS] = {0}, wt[MAXROUNDS] = {0}, base[MAXROUNDS] = {0};
+    double asc[MAXROUNDS] = {0}, wt[MAXROUNDS] = {0}, qu[MAXROUNDS] = {0},
+           base[MAXROUNDS] = {0};
     struct farm fm = {K_NONE, 32, 0, n_wait, NULL};
     for (int r = -1; r < rounds; r++)
-        for (int j = 0; j < 3; j++) {
-            int side = (j + r + 3) % 3; /* the order rotates */
-            if (side < 2) {
+        for (int j = 0; j < 4; j++) {
+            int side = (j + r + 4) % 4; /* the order rotates */
+            if (side < 3) {
                 long n = side == 0 ? n_asc : n_wait;
                 mf_executor *ex = open_ex();
                 if (ex) {
@@ -625,8 +668,10 @@ static void wl_window(int rounds)
                     CHECK(mf_executor_close(ex));
                     if (r >= 0 && side == 0)
                         asc[r] = (double)n / dt;
-                    else if (r >= 0)
+                    else if (r >= 0 && side == 1)
                         wt[r] = (double)n / dt;
+                    else if (r >= 0)
+                        qu[r] = (double)n / dt;
                 }
             } else {
                 idle_barrier();
@@ -643,6 +688,10 @@ static void wl_window(int rounds)
         snprintf(name, sizeof name,
                  "window of %ld, %ld tasks: wait FIRST_COMPLETED", k, n_wait);
         row(name, wt, base, rounds, "%.3g/s", 1, 1);
+        snprintf(name, sizeof name,
+                 "window of %ld, %ld tasks: as_completed_add + take", k,
+                 n_wait);
+        row(name, qu, base, rounds, "%.3g/s", 1, 1);
     }
 }
 
