@@ -882,6 +882,16 @@ MF_API int mf_task_printf(mf_task *task, const char *fmt, ...)
 /** The id of the function being run. */
 MF_API mf_fn_id mf_task_function(const mf_task *task);
 
+/**
+ * The worker running the task: its rank in the executor's communicator
+ * (1 to size - 1 with MPI, the root being 0), or its number (1 to N) in a
+ * local pool, where every worker shares the process's MPI rank (if any).
+ * For logs and records, as mf-factorial's `rank=`; which worker runs a
+ * task is the scheduler's choice, so results must not depend on it.
+ * -1 for a NULL task. Thread-safe (reads the task only).
+ */
+MF_API int mf_task_worker(const mf_task *task);
+
 #ifdef __cplusplus
 }
 #endif

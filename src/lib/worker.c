@@ -65,6 +65,7 @@
 
 struct mf_task {
     mf_fn_id fn;
+    int worker; /* the rank running it (mf_task_worker) */
     const void *arg;
     size_t arg_len;
     void *res;
@@ -141,6 +142,11 @@ MF_API const void *mf_task_arg(const mf_task *task, size_t *len)
 MF_API mf_fn_id mf_task_function(const mf_task *task)
 {
     return task ? task->fn : 0;
+}
+
+MF_API int mf_task_worker(const mf_task *task)
+{
+    return task ? task->worker : -1;
 }
 
 MF_API int mf_task_result_buffer(mf_task *task, size_t len, void **buf)
@@ -516,6 +522,7 @@ static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
     memset(task, 0, offsetof(mf_task, msg));
     task->msg[0] = '\0';
     task->fn = fn;
+    task->worker = w->ex->rank;
     task->arg = arg;
     task->arg_len = len;
     const mf_reg_entry *e = mf__snap_find(&w->ex->reg, fn);

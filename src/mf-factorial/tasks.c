@@ -64,7 +64,7 @@ static int task_chunk(mf_task *task, void *ud)
                                  mff_fact_tail9(n, z),
                                  mff_fact_zeros(n),
                                  0,
-                                 (uint64_t)g_rank};
+                                 (uint64_t)mf_task_worker(task)};
         w[6] = (uint64_t)((now() - t0) * 1e9);
         for (int k = 0; k < REC_WORDS; k++)
             put64(recs + i * REC_BYTES + 8 * k, w[k]);
@@ -116,8 +116,8 @@ static int task_part(mf_task *task, void *ud)
     double t0 = now(), c0 = cpu_now();
     int prc = mff_huge_part(p, n, k, K);
     if (getenv("MF_FACTORIAL_TRACE"))
-        fprintf(stderr, "rank %d: part %u/%u in %.3f s, cpu %.3f s\n", g_rank,
-                k, K, now() - t0, cpu_now() - c0);
+        fprintf(stderr, "rank %d: part %u/%u in %.3f s, cpu %.3f s\n",
+                mf_task_worker(task), k, K, now() - t0, cpu_now() - c0);
     if (prc != 0) {
         mpz_clear(p);
         return mf_task_fail(task, "part: out of memory (n=%llu)",
@@ -184,7 +184,7 @@ static int task_mul(mf_task *task, void *ud)
     mpz_clears(ta, tb, NULL);
     if (getenv("MF_FACTORIAL_TRACE"))
         fprintf(stderr, "rank %d: mul %zu bytes in %.3f s, cpu %.3f s\n",
-                g_rank, len, now() - t0, cpu_now() - c0);
+                mf_task_worker(task), len, now() - t0, cpu_now() - c0);
     void *out = NULL;
     size_t pad = mf_mpz_padded_size(x);
     rc = mf_task_result_buffer(task, pad, &out);

@@ -61,11 +61,12 @@ static int t_sleep(mf_task *t, void *ud)
     return mf_task_return(t, &ms, sizeof ms);
 }
 
+/* {pid, mf_task_worker} */
 static int t_pid(mf_task *t, void *ud)
 {
-    int32_t p = (int32_t)getpid();
+    int32_t p[2] = {(int32_t)getpid(), (int32_t)mf_task_worker(t)};
     (void)ud;
-    return mf_task_return(t, &p, sizeof p);
+    return mf_task_return(t, p, sizeof p);
 }
 
 /* A 3 MiB result (out-of-line both ways: its argument is 1 MiB). */
@@ -134,13 +135,21 @@ static void t_basics(void)
     CU_ASSERT_EQUAL(n, 1000);
     CU_ASSERT_EQUAL(sum, 332833500);
     /* both workers took part, in processes of their own */
-    int32_t pids[2] = {0, 0};
+    int32_t pids[2] = {0, 0}, wpid[2] = {0, 0};
     for (int k = 0; k < 40; k++) {
         mf_future g;
-        int32_t p = 0;
+        int32_t pw[2] = {0, 0};
         mf_submit(ex, id_pid, NULL, 0, &g);
-        mf_future_result_into(g, 30, &p, sizeof p);
+        CU_ASSERT_EQUAL(mf_future_result_into(g, 30, pw, sizeof pw), MF_OK);
         mf_future_release(g);
+        int32_t p = pw[0];
+        /* the worker's number, 1 or 2; one process per number */
+        CU_ASSERT(pw[1] == 1 || pw[1] == 2);
+        if (g_kind == MF_PROCESSES && pw[1] >= 1 && pw[1] <= 2) {
+            if (!wpid[pw[1] - 1])
+                wpid[pw[1] - 1] = p;
+            CU_ASSERT_EQUAL(wpid[pw[1] - 1], p);
+        }
         if (g_kind == MF_PROCESSES) {
             CU_ASSERT(p != (int32_t)getpid() && p > 0);
         } else {
@@ -322,7 +331,9 @@ static int hold(void)
     for (int k = 0; k < 2; k++)
         mf_submit(ex, id_pidsleep, NULL, 0, &f[k]);
     for (int k = 0; k < 2; k++) {
-        mf_future_result_into(f[k], 30, &p[k], sizeof p[k]);
+        int32_t pw[2] = {0, 0}; /* {pid, worker} */
+        mf_future_result_into(f[k], 30, pw, sizeof pw);
+        p[k] = pw[0];
         mf_future_release(f[k]);
     }
     printf("pids %d %d\n", p[0], p[1]);
