@@ -34,6 +34,12 @@ double mf__deadline(double timeout)
  * long before sleeping. */
 #define MF_SPIN_SECONDS 50e-6
 #define MF_YIELD_SECONDS 1e-3
+/* With more ranks than cores, yielding is a busy loop whenever the other
+ * ranks sleep (tasks that block, or wait for I/O), and results arriving
+ * every few hundred microseconds would keep a waiter yielding for ever
+ * (each result restarts the backoff): there, go to short sleeps after
+ * this long instead. */
+#define MF_YIELD_OVERSUB_SECONDS 150e-6
 #define MF_SLEEP_START_US 20
 /* A waiting rank may sleep up to this share of the time it has been idle
  * (so sleeping adds at most ~10% to a wait), up to MF_GROW_MAX_US. */
@@ -72,7 +78,9 @@ void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us)
     now = mf__now();
     if (b->phase == 0 && now - b->idle_since >= MF_SPIN_SECONDS)
         b->phase = 1;
-    if (b->phase == 1 && now - b->idle_since >= MF_YIELD_SECONDS)
+    if (b->phase == 1 &&
+        now - b->idle_since >=
+            (b->oversub ? MF_YIELD_OVERSUB_SECONDS : MF_YIELD_SECONDS))
         b->phase = 2;
     if (b->phase == 0) {
         if (b->oversub)
