@@ -290,10 +290,10 @@ elif [ "$mode" = consumer ]; then
         bad "the README example does not build"
     fi
 
-    # The three examples of tests/install/examples, built the same way and
-    # run on 3 ranks, each output checked.
+    # The examples of tests/install/examples, built the same way and run
+    # on 3 ranks, each output checked.
     exdir="$MF_SOURCE_DIR/tests/install/examples"
-    for ex in sweep wordcount failfast; do
+    for ex in sweep wordcount failfast pipeline; do
         step "build the example $ex (mpicc + pkg-config)"
         # shellcheck disable=SC2086 # $flags is pkg-config's word list
         if ! "$MF_MPI_C_COMPILER" -std=c11 -Wall -Wextra -Werror "${SAN_FLAGS[@]}" \
@@ -333,6 +333,17 @@ elif [ "$mode" = consumer ]; then
             good "failfast stopped at stage 7 and cancelled the stages not started"
         else
             bad "failfast:"; sed 's/^/    /' "$work/ff.log"
+        fi
+    fi
+    if [ -x "$work/pipeline" ]; then
+        step "run pipeline (a completion queue, window 8) on 3 ranks and alone"
+        if run_ranks 3 "$work/pipeline" 20000 8 >"$work/pl.log" 2>&1 \
+           && grep -qx 'pipeline: 20000 tasks, window 8, sum of squares 2666466670000 (right)' "$work/pl.log" \
+           && "$work/pipeline" 3000 3 >"$work/pl1.log" 2>&1 \
+           && grep -qx 'pipeline: 3000 tasks, window 3, sum of squares 8995500500 (right)' "$work/pl1.log"; then
+            good "pipeline kept 8 outstanding through 20000 tasks, and ran alone on a local pool"
+        else
+            bad "pipeline:"; cat "$work/pl.log" "$work/pl1.log" 2>/dev/null | sed 's/^/    /'
         fi
     fi
 
