@@ -46,9 +46,11 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -213,6 +215,14 @@ static wsettings g_set;
 static int g_rank;
 static char g_host[64];
 static MPI_Comm g_ctrl = MPI_COMM_NULL;
+/* A run alone: the workers are processes forked by the library at open;
+ * the root's STOP reaches them through this shared page (mapped before
+ * the open, so they inherit it) instead of g_ctrl. */
+typedef struct local_ctrl {
+    _Atomic int stop; /* 1: STOP, grace below */
+    double grace;
+} local_ctrl;
+static local_ctrl *g_local;
 static volatile sig_atomic_t g_signal; /* signal number that came */
 static int g_ctrl_got;                 /* the one control message came */
 static int g_stopping;                 /* stop: no new command */
@@ -240,7 +250,16 @@ static void catch_signals(void)
 /* Notice a signal or the root's STOP (or END) message. */
 static void worker_check_stop(void)
 {
-    if (!g_ctrl_got && g_ctrl != MPI_COMM_NULL) {
+    if (g_local && !g_ctrl_got &&
+        atomic_load_explicit(&g_local->stop, memory_order_acquire)) {
+        g_ctrl_got = 1;
+        if (!g_stopping) {
+            g_stopping = 1;
+            g_stop_at = mono_now();
+            g_stop_grace = g_local->grace;
+        }
+    }
+    if (!g_local && !g_ctrl_got && g_ctrl != MPI_COMM_NULL) {
         int flag = 0;
         MPI_Iprobe(0, CTRL_TAG, g_ctrl, &flag, MPI_STATUS_IGNORE);
         if (flag) {
@@ -270,6 +289,13 @@ static int task_init(mf_task *task, void *ud)
     if (len != sizeof g_set)
         return mf_task_fail(task, "mf-run: bad settings (%zu bytes)", len);
     memcpy(&g_set, a, sizeof g_set);
+    if (g_local) {
+        /* A worker process of a run alone: the library reset its signal
+         * handlers; it stops as a worker rank does (a Ctrl-C reaches the
+         * whole foreground group), and its rank is its pool number. */
+        g_rank = mf_task_worker(task);
+        catch_signals();
+    }
     return 0;
 }
 
@@ -854,6 +880,7 @@ typedef struct opts {
     int nvals, have_colons;
     const char *argsfile;
     unsigned slots;
+    unsigned jobs; /* -j: worker processes of a run alone (0: cores) */
     const char *outdir, *joblog, *workdir, *spilldir;
     int tag, keep_order, resume, resume_failed, always_shell;
     double timeout, grace;
@@ -867,10 +894,13 @@ static const char *const help_text =
     "usage: mpirun -n N mf-run [OPTIONS] TASKFILE|-\n"
     "       mpirun -n N mf-run [OPTIONS] [--] CMD [ARG...] ::: V1 V2 ...\n"
     "       mpirun -n N mf-run [OPTIONS] --args FILE [--] CMD [ARG...]\n"
+    "       mf-run [-j N] [OPTIONS] ...   (alone: one machine)\n"
     "\n"
     "Runs shell commands on the worker ranks (rank 0 dispatches; ask for "
     "one\nrank more than the workers). Also under srun, and in Slurm/PBS "
-    "jobs\n(jobs/slurm/run.sbatch, jobs/pbs/run.pbs).\n"
+    "jobs\n(jobs/slurm/run.sbatch, jobs/pbs/run.pbs). Started alone "
+    "(no launcher,\nor one rank), it runs N worker processes on this "
+    "machine instead.\n"
     "\n"
     "Inputs:\n"
     "  TASKFILE, -      one command per line (- : stdin); blank lines and\n"
@@ -890,6 +920,9 @@ static const char *const help_text =
     "\n"
     "Running:\n"
     "  --slots N        commands at once per worker rank (default 1)\n"
+    "  -j N, --jobs N   alone (no launcher): N worker processes (default:\n"
+    "                   the CPUs mf-run may use; MF_WORKERS also sets it);\n"
+    "                   refused under mpirun/srun, where the ranks decide\n"
     "  --workdir DIR    directory the commands run in (default: the\n"
     "                   directory mf-run was started in)\n"
     "  --timeout S      kill a command's process group after S seconds\n"
@@ -933,8 +966,8 @@ static const char *const help_text =
     "\n"
     "Exit status: 0 every task succeeded; 1-100 that many tasks failed\n"
     "(100: 100 or more); 5 interrupted by SIGUSR1/SIGTERM/SIGINT (run\n"
-    "again with --resume); 2 bad input or options, or a single rank\n"
-    "(run under mpirun/srun), before any task runs; 255 internal error.\n"
+    "again with --resume); 2 bad input or options, before any task runs;\n"
+    "255 internal error.\n"
     "The message on stderr and the job log tell 2 and 5 from failures.\n"
     "Environment: MF_PROGRESS, MF_STATS, MF_TRACE, MF_WINDOW work as for\n"
     "any executor; MF_SIGNALS, MF_ISOLATE, MF_TASK_TIMEOUT and MF_JOURNAL\n"
@@ -1029,6 +1062,14 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->resume = 1;
         } else if (strcmp(a, "--resume-failed") == 0) {
             o->resume = o->resume_failed = 1;
+        } else if (need_arg(argc, argv, &i, "--jobs", &v) ||
+                   need_arg(argc, argv, &i, "-j", &v)) {
+            if (parse_uint(v, 4096, &u) || u == 0) {
+                die_msg("--jobs: '%s' is not a whole number from 1 to 4096",
+                        v);
+                return EX_BADINPUT;
+            }
+            o->jobs = (unsigned)u;
         } else if (need_arg(argc, argv, &i, "--slots", &v)) {
             if (parse_uint(v, MAX_SLOTS, &u) || u == 0) {
                 die_msg("--slots: '%s' is not a whole number from 1 to %d", v,
@@ -1741,6 +1782,13 @@ static int *g_ctrl_sent;
 
 static void send_ctrl_all(int nranks, double grace)
 {
+    if (g_local) {
+        if (grace >= 0 && !atomic_load(&g_local->stop)) {
+            g_local->grace = grace;
+            atomic_store_explicit(&g_local->stop, 1, memory_order_release);
+        }
+        return; /* END: the pool's close ends the workers */
+    }
     for (int r = 1; r < nranks; r++)
         if (!g_ctrl_sent[r]) {
             MPI_Send(&grace, 1, MPI_DOUBLE, r, CTRL_TAG, g_root_ctrl);
@@ -2226,11 +2274,27 @@ int main(int argc, char **argv)
     int status = 0;
     if (rank == 0) {
         status = parse_opts(argc, argv, &R.o);
-        if (status == 0 && nranks < 2) {
-            die_msg("needs at least 2 ranks (1 dispatcher + workers); run "
-                    "it under mpirun -n N or srun (a one-process mode is "
-                    "planned)");
+        const char *be = getenv("MF_BACKEND");
+        if (status == 0 && nranks > 1 && R.o.jobs) {
+            die_msg("-j/--jobs is for a run alone; under mpirun/srun the "
+                    "ranks are the workers (ask for one rank more)");
             status = EX_BADINPUT;
+        } else if (status == 0 && nranks == 1 && be &&
+                   strcmp(be, "threads") == 0) {
+            die_msg("MF_BACKEND=threads: mf-run's workers must be "
+                    "processes (each waits for its commands and handles "
+                    "signals); unset it or use MF_BACKEND=processes");
+            status = EX_BADINPUT;
+        } else if (status == 0 && nranks == 1 && be &&
+                   strcmp(be, "none") == 0) {
+            die_msg("one rank and MF_BACKEND=none: no workers; run under "
+                    "mpirun -n N or srun, or without MF_BACKEND=none");
+            status = EX_BADINPUT;
+        }
+        if (status == 0 && nranks == 1 && R.o.jobs) {
+            char jb[16];
+            snprintf(jb, sizeof jb, "%u", R.o.jobs);
+            setenv("MF_WORKERS", jb, 1); /* the pool's size */
         }
         if (status == 0)
             status = root_prepare(&R, &lm);
@@ -2243,6 +2307,17 @@ int main(int argc, char **argv)
         return status < 0 ? 0 : status;
     }
     catch_signals();
+    if (nranks == 1) {
+        g_local = mmap(NULL, sizeof *g_local, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (g_local == MAP_FAILED) {
+            die_msg("cannot map a shared page: %s", strerror(errno));
+            mf_finalize();
+            return EX_INTERNAL;
+        }
+        atomic_init(&g_local->stop, 0);
+        g_local->grace = 0;
+    }
     MPI_Comm_dup(MPI_COMM_WORLD, &g_ctrl);
     g_root_ctrl = g_ctrl;
     mf_fn_id fn_batch, fn_init;
@@ -2268,7 +2343,7 @@ int main(int argc, char **argv)
         mf_executor_close(ex);
         send_ctrl_all(nranks, -1); /* END to those that got no STOP */
         free(g_ctrl_sent);
-    } else if (!g_ctrl_got) {
+    } else if (!g_ctrl_got && !g_local) {
         double grace;
         MPI_Recv(&grace, 1, MPI_DOUBLE, 0, CTRL_TAG, g_ctrl,
                  MPI_STATUS_IGNORE);
@@ -2281,6 +2356,8 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     MPI_Comm_free(&g_ctrl);
+    if (g_local)
+        munmap(g_local, sizeof *g_local);
     report_peak_rss(rank);
     mf_finalize();
     return status;

@@ -325,12 +325,24 @@ badinput)
     bad "joblog of another list" "different task list" --resume --joblog jl good
     printf 'not a log\n' >notlog
     bad "not a joblog" "not an mf-run job log" --resume --joblog notlog good
-    # one rank: a clear message, exit 2
-    "$MFRUN" good >out 2>err
+    bad "-j under a launcher" "-j/--jobs is for a run alone" -j 2 good
+    # alone: refusals of its own
+    for a in "-j 0" "-j x" "--jobs 5000"; do
+        # shellcheck disable=SC2086 # the words of $a are options
+        "$MFRUN" $a good >out 2>err
+        rc=$?
+        expect_rc 2 "alone $a"
+        grep -q -- "--jobs: " err || fail "alone $a: message"
+    done
+    MF_BACKEND=threads "$MFRUN" good >out 2>err
     rc=$?
-    expect_rc 2 "one rank"
-    grep -q 'run it under mpirun -n N or srun' err || fail "one rank: message"
-    [ -e ran ] && fail "one rank: a task ran"
+    expect_rc 2 "alone, MF_BACKEND=threads"
+    grep -q 'must be processes' err || fail "MF_BACKEND=threads: message"
+    MF_BACKEND=none "$MFRUN" good >out 2>err
+    rc=$?
+    expect_rc 2 "alone, MF_BACKEND=none"
+    grep -q 'MF_BACKEND=none: no workers' err || fail "MF_BACKEND=none: message"
+    [ -e ran ] && fail "alone, refused: a task ran"
     "$MFRUN" --help >out 2>err || fail "--help exit"
     grep -q 'Exit status' out || fail "--help has no exit status"
     ;;
@@ -367,6 +379,70 @@ direct)
     [ "$(cat out)" = mf-run ] || fail "not started directly: parent '$(cat out)'"
     mfr 2 --always-shell -- ./ppid.sh ::: x
     [ "$(cat out)" = sh ] || fail "--always-shell: parent '$(cat out)', not sh"
+    ;;
+alone)
+    # Started without a launcher: a pool of worker processes (-j N) on
+    # this machine, with everything else as under mpirun.
+    mark=alone-$$-$RANDOM
+    "$MFRUN" -j 3 --tag --joblog jl -- "echo \$MF_TASK_RANK >> ranks; echo {}; : $mark" ::: $(seq 30) >out 2>err
+    rc=$?
+    expect_rc 0 "alone -j 3"
+    [ "$(cut -f2 out | sort -n | tr '\n' ' ')" = "$(seq 30 | tr '\n' ' ')" ] || fail "alone: outputs $(cat out)"
+    [ "$(status_count ok)" = 30 ] || fail "alone: $(status_count ok) ok of 30"
+    [ "$(sort -u ranks | tr '\n' ' ')" != "" ] && ! grep -qv '^[123]$' ranks || fail "alone: MF_TASK_RANK not 1..3: $(sort -u ranks | tr '\n' ' ')"
+    awk -F'\t' 'NR > 1 && ($3 < 1 || $3 > 3)' jl | grep -q . && fail "alone: job log rank outside 1..3"
+    # failures, a crash and 127 recorded; the exit status counts them
+    rm -f jl
+    "$MFRUN" -j 2 --joblog jl -- 'case {} in 2) exit 3;; 3) kill -SEGV $$;; 4) no_such_command_mf;; esac' ::: 1 2 3 4 >out 2>err
+    rc=$?
+    expect_rc 3 "alone: three failures"
+    awk -F'\t' 'NR > 1 && $1 == 3 && $8 == 11' jl | grep -q . || fail "alone: SIGSEGV not recorded"
+    awk -F'\t' 'NR > 1 && $1 == 4 && $7 == 127' jl | grep -q . || fail "alone: 127 not recorded"
+    # SIGINT to the whole process group, as Ctrl-C does: the root and its
+    # workers stop (exit 5, the log complete), no command outlives them,
+    # and --resume finishes the rest, nothing that succeeded twice.
+    rm -f jl ran
+    cmd="echo {} >> ran; sleep 0.3; : $mark"
+    setsid "$MFRUN" -j 2 --grace 1 --joblog jl -- "$cmd" ::: $(seq 40) >out 2>err &
+    pid=$!
+    for _ in $(seq 600); do
+        [ -f ran ] && [ "$(wc -l <ran)" -ge 4 ] && break
+        sleep 0.1
+    done
+    [ -f ran ] && [ "$(wc -l <ran)" -ge 4 ] || fail "alone: no task started within 60 s"
+    kill -INT -- -"$pid"
+    wait "$pid"
+    rc=$?
+    expect_rc 5 "alone: interrupted by SIGINT"
+    grep -q 'interrupted by SIGINT: [0-9]* of 40 tasks finished' err || fail "alone: no 'interrupted' count"
+    fin=$(sed -n 's/.*interrupted by SIGINT: \([0-9]*\) of 40.*/\1/p' err)
+    [ "$fin" = "$(status_count ok)" ] || fail "alone: said $fin finished, log has $(status_count ok) ok"
+    [ "$fin" -gt 0 ] && [ "$fin" -lt 40 ] || fail "alone: finished $fin: the test proves nothing"
+    for _ in $(seq 100); do
+        pgrep -f "$mark" >/dev/null || break
+        sleep 0.1
+    done
+    pgrep -f "$mark" >/dev/null && fail "alone: a worker or command outlived the interrupted run"
+    "$MFRUN" -j 2 --resume --joblog jl -- "$cmd" ::: $(seq 40) >out 2>err
+    rc=$?
+    expect_rc 0 "alone: resume"
+    [ "$(status_count ok)" = 40 ] || fail "alone: after resume $(status_count ok) ok of 40"
+    dup=$(awk -F'\t' 'NR > 1 && $10 == "ok" { print $1 }' jl | sort | uniq -d | wc -l)
+    [ "$dup" = 0 ] || fail "alone: $dup tasks succeeded twice"
+    # SIGUSR1 to the root only (as a batch system's warning): it tells
+    # its workers through the shared page; exit 5.
+    rm -f jl ran
+    "$MFRUN" -j 2 --grace 1 --joblog jl -- "$cmd" ::: $(seq 40) >out 2>err &
+    pid=$!
+    for _ in $(seq 600); do
+        [ -f ran ] && [ "$(wc -l <ran)" -ge 4 ] && break
+        sleep 0.1
+    done
+    kill -USR1 "$pid"
+    wait "$pid"
+    rc=$?
+    expect_rc 5 "alone: interrupted by SIGUSR1"
+    [ "$(status_count ok)" -lt 40 ] || fail "alone: SIGUSR1 stopped nothing"
     ;;
 *)
     echo "check.sh: unknown scenario '$scenario'" >&2
