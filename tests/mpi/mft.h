@@ -16,6 +16,14 @@
  * Gates make "running" and "queued" deterministic without any sleep: a gate
  * task tells the root it started (a message on a private duplicate of the
  * communicator) and blocks in MPI_Recv until the root releases it.
+ *
+ * The same scenarios also run on a local pool (mft_run_local: the thread
+ * or process pool of mf_executor_open_local(), a plain process, MPI never
+ * initialised). There the root is the only process running the harness:
+ * no worker verdicts; gates use a shared memory region made before the
+ * pool opens (see "Gates" below); scenarios that are inherently MPI are
+ * skipped by name with a printed reason, and tests adapt where a local
+ * backend legitimately differs (mft_local says which backend runs).
  */
 #ifndef MFT_H
 #define MFT_H
@@ -44,6 +52,19 @@ extern char mft_open_msg[4096]; /* mf_last_error() right after that open */
 extern long mft_expect_marks;   /* root: expected "mark" runs, -1 = any */
 extern int mft_force_progress_thread; /* open every executor with
                                          opts.progress_thread = 1 */
+/* 0 for MPI ranks (mft_run), or the local pool kind of mft_run_local()
+ * (MF_PROCESSES, MF_THREADS). In a local run mft_root = mft_rank = 0,
+ * mft_size = workers + 1, mft_comm = mft_ucomm = MPI_COMM_NULL, and
+ * mft_thread = MPI_THREAD_MULTIPLE (the library may be called from any
+ * thread); a task's worker is mf_task_worker() (1..N). */
+extern int mft_local;
+/* "mpi", "processes" or "threads". */
+const char *mft_backend(void);
+
+/* Open an executor of the current run with options `o` (may be NULL):
+ * mf_executor_open(mft_comm, mft_root, ...) with MPI (collective), or
+ * mf_executor_open_local(mft_local, mft_nw, ...). */
+int mft_open(const mf_executor_opts *o, mf_executor **ex);
 
 /* Ids of the standard task functions (registered on every rank). */
 extern mf_fn_id ID_ECHO, ID_ECHO_ZC, ID_MARK, ID_FAIL, ID_RETNZ, ID_EMPTY,
@@ -112,6 +133,34 @@ typedef struct mft_scenario {
 int mft_run(MPI_Comm comm, int root, const mft_scenario *scns, size_t n,
             const char *label);
 
+/* A scenario that only makes sense with MPI ranks, and why. */
+typedef struct mft_mpi_only {
+    const char *scenario; /* its name in the list (must exist) */
+    const char *why;
+} mft_mpi_only;
+
+/* Run the scenarios on a local pool of `kind` (MF_PROCESSES or MF_THREADS)
+ * with `nworkers` workers, in this process alone (MPI need not be
+ * initialised), skipping the `nskip` scenarios of `skip` with their
+ * reason. Prints the scenarios run and skipped, the tests skipped inside
+ * scenarios and the known library bugs met (mft_known_bug). Returns the
+ * number of failures. */
+int mft_run_local(int kind, int nworkers, const mft_scenario *scns, size_t n,
+                  const mft_mpi_only *skip, size_t nskip);
+
+/* A test (or part of one) that cannot run on this backend: printed with
+ * the reason and counted in the run's summary. */
+void mft_skip_test(const char *why);
+
+/* A check that fails because of a known library bug on this backend:
+ * `ok` false is printed and counted in the run's list of known library
+ * bugs (by `bug`, a short name) instead of failing the test; `ok` true
+ * (the bug fixed) is printed too, so that the entry can go. */
+void mft_known_bug(int ok, const char *bug, const char *expr,
+                   const char *file, int line);
+#define MFT_KNOWN_BUG(c, bug)                                                \
+    mft_known_bug(!!(c), bug, #c, __FILE__, __LINE__)
+
 /* Register the standard task functions (after mf_registry_clear()). */
 void mft_register_std(void);
 
@@ -148,9 +197,19 @@ double mft_now(void);
 
 /* ---- Gates ---------------------------------------------------------- */
 
+/* With MPI a gate task sends "started" to the root on mft_ucomm and waits
+ * in MPI_Recv for its release value. On a local pool it uses a shared
+ * anonymous mapping made before the first pool opens (the process pool
+ * forks its workers at the open, so they inherit it; threads share it):
+ * one slot per gate of the scenario (the argument's `pad` names it), with
+ * atomic "started" (the worker's number) and "release" words. The task
+ * polls its release word (a 200 us sleep between looks, for at most 60 s,
+ * then it fails); the root polls the started words (bounded as well). */
+
 typedef struct mft_gate {
     int32_t id; /* unique over the run */
-    int rank;   /* worker that runs it (in mft_ucomm), once started */
+    int rank;   /* worker that runs it (rank in mft_ucomm, or the local
+                   pool's worker number), once started */
     int started;
     int released;
     int in_use;
@@ -160,7 +219,7 @@ typedef struct mft_gate {
 /* Gate argument and result records (8 bytes each). */
 typedef struct mft_gate_arg {
     int32_t id;
-    int32_t pad;
+    int32_t pad; /* local pool: the gate's slot in the shared region */
 } mft_gate_arg;
 typedef struct mft_gate_res {
     int32_t id;

@@ -7,9 +7,17 @@
  * Usage: mpirun -n N mf_mpi_suite [--threads=single|funneled|serialized|
  *        multiple|mfinit] [--layout=world|world-last|split]
  * [--progress-thread]
+ *        mf_mpi_suite --backend=processes|threads [--workers=N]
+ *        [--progress-thread]
  *
  *   --progress-thread  open every executor with opts.progress_thread = 1
- *                      (needs --threads=multiple)
+ *                      (needs --threads=multiple with MPI)
+ *   --backend          mpi (the default: MPI ranks under the launcher), or
+ *                      a local pool of mf_executor_open_local() run as a
+ *                      plain process, MPI never initialised: the same
+ *                      scenarios but the MPI-only ones (g_mpi_only, each
+ *                      skipped with its reason)
+ *   --workers=N        the local pool's workers (default 3)
  *
  *   world       executors on MPI_COMM_WORLD, root 0
  *   world-last  executors on MPI_COMM_WORLD, root = last rank
@@ -22,13 +30,15 @@
  * Every scenario opens one executor (all ranks call mf_executor_open the
  * same number of times); see mft.h. Nothing here sleeps: "running" and
  * "queued" are made deterministic with gates (tasks blocked in MPI_Recv
- * until the root releases them) and window = 1.
+ * until the root releases them; on a local pool, polling a shared word)
+ * and window = 1.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include "suite.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int g_used_mf_init;
@@ -100,9 +110,51 @@ static const mft_scenario g_scenarios[] = {
     {"big_results", NULL, NULL, MF_OK, NULL, NULL, NULL, NULL, tests_big},
 };
 
+/* Scenarios that only make sense with MPI ranks: a local run (--backend)
+ * skips them, printing why, and counts them. Every other scenario runs on
+ * every backend; where a local pool legitimately differs the test itself
+ * says so (mft_local). */
+static const mft_mpi_only g_mpi_only[] = {
+    {"mf_run_frame", "mf_run() opens on a communicator, with MPI "
+                     "initialised"},
+    {"user_traffic", "user MPI messages on the executor's communicator, "
+                     "sent by tasks"},
+    {"mismatch_root_only", "registries that differ between ranks (a forked "
+                           "or threaded worker has the root's)"},
+    {"mismatch_worker_only", "registries that differ between ranks (a "
+                             "forked or threaded worker has the root's)"},
+};
+
 /* =================================================================== */
 /* main                                                                 */
 /* =================================================================== */
+
+/* A local run (--backend=processes|threads): no launcher, no MPI. */
+static int main_local(const char *backend, int nw)
+{
+    int kind = strcmp(backend, "processes") == 0 ? MF_PROCESSES
+               : strcmp(backend, "threads") == 0 ? MF_THREADS
+                                                 : 0;
+    int fails;
+    if (!kind || nw < 1 || nw > MAXW) {
+        fprintf(stderr, "bad --backend=%s or --workers=%d (1 to %d)\n",
+                backend, nw, MAXW);
+        return 2;
+    }
+    if (getenv("MF_WORKERS")) { /* it would override the count */
+        printf("mf_mpi_suite: MF_WORKERS=%s ignored (--workers=%d)\n",
+               getenv("MF_WORKERS"), nw);
+        unsetenv("MF_WORKERS");
+    }
+    printf("mf_mpi_suite: local pool, backend=%s, %d workers, MPI not "
+           "initialised%s\n",
+           backend, nw, mft_force_progress_thread ? ", progress thread" : "");
+    fails = mft_run_local(
+        kind, nw, g_scenarios, sizeof g_scenarios / sizeof g_scenarios[0],
+        g_mpi_only, sizeof g_mpi_only / sizeof g_mpi_only[0]);
+    printf("mf_mpi_suite: %s\n", fails ? "FAILED" : "all passed");
+    return fails ? 1 : 0;
+}
 
 static int level_of(const char *s)
 {
@@ -119,8 +171,8 @@ static int level_of(const char *s)
 
 int main(int argc, char **argv)
 {
-    const char *threads = "multiple", *layout = "world";
-    int i, provided = -1, wrank, wsize, fails = 0, all = 0;
+    const char *threads = "multiple", *layout = "world", *backend = "mpi";
+    int i, provided = -1, wrank, wsize, fails = 0, all = 0, nw = 3;
     size_t n = sizeof g_scenarios / sizeof g_scenarios[0];
     const mft_scenario *scns = g_scenarios;
     for (i = 1; i < argc; i++) {
@@ -130,7 +182,13 @@ int main(int argc, char **argv)
             threads = argv[i] + 10;
         else if (strncmp(argv[i], "--layout=", 9) == 0)
             layout = argv[i] + 9;
+        else if (strncmp(argv[i], "--backend=", 10) == 0)
+            backend = argv[i] + 10;
+        else if (strncmp(argv[i], "--workers=", 10) == 0)
+            nw = atoi(argv[i] + 10);
     }
+    if (strcmp(backend, "mpi") != 0)
+        return main_local(backend, nw);
     if (strcmp(threads, "mfinit") == 0) {
         if (mf_init(&argc, &argv, &provided) != MF_OK) {
             fprintf(stderr, "mf_init failed\n");

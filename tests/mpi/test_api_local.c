@@ -5,6 +5,11 @@
  * option defaults, bad opens and bad MF_* environment values on every
  * rank) and reopen_moving_root (2*size executors one after the other, the
  * root moving over every rank).
+ *
+ * On a local pool (mft_local) the root runs them alone: no mf_init (MPI
+ * stays uninitialised), the bad opens are those of
+ * mf_executor_open_local() (kind, worker count, NULL ex; the options and
+ * environment alike), and the reopened executors keep root 0.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -42,11 +47,38 @@ static void bad_open(MPI_Comm comm, int root, const mf_executor_opts *o,
     }
 }
 
+/* An open of the run's kind (mft_open) that must fail on every rank. */
+static void bad_open_opts(const mf_executor_opts *o, int want)
+{
+    static int junk;
+    mf_executor *ex = (mf_executor *)&junk;
+    int rc = mft_open(o, &ex);
+    MFT_CHECK_EQ(rc, want);
+    MFT_CHECK(ex == NULL);
+    if (rc == MF_OK && ex)
+        mf_executor_close(ex);
+}
+
+/* A local pool's own bad opens. */
+static void bad_open_local(int kind, int nworkers, int with_ex)
+{
+    static int junk;
+    mf_executor *ex = (mf_executor *)&junk;
+    int rc =
+        mf_executor_open_local(kind, nworkers, NULL, with_ex ? &ex : NULL);
+    MFT_CHECK_EQ(rc, MF_EINVAL);
+    if (with_ex) {
+        MFT_CHECK(ex == NULL);
+        if (rc == MF_OK && ex)
+            mf_executor_close(ex);
+    }
+}
+
 static void bad_env(const char *var, const char *val)
 {
     char msg[256];
     setenv(var, val, 1);
-    bad_open(mft_comm, mft_root, NULL, 1, MF_EINVAL);
+    bad_open_opts(NULL, MF_EINVAL);
     snprintf(msg, sizeof msg, "%s", mf_last_error());
     unsetenv(var);
     if (!mft_contains(msg, var)) {
@@ -93,10 +125,16 @@ void ar_api_local(void)
     MFT_CHECK(mf_version() != NULL &&
               strcmp(mf_version(), MF_VERSION_STRING) == 0);
 
-    /* mf_init on an initialised MPI does nothing and reports the level. */
-    MFT_CHECK_EQ(mf_init(NULL, NULL, &prov), MF_OK);
-    MFT_CHECK_EQ(prov, mft_thread);
-    MFT_CHECK_EQ(mf_init(NULL, NULL, NULL), MF_OK);
+    /* mf_init on an initialised MPI does nothing and reports the level
+     * (a local run leaves MPI uninitialised: mf_init would start it). */
+    if (!mft_local) {
+        MFT_CHECK_EQ(mf_init(NULL, NULL, &prov), MF_OK);
+        MFT_CHECK_EQ(prov, mft_thread);
+        MFT_CHECK_EQ(mf_init(NULL, NULL, NULL), MF_OK);
+    } else {
+        (void)prov;
+        mft_skip_test("mf_init on an initialised MPI");
+    }
 
     /* mf_last_error: "" on a thread that never failed (threads only where
      * the library may be called from any thread). */
@@ -151,12 +189,12 @@ void ar_api_local(void)
     MFT_CHECK(mo.timeout < 0);
 
     /* Bad opens: every rank makes the same call, so all fail alike. */
-    bad_open(MPI_COMM_NULL, 0, NULL, 1, MF_EINVAL);
-    bad_open(mft_comm, -1, NULL, 1, MF_EINVAL);
-    bad_open(mft_comm, mft_size, NULL, 1, MF_EINVAL);
-    bad_open(mft_comm, mft_root, NULL, 0, MF_EINVAL);
-    bad_open(MPI_COMM_SELF, 0, NULL, 1, MF_ENOWORKERS);
-    {
+    if (!mft_local) {
+        bad_open(MPI_COMM_NULL, 0, NULL, 1, MF_EINVAL);
+        bad_open(mft_comm, -1, NULL, 1, MF_EINVAL);
+        bad_open(mft_comm, mft_size, NULL, 1, MF_EINVAL);
+        bad_open(mft_comm, mft_root, NULL, 0, MF_EINVAL);
+        bad_open(MPI_COMM_SELF, 0, NULL, 1, MF_ENOWORKERS);
         /* an inter-communicator is refused on every rank */
         MPI_Comm half, inter;
         int color = mft_rank % 2;
@@ -165,22 +203,45 @@ void ar_api_local(void)
         bad_open(inter, 0, NULL, 1, MF_EINVAL);
         MPI_Comm_free(&inter);
         MPI_Comm_free(&half);
+    } else {
+        /* the local pool's own: kind, worker count, NULL ex */
+        bad_open_local(0, 2, 1);
+        bad_open_local(MF_PROCESSES | MF_THREADS, 2, 1);
+        bad_open_local(mft_local, -1, 1);
+        bad_open_local(mft_local, 4097, 1);
+        bad_open_local(mft_local, mft_nw, 0);
     }
     mf_executor_opts_init(&o);
     o.window = 65537; /* at most 65536 */
-    bad_open(mft_comm, mft_root, &o, 1, MF_EINVAL);
+    bad_open_opts(&o, MF_EINVAL);
     mf_executor_opts_init(&o);
     o.idle_sleep_max_us = 1000001; /* at most 1 s */
-    bad_open(mft_comm, mft_root, &o, 1, MF_EINVAL);
+    bad_open_opts(&o, MF_EINVAL);
     mf_executor_opts_init(&o);
     o.max_arg_bytes = ((size_t)1 << 30) + 1;
-    bad_open(mft_comm, mft_root, &o, 1, MF_EINVAL);
+    bad_open_opts(&o, MF_EINVAL);
     MFT_CHECK_EQ(o.progress_thread, 0);
     if (mft_thread < MPI_THREAD_MULTIPLE) {
         /* a progress thread needs MPI_THREAD_MULTIPLE */
         mf_executor_opts_init(&o);
         o.progress_thread = 1;
-        bad_open(mft_comm, mft_root, &o, 1, MF_EINVAL);
+        bad_open_opts(&o, MF_EINVAL);
+    }
+    if (mft_local == MF_THREADS) {
+        /* a thread cannot be killed: no isolation, no task timeout */
+        mf_executor_opts_init(&o);
+        o.isolate = 1;
+        bad_open_opts(&o, MF_EINVAL);
+        mf_executor_opts_init(&o);
+        o.task_timeout = 1.0;
+        bad_open_opts(&o, MF_EINVAL);
+        /* the same from the environment (valid values elsewhere) */
+        setenv("MF_ISOLATE", "1", 1);
+        bad_open_opts(NULL, MF_EINVAL);
+        unsetenv("MF_ISOLATE");
+        setenv("MF_TASK_TIMEOUT", "2.5", 1);
+        bad_open_opts(NULL, MF_EINVAL);
+        unsetenv("MF_TASK_TIMEOUT");
     }
     /* bad environment overrides fail the open, naming the variable */
     bad_env("MF_WINDOW", "abc");
@@ -208,12 +269,13 @@ static int t_extra(mf_task *task, void *ud)
 
 /* 2*size executors one after the other, the root moving over every rank;
  * before each, every rank registers one more function, which the new
- * executor knows. */
+ * executor knows. A local pool keeps its root (a process pool forks its
+ * workers at each open: they know what was registered before it). */
 void ar_reopen(void)
 {
     int i;
     for (i = 0; i < 2 * mft_size; i++) {
-        int root = i % mft_size, rc;
+        int root = mft_local ? mft_root : i % mft_size, rc;
         char name[32];
         mf_fn_id id = 0;
         mf_executor *ex = NULL;
@@ -224,7 +286,8 @@ void ar_reopen(void)
             MF_OK);
         mf_executor_opts_init(&o);
         o.window = (unsigned)(i % 3 + 1);
-        rc = mf_executor_open(mft_comm, root, &o, &ex);
+        rc = mft_local ? mft_open(&o, &ex)
+                       : mf_executor_open(mft_comm, root, &o, &ex);
         MFT_CHECK_EQ(rc, MF_OK);
         if (mft_rank != root) {
             MFT_CHECK(ex == NULL);
