@@ -91,17 +91,68 @@ void mf__skip_cancelled(mf_executor *ex)
     }
 }
 
-static unsigned mf_window(mf_executor *ex)
+/* The window in units of work (one item of a chunk, or one task): about
+ * MF_WINDOW_TARGET_NS of predicted work queued per worker, from the mean
+ * time of one unit. Tasks in flight are further capped by opts.window
+ * (mf_window); for plain tasks units are tasks, so that cap binds first,
+ * while a chunk counts as its items: a map of big chunks after tiny tasks
+ * does not pile several chunks on one worker while another idles. */
+static uint64_t mf_window_units(const mf_executor *ex, mf_fn_id fn)
 {
     unsigned max = ex->opts.window;
+    double ns = mf__fncost(ex, fn);
     /* Long tasks: one at a time per worker (a round trip is nothing next
      * to them), so no task waits on a worker behind a long one. */
-    if (ex->task_ns_avg >= MF_LONG_TASK_NS)
+    if (ns >= MF_LONG_TASK_NS)
         return 1;
-    if (max <= 2 || ex->task_ns_avg < 0)
+    /* Unknown (a function not seen yet): cautious until its first
+     * result, so a first batch of heavy tasks spreads over the workers. */
+    if (max <= 2 || ns < 0)
         return max < 2 ? max : 2;
-    double w = 2.0 + MF_WINDOW_TARGET_NS / (ex->task_ns_avg + 1.0);
-    return w >= (double)max ? max : (unsigned)w;
+    double w = 2.0 + MF_WINDOW_TARGET_NS / (ns + 1.0);
+    return w >= 1e12 ? (uint64_t)1e12 : (uint64_t)w;
+}
+
+static size_t mf_fncost_slot(mf_fn_id fn)
+{
+    return (size_t)((fn ^ (fn >> 29) ^ (fn >> 47)) % MF_FNCOST_SLOTS);
+}
+
+double mf__fncost(const mf_executor *ex, mf_fn_id fn)
+{
+    size_t i = mf_fncost_slot(fn);
+    return ex->fncost[i].fn == fn ? ex->fncost[i].ns : -1;
+}
+
+void mf__fncost_note(mf_executor *ex, mf_fn_id fn, double ns)
+{
+    size_t i = mf_fncost_slot(fn);
+    if (ex->fncost[i].fn != fn || ex->fncost[i].ns < 0) {
+        ex->fncost[i].fn = fn;
+        ex->fncost[i].ns = ns;
+    } else {
+        ex->fncost[i].ns = 0.9 * ex->fncost[i].ns + 0.1 * ns;
+    }
+}
+
+static unsigned mf_window(const mf_executor *ex, uint64_t units)
+{
+    unsigned max = ex->opts.window;
+    return units >= max ? max : (unsigned)units;
+}
+
+static uint64_t mf_units(const mf_fut *f)
+{
+    return f->nitems ? f->nitems : 1;
+}
+
+void mf__inflight_done(mf_executor *ex, int w, const mf_fut *f)
+{
+    uint64_t u = mf_units(f);
+    if (ex->inflight[w])
+        ex->inflight[w]--;
+    ex->inflight_units[w] =
+        ex->inflight_units[w] > u ? ex->inflight_units[w] - u : 0;
 }
 
 static void mf_release_arg(void *p)
@@ -129,6 +180,7 @@ static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
     f->state = MF_FS_RUNNING;
     f->worker = w;
     ex->inflight[w]++;
+    ex->inflight_units[w] += mf_units(f);
     ex->obs.w[w].bytes_in += f->arg_len;
     return MF_OK;
 }
@@ -213,8 +265,7 @@ static int mf_send_failed(mf_executor *ex, mf_send *s, int w, size_t npacked,
     mf__wire_free(s);
     mf__free(s);
     for (size_t i = 0; i < npacked; i++) {
-        if (ex->inflight[w])
-            ex->inflight[w]--;
+        mf__inflight_done(ex, w, ex->packed[i]);
         mf__ex_fail(ex, ex->packed[i], w, MF_FAIL_TASK, m, (size_t)n);
     }
     return mf__fail(rc, "failed to send tasks to rank %d", w);
@@ -222,7 +273,6 @@ static int mf_send_failed(mf_executor *ex, mf_send *s, int w, size_t npacked,
 
 int mf__dispatch(mf_executor *ex, bool *act)
 {
-    unsigned window = mf_window(ex);
     int nw = ex->nworkers;
     int rc = MF_OK;
     /* Start with the worker that answered last: with little work about,
@@ -240,7 +290,11 @@ int mf__dispatch(mf_executor *ex, bool *act)
         if (!ex->qhead)
             break;
         int w = ex->workers[(start + k) % nw];
-        if (ex->inflight[w] >= window || (pass1 && ex->inflight[w] > 0))
+        /* The window follows the function at the head of the queue. */
+        uint64_t uwin = mf_window_units(ex, ex->qhead->fn);
+        unsigned window = mf_window(ex, uwin);
+        if (ex->inflight[w] >= window || ex->inflight_units[w] >= uwin ||
+            (pass1 && ex->inflight[w] > 0))
             continue;
         /* Batch: an idle worker gets work at once (latency); a busy one
          * only once half its window is free, so messages carry many
@@ -260,6 +314,11 @@ int mf__dispatch(mf_executor *ex, bool *act)
         while (room > 0 && bytes < MF_BATCH_BYTES &&
                npacked < ex->opts.window) {
             mf__skip_cancelled(ex);
+            /* A chunk that would overfill the window waits (unless the
+             * worker has nothing: it gets one whatever its size). */
+            if (ex->qhead && (npacked > 0 || ex->inflight[w] > 0) &&
+                ex->inflight_units[w] + mf_units(ex->qhead) > uwin)
+                break;
             mf_fut *f = mf__pop(ex);
             if (!f)
                 break;

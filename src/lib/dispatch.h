@@ -12,6 +12,13 @@
 
 /* Fill the workers' windows from the queue; *act set if anything went. */
 int mf__dispatch(mf_executor *ex, bool *act);
+/* A task of worker w ended or came back: it no longer counts in w's
+ * window (its tasks and its units: a chunk counts its items). */
+void mf__inflight_done(mf_executor *ex, int w, const mf_fut *f);
+/* The root's mean time of one unit of fn (ns), -1 if not known; and
+ * noting a measured one. */
+double mf__fncost(const mf_executor *ex, mf_fn_id fn);
+void mf__fncost_note(mf_executor *ex, mf_fn_id fn, double ns);
 /* The same without polling for results (submit's fast path). */
 int mf__dispatch_only(mf_executor *ex);
 /* Take the first future off the queue (NULL if empty). */

@@ -54,6 +54,7 @@ void mf__ex_free(mf_executor *ex, int keep)
     mf__free(ex->workers);
     mf__free(ex->packed);
     mf__free(ex->inflight);
+    mf__free(ex->inflight_units);
     mf__free(ex->heard_at);
     mf__free(ex->recalling);
     mf__free(ex->sends);

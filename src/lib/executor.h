@@ -13,6 +13,9 @@
 #include "observe.h"
 #include "registry.h"
 
+/* Functions whose task time the root remembers (executor.fncost). */
+#define MF_FNCOST_SLOTS 16
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,8 +44,16 @@ struct mf_executor {
     /* pending queue */
     mf_fut *qhead, *qtail;
     /* per-rank in-flight counts and adaptive window */
-    unsigned *inflight;
-    double task_ns_avg;
+    unsigned *inflight;       /* tasks held by each worker */
+    uint64_t *inflight_units; /* the same, a chunk counting its items */
+    /* Mean time of one unit (a task, or an item of a chunk) per function,
+     * a small cache (a collision forgets the older function): functions
+     * differ by orders of magnitude, so what tiny tasks taught says
+     * nothing about a map's heavy items. ns < 0: not known yet. */
+    struct {
+        mf_fn_id fn;
+        double ns;
+    } fncost[MF_FNCOST_SLOTS];
     size_t outstanding; /* held futures: queued + running */
     size_t held_items;  /* the items of those (a chunk counts its items) */
     uint64_t nsubmits;

@@ -511,8 +511,10 @@ static int mf_open_root_setup(mf_executor *ex, const mf_hello *all,
     ex->workers = mf__malloc((size_t)ex->nworkers * sizeof *ex->workers);
     ex->packed = mf__malloc(ex->opts.window * sizeof *ex->packed);
     ex->inflight = mf__calloc((size_t)size, sizeof *ex->inflight);
+    ex->inflight_units = mf__calloc((size_t)size, sizeof *ex->inflight_units);
     ex->hosts = mf__calloc((size_t)size, sizeof *ex->hosts);
-    if (!ex->workers || !ex->inflight || !ex->hosts || !ex->packed)
+    if (!ex->workers || !ex->inflight || !ex->inflight_units || !ex->hosts ||
+        !ex->packed)
         return MF_ENOMEM;
     for (int r = 0, w = 0; r < size; r++) {
         char host[sizeof all[r].host];
@@ -536,7 +538,8 @@ static int mf_open_root_setup(mf_executor *ex, const mf_hello *all,
                         &ex->reg, &ex->opts, &ex->held_items};
     int rc = mf__obs_init(&ex->obs, &view, off);
     free(off);
-    ex->task_ns_avg = -1;
+    for (int i = 0; i < MF_FNCOST_SLOTS; i++)
+        ex->fncost[i].ns = -1;
     ex->last_src = -1;
     mf__timeout_ms(ex->opts.task_timeout, &ex->timeout_ms);
     return rc;

@@ -92,8 +92,7 @@ static int mf_take_returned(mf_executor *ex, int src, mf_wire_reader *r)
                           src, (unsigned long long)rec.tag);
             continue;
         }
-        if (ex->inflight[src])
-            ex->inflight[src]--;
+        mf__inflight_done(ex, src, f);
         void *arg = NULL;
         if (r2 == MF_OK)
             arg = rec.len <= sizeof f->inline_buf ? (void *)f->inline_buf
@@ -244,13 +243,11 @@ static int mf_take_results(mf_executor *ex, int src, mf_rbuf *rb)
                              src, (unsigned long long)rec.tag);
             continue;
         }
-        if (ex->inflight[src])
-            ex->inflight[src]--;
+        mf__inflight_done(ex, src, f);
         ex->last_src = src;
-        if (ex->task_ns_avg < 0)
-            ex->task_ns_avg = (double)rec.ns;
-        else
-            ex->task_ns_avg = 0.9 * ex->task_ns_avg + 0.1 * (double)rec.ns;
+        /* The mean time of one unit: a chunk's time over its items. */
+        mf__fncost_note(ex, f->fn,
+                        (double)rec.ns / (double)(f->nitems ? f->nitems : 1));
         int r2 = mf_take_one(ex, src, f, &rec, rb);
         if (r2 != MF_OK && err == MF_OK)
             err = r2;
@@ -283,6 +280,7 @@ static int mf_worker_lost(mf_executor *ex, int rank)
     mf_loss l = {ex, rank, why};
     mf__fut_foreach(mf_fail_held, &l);
     ex->inflight[rank] = 0;
+    ex->inflight_units[rank] = 0;
     if (ex->recalling)
         ex->recalling[rank] = 0;
     if (ex->heard_at)
