@@ -331,10 +331,13 @@ static void host_names(char *h, size_t hn, char *p, size_t pn)
     if (gethostname(h, hn) != 0)
         snprintf(h, hn, "?");
     h[hn - 1] = 0;
-    if (mft_local) /* MPI is not initialised */
-        snprintf(pb, sizeof pb, "%s", h);
-    else
-        MPI_Get_processor_name(pb, &plen);
+    if (mft_local) { /* MPI is not initialised: the host name */
+        size_t n = strnlen(h, pn - 1);
+        memcpy(p, h, n);
+        p[n] = 0;
+        return;
+    }
+    MPI_Get_processor_name(pb, &plen);
     snprintf(p, pn, "%s", pb);
 }
 
