@@ -7,9 +7,11 @@
  * worker and move whenever the root tests, waits or polls, so a worker
  * that is busy writing its results can never wedge a root writing tasks.
  * A worker writes with plain blocking writes (it has nothing else to do
- * meanwhile) and reads the root's frames as they come. Bodies are read in
- * full once their length has arrived: the peer is in the middle of
- * writing that very frame. A worker process that dies shows as the end of
+ * meanwhile) and reads the root's frames as they come. Writes gather
+ * several frames into one sendmsg; reads go through a per-peer read-ahead
+ * buffer, so a small frame costs one recv. Bodies are read in full once
+ * their length has arrived: the peer is in the middle of writing that
+ * very frame. A worker process that dies shows as the end of
  * its socket: the root reports it once (lost) and forgets its queue.
  */
 #include "link.h"
@@ -22,6 +24,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 typedef struct mf_peer {
@@ -32,7 +35,17 @@ typedef struct mf_peer {
     size_t part; /* head of q: 0 the message, 1.. its out-of-line parts */
     size_t off;  /* bytes of the current frame written (8-byte length
                     first, then the body) */
+    /* Input read ahead: small frames (and the start of large ones) come
+     * in one recv, several at a time; a large body's rest is read
+     * straight into its buffer. */
+    unsigned char *ib;
+    size_t ib_off, ib_len; /* valid bytes: ib[ib_off .. ib_off+ib_len) */
 } mf_peer;
+
+/* Read-ahead per peer; frames up to about this size cost one recv. */
+#define MF_IBUF ((size_t)64 << 10)
+/* Frames gathered into one sendmsg (two pieces each: length, body). */
+#define MF_IOV_FRAMES 8
 
 typedef struct mf_link_local {
     mf_link base;
@@ -72,29 +85,69 @@ static void mf_peer_died(mf_peer *pe)
         pe->q[i]->sent = 1;
     pe->qn = 0;
     pe->part = pe->off = 0;
+    pe->ib_off = pe->ib_len = 0;
 }
 
-/* Write what can be written of the peer's queue; `block` waits for room.
- * MF_OK (also when the peer died: lost() tells), MF_EMPI otherwise. */
-static int mf_flush(mf_peer *pe, int block)
+/* Advance the peer's write position by k bytes, finishing frames and
+ * messages on the way. */
+static void mf_advance(mf_peer *pe, size_t k)
 {
-    while (pe->qn > 0 && pe->fd >= 0) {
+    while (pe->qn > 0) {
         mf_send *s = pe->q[0];
         const void *body;
         size_t n;
         mf_part(s, pe->part, &body, &n);
-        uint64_t len = n;
-        const unsigned char *src;
-        size_t left;
-        if (pe->off < 8) {
-            src = (const unsigned char *)&len + pe->off;
-            left = 8 - pe->off;
-        } else {
-            src = (const unsigned char *)body + (pe->off - 8);
-            left = n - (pe->off - 8);
+        size_t rest = 8 + n - pe->off;
+        if (k < rest) {
+            pe->off += k;
+            return;
         }
-        ssize_t k =
-            left ? send(pe->fd, src, left, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
+        k -= rest;
+        pe->off = 0;
+        if (++pe->part <= s->nool)
+            continue;
+        pe->part = 0;
+        s->sent = 1;
+        memmove(pe->q, pe->q + 1, (pe->qn - 1) * sizeof *pe->q);
+        pe->qn--;
+    }
+}
+
+/* Write what can be written of the peer's queue, several frames per
+ * sendmsg; `block` waits for room. MF_OK (also when the peer died:
+ * lost() tells), MF_EMPI otherwise. */
+static int mf_flush(mf_peer *pe, int block)
+{
+    while (pe->qn > 0 && pe->fd >= 0) {
+        struct iovec iov[2 * MF_IOV_FRAMES];
+        uint64_t hdr[MF_IOV_FRAMES];
+        int niov = 0, nh = 0;
+        size_t qi = 0, part = pe->part, off = pe->off;
+        while (qi < pe->qn && nh < MF_IOV_FRAMES) {
+            const mf_send *s = pe->q[qi];
+            const void *body;
+            size_t n;
+            mf_part(s, part, &body, &n);
+            hdr[nh] = n;
+            if (off < 8)
+                iov[niov++] =
+                    (struct iovec){(unsigned char *)&hdr[nh] + off, 8 - off};
+            size_t boff = off < 8 ? 0 : off - 8;
+            if (n > boff)
+                iov[niov++] =
+                    (struct iovec){(unsigned char *)body + boff, n - boff};
+            nh++;
+            off = 0;
+            if (++part > s->nool) {
+                part = 0;
+                qi++;
+            }
+        }
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)niov;
+        ssize_t k = sendmsg(pe->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -108,16 +161,7 @@ static int mf_flush(mf_peer *pe, int block)
             mf_peer_died(pe); /* EPIPE, ECONNRESET: the worker is gone */
             return MF_OK;
         }
-        pe->off += (size_t)k;
-        if (pe->off < 8 + n)
-            continue;
-        pe->off = 0;
-        if (++pe->part <= s->nool)
-            continue;
-        pe->part = 0;
-        s->sent = 1;
-        memmove(pe->q, pe->q + 1, (pe->qn - 1) * sizeof *pe->q);
-        pe->qn--;
+        mf_advance(pe, (size_t)k);
     }
     return MF_OK;
 }
@@ -196,6 +240,38 @@ static int mf_read_full(int fd, void *buf, size_t n)
     return 0;
 }
 
+/* Read what the socket has into the peer's read-ahead (waiting for some
+ * if `wait`). 1 if bytes came, 0 if none, -1 if the socket ended or
+ * failed, -2 out of memory. */
+static int mf_fill(mf_peer *pe, int wait)
+{
+    if (!pe->ib && !(pe->ib = mf__malloc(MF_IBUF)))
+        return -2;
+    if (pe->ib_off > 0 && (pe->ib_len == 0 || pe->ib_off > MF_IBUF / 2)) {
+        memmove(pe->ib, pe->ib + pe->ib_off, pe->ib_len);
+        pe->ib_off = 0;
+    }
+    for (;;) {
+        ssize_t k =
+            recv(pe->fd, pe->ib + pe->ib_off + pe->ib_len,
+                 MF_IBUF - pe->ib_off - pe->ib_len, wait ? 0 : MSG_DONTWAIT);
+        if (k > 0) {
+            pe->ib_len += (size_t)k;
+            return 1;
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!wait)
+                return 0;
+            struct pollfd pf = {pe->fd, POLLIN, 0};
+            (void)poll(&pf, 1, 1000);
+            continue;
+        }
+        return -1;
+    }
+}
+
 /* A frame from peer i, if its length has arrived (MF_OK with *rb NULL if
  * nothing came). */
 static int mf_read_frame(mf_link_local *l, int i, int wait, mf_rbuf **rb)
@@ -205,20 +281,18 @@ static int mf_read_frame(mf_link_local *l, int i, int wait, mf_rbuf **rb)
     *rb = NULL;
     if (pe->fd < 0)
         return MF_OK;
-    if (!wait) {
-        ssize_t k = recv(pe->fd, &len, sizeof len, MSG_PEEK | MSG_DONTWAIT);
-        if (k < 0 &&
-            (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-            return MF_OK;
-        if (k == 0 || k < 0) {
+    while (pe->ib_len < sizeof len) {
+        int r = mf_fill(pe, wait);
+        if (r == -2)
+            return mf__fail(MF_ENOMEM, "out of memory receiving");
+        if (r < 0) {
             mf_peer_died(pe);
             return MF_OK;
         }
+        if (r == 0)
+            return MF_OK; /* nothing yet (a length may be half here) */
     }
-    if (mf_read_full(pe->fd, &len, sizeof len) != 0) {
-        mf_peer_died(pe);
-        return MF_OK;
-    }
+    memcpy(&len, pe->ib + pe->ib_off, sizeof len);
     if (len > MF_WIRE_MAX) {
         mf_peer_died(pe);
         return mf__fail(MF_EPROTO, "a %llu-byte frame from peer %d",
@@ -230,7 +304,18 @@ static int mf_read_frame(mf_link_local *l, int i, int wait, mf_rbuf **rb)
         return mf__fail(MF_ENOMEM, "out of memory receiving %llu bytes",
                         (unsigned long long)len);
     }
-    if (mf_read_full(pe->fd, r->data, (size_t)len) != 0) {
+    /* The body: what was read ahead, then the rest straight from the
+     * socket (the peer is writing this very frame). */
+    size_t have = pe->ib_len - sizeof len;
+    if (have > len)
+        have = (size_t)len;
+    memcpy(r->data, pe->ib + pe->ib_off + sizeof len, have);
+    pe->ib_off += sizeof len + have;
+    pe->ib_len -= sizeof len + have;
+    if (pe->ib_len == 0)
+        pe->ib_off = 0;
+    if (have < len && mf_read_full(pe->fd, (char *)r->data + have,
+                                   (size_t)len - have) != 0) {
         mf__rbuf_unref(r);
         mf_peer_died(pe);
         return MF_OK;
@@ -296,6 +381,7 @@ static void mf_ll_free(mf_link *lk)
         if (l->p[i].fd >= 0)
             close(l->p[i].fd);
         mf__free(l->p[i].q);
+        mf__free(l->p[i].ib);
     }
     mf__free(l->p);
     mf__free(l);
@@ -331,4 +417,5 @@ void mf__link_local_attach(mf_link *lk, int peer, int fd)
     pe->dead = 0;
     pe->qn = 0;
     pe->part = pe->off = 0;
+    pe->ib_off = pe->ib_len = 0;
 }
