@@ -757,6 +757,10 @@ static void local_gates_poll(void)
         if ((w = atomic_load(&g_sh->gate[i].started)) != 0) {
             g_pool[i].started = 1;
             g_pool[i].rank = w;
+            /* mf_task_worker(): 1..N in a local pool */
+            if (w < 1 || w > mft_nw)
+                mft_check(0, "gate started on a worker number out of 1..N",
+                          __FILE__, __LINE__);
         }
     }
 }
