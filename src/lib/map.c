@@ -101,8 +101,20 @@ static int mf_map_make(mf_executor *ex, mf_fn_id fn, const void *const *args,
                        const size_t *lens, mf_map_iter *it)
 {
     int rc = mf__ex_check(ex, "mf_map"); /* another thread may close it */
-    for (size_t i = 0; i < it->n && rc == MF_OK; i++)
-        rc = mf__check_submit(ex, fn, args[i], lens[i]);
+    /* The whole check once (function, state), then per item only what
+     * differs between items. */
+    if (rc == MF_OK && it->n)
+        rc = mf__check_submit(ex, fn, args[0], lens[0]);
+    for (size_t i = 1; i < it->n && rc == MF_OK; i++) {
+        if (!args[i] && lens[i])
+            rc =
+                mf__fail(MF_EINVAL, "NULL argument with length %zu", lens[i]);
+        else if (lens[i] > ex->opts.max_arg_bytes)
+            rc = mf__fail(MF_E2BIG,
+                          "argument of %zu bytes is above the limit of %zu "
+                          "(max_arg_bytes)",
+                          lens[i], ex->opts.max_arg_bytes);
+    }
     for (size_t t = 0; t < it->ntask && rc == MF_OK; t++) {
         size_t first = t * it->cs, k = mf_items_in(it, t);
         if (it->cs == 1) {

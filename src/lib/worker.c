@@ -70,8 +70,11 @@ struct mf_task {
     size_t arg_len;
     void *res;
     size_t res_len;
-    size_t res_cap; /* bytes allocated at res (mf_task_append) */
-    int res_in_arg; /* res is the argument buffer (mf_task_return_arg) */
+    size_t res_cap;  /* bytes allocated at res (mf_task_append) */
+    int res_in_arg;  /* res is the argument buffer (mf_task_return_arg) */
+    int res_scratch; /* res is `scratch` (not ours to free) */
+    void *scratch;   /* a chunk item's reusable result room, or NULL */
+    size_t scratch_cap;
     int failed;
     char msg[MF_TASK_MSG];
 };
@@ -79,12 +82,13 @@ struct mf_task {
 /* Free the task's result unless it is the argument buffer itself. */
 static void mf_task_drop_res(mf_task *task)
 {
-    if (!task->res_in_arg)
+    if (!task->res_in_arg && !task->res_scratch)
         mf__res_free(task->res);
     task->res = NULL;
     task->res_len = 0;
     task->res_cap = 0;
     task->res_in_arg = 0;
+    task->res_scratch = 0;
 }
 
 typedef struct mf_wtask {
@@ -158,6 +162,17 @@ MF_API int mf_task_result_buffer(mf_task *task, size_t len, void **buf)
                         "result of %zu bytes is above the limit "
                         "of %zu",
                         len, (size_t)MF_MAX_RESULT);
+    if (task->scratch && len <= task->scratch_cap) {
+        /* A chunk's item: its result is copied into the chunk's right
+         * after the call, so a small one needs no allocation. */
+        mf_task_drop_res(task);
+        task->res = task->scratch;
+        task->res_len = len;
+        task->res_cap = task->scratch_cap;
+        task->res_scratch = 1;
+        *buf = task->scratch;
+        return MF_OK;
+    }
     void *p = mf__res_alloc(len ? len : 1);
     if (!p)
         return mf__fail(MF_ENOMEM, "out of memory for a %zu-byte result",
@@ -178,7 +193,7 @@ MF_API int mf_task_return(mf_task *task, const void *data, size_t len)
         return mf__fail(MF_EINVAL, "mf_task_return: NULL argument");
     rc = mf_task_result_buffer(task, len, &p);
     if (rc == MF_OK && len)
-        memcpy(p, data, len);
+        memmove(p, data, len); /* (data may be the scratch room itself) */
     return rc;
 }
 
@@ -240,14 +255,14 @@ static int mf_task_grow(mf_task *task, size_t more)
                         "%zu",
                         task->res_len + more, (size_t)MF_MAX_RESULT);
     if (need <= task->res_cap && !task->res_in_arg)
-        return MF_OK;
+        return MF_OK; /* (scratch room included: it is res_cap long) */
     size_t cap = task->res_cap * 2 > need ? task->res_cap * 2 : need;
     if (cap < 256)
         cap = 256;
     if (cap > MF_MAX_RESULT)
         cap = MF_MAX_RESULT;
     void *p;
-    if (task->res_in_arg) {
+    if (task->res_in_arg || task->res_scratch) {
         p = mf__res_alloc(cap);
         if (p && task->res_len)
             memcpy(p, task->res, task->res_len);
@@ -260,6 +275,7 @@ static int mf_task_grow(mf_task *task, size_t more)
     task->res = p;
     task->res_cap = cap;
     task->res_in_arg = 0;
+    task->res_scratch = 0;
     return MF_OK;
 }
 
@@ -514,45 +530,74 @@ static int mf_w_receive(mf_wstate *w, int *got)
     }
 }
 
-/* Call the function once; on return `task` holds the result or error. */
-static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
-                     const void *arg, size_t len)
+/* A fresh task for one call of fn (no function run yet). */
+static void mf_w_task_init(mf_wstate *w, mf_task *task, mf_fn_id fn,
+                           const void *arg, size_t len)
 {
-    int rc;
     memset(task, 0, offsetof(mf_task, msg));
     task->msg[0] = '\0';
     task->fn = fn;
     task->worker = w->ex->rank;
     task->arg = arg;
     task->arg_len = len;
+}
+
+/* fn's registry entry, or NULL with `task` failed saying so. */
+static const mf_reg_entry *mf_w_lookup(mf_wstate *w, mf_task *task,
+                                       mf_fn_id fn)
+{
     const mf_reg_entry *e = mf__snap_find(&w->ex->reg, fn);
-    if (!e) {
+    if (!e)
         mf_task_fail(task,
                      "function id %016llx is not registered on "
                      "rank %d",
                      (unsigned long long)fn, w->ex->rank);
-        return MF_ETASK;
-    }
-    /* On an MPI rank: the crash report names the task, and the task sees
-     * the program's own MPI yield setting. (Process-wide state: a local
-     * pool's workers, threads among them, leave it alone.) */
-    bool on_mpi = w->ex->comm != MPI_COMM_NULL;
-    unsigned quiet = 0;
-    if (on_mpi) {
-        mf__crash_task(e->name, w->qlen - w->qhead + 1);
-        quiet = mf__mpi_quiet_suspend();
-    }
-    rc = e->fn(task, e->userdata);
-    if (on_mpi) {
-        mf__mpi_quiet_resume(quiet);
-        mf__crash_task(NULL, 0);
-    }
+    return e;
+}
+
+/* Around a run of the function (one task, or a whole chunk), on an MPI
+ * rank: the crash report names the task, and the task sees the program's
+ * own MPI yield setting. (Process-wide state: a local pool's workers,
+ * threads among them, leave it alone.) */
+static unsigned mf_w_enter(mf_wstate *w, const mf_reg_entry *e)
+{
+    if (w->ex->comm == MPI_COMM_NULL)
+        return 0;
+    mf__crash_task(e->name, w->qlen - w->qhead + 1);
+    return mf__mpi_quiet_suspend();
+}
+
+static void mf_w_leave(mf_wstate *w, unsigned quiet)
+{
+    if (w->ex->comm == MPI_COMM_NULL)
+        return;
+    mf__mpi_quiet_resume(quiet);
+    mf__crash_task(NULL, 0);
+}
+
+/* Run e's function on the prepared task; a failure keeps no result. */
+static void mf_w_invoke(mf_task *task, const mf_reg_entry *e)
+{
+    int rc = e->fn(task, e->userdata);
     if (rc != 0 || task->failed) {
         if (!task->failed)
             snprintf(task->msg, sizeof task->msg, "task returned %d", rc);
         task->failed = 1;
         mf_task_drop_res(task);
     }
+}
+
+/* Call the function once; on return `task` holds the result or error. */
+static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
+                     const void *arg, size_t len)
+{
+    mf_w_task_init(w, task, fn, arg, len);
+    const mf_reg_entry *e = mf_w_lookup(w, task, fn);
+    if (!e)
+        return MF_ETASK;
+    unsigned quiet = mf_w_enter(w, e);
+    mf_w_invoke(task, e);
+    mf_w_leave(w, quiet);
     return MF_OK;
 }
 
@@ -580,13 +625,27 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
     }
     uint64_t n = v.n;
     memcpy(buf, &n, 8);
+    /* Once per chunk: the lookup, the crash/yield switches, the room
+     * small results are written to. */
+    mf_w_task_init(w, &item, t->fn, NULL, 0);
+    const mf_reg_entry *e = mf_w_lookup(w, &item, t->fn);
+    uint64_t scratch[64]; /* 512 bytes, aligned for any result */
+    unsigned quiet = e ? mf_w_enter(w, e) : 0;
     for (size_t i = 0; i < v.n; i++) {
-        mf_w_call(w, &item, t->fn, v.ptr[i], v.len[i]);
+        mf_w_task_init(w, &item, t->fn, v.ptr[i], v.len[i]);
+        item.scratch = scratch;
+        item.scratch_cap = sizeof scratch;
+        if (e)
+            mf_w_invoke(&item, e);
+        else
+            (void)mf_w_lookup(w, &item, t->fn); /* fails the item */
         const void *p = item.failed ? (const void *)item.msg : item.res;
         uint64_t l = item.failed ? strlen(item.msg) : item.res_len;
         uint32_t st = item.failed ? MF_RS_FAILED : MF_RS_OK, zero = 0;
         if (len + MF_PAD8(l) > MF_MAX_RESULT) {
             mf_task_drop_res(&item);
+            if (e)
+                mf_w_leave(w, quiet);
             mf__res_free(buf);
             mf__chunk_view_free(&v);
             mf_task_fail(out, "results of the chunk exceed %zu bytes",
@@ -600,6 +659,8 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
             unsigned char *nb = mf__res_realloc(buf, nc);
             if (!nb) {
                 mf_task_drop_res(&item);
+                if (e)
+                    mf_w_leave(w, quiet);
                 mf__res_free(buf);
                 mf__chunk_view_free(&v);
                 mf_task_fail(out, "out of memory running a chunk");
@@ -618,6 +679,8 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
         len += MF_PAD8(l);
         mf_task_drop_res(&item);
     }
+    if (e)
+        mf_w_leave(w, quiet);
     mf__chunk_view_free(&v);
     out->res = buf;
     out->res_len = len;

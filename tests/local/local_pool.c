@@ -20,7 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static mf_fn_id id_square, id_crash, id_exit, id_sleep, id_pid, id_big;
+static mf_fn_id id_square, id_crash, id_exit, id_sleep, id_pid, id_big,
+    id_build;
 
 static int t_square(mf_task *t, void *ud)
 {
@@ -83,6 +84,39 @@ static int t_big(mf_task *t, void *ud)
     return 0;
 }
 
+/* Item k (int32): "k:" then k 'x' bytes, built with mf_task_printf and
+ * mf_task_append (k up to ~2000: past a chunk item's 512-byte room, so
+ * the result moves out of it midway); odd multiples of 7 return their
+ * argument in place instead, multiples of 11 fail, and multiples of 13
+ * return twice (the second result wins). */
+static int t_build(mf_task *t, void *ud)
+{
+    int32_t k;
+    size_t len;
+    const void *a = mf_task_arg(t, &len);
+    (void)ud;
+    if (len != sizeof k)
+        return mf_task_fail(t, "want 4 bytes");
+    memcpy(&k, a, sizeof k);
+    if (k % 11 == 0 && k)
+        return mf_task_fail(t, "item %d fails", (int)k);
+    if (k % 7 == 0 && k % 2)
+        return mf_task_return_arg(t, sizeof k);
+    if (k % 13 == 0 && k && mf_task_return(t, "first", 5) != MF_OK)
+        return -1;
+    if (k % 13 == 0 && k) {
+        void *b;
+        if (mf_task_result_buffer(t, 0, &b) != MF_OK)
+            return -1; /* start again, empty */
+    }
+    if (mf_task_printf(t, "%d:", (int)k) != MF_OK)
+        return -1;
+    for (int32_t i = 0; i < k; i++)
+        if (mf_task_append(t, "x", 1) != MF_OK)
+            return -1;
+    return 0;
+}
+
 /* The kind the generic tests run on: both, one after the other. */
 static int g_kind = MF_PROCESSES;
 
@@ -94,6 +128,58 @@ static mf_executor *open2(void)
     if (rc != MF_OK)
         fprintf(stderr, "open_local: %s\n", mf_last_error());
     return ex;
+}
+
+/* A chunked map whose items build results of every size (the per-chunk
+ * room for small results, growth out of it, results in place, failures):
+ * each checked. */
+static void t_chunk_results(void)
+{
+    mf_executor *ex = open2();
+    CU_ASSERT_FATAL(ex != NULL);
+    enum { N = 400 };
+    int32_t xs[N];
+    for (int i = 0; i < N; i++)
+        xs[i] = (int32_t)(i * 5);
+    for (int pass = 0; pass < 2; pass++) {
+        mf_map_opts o;
+        mf_map_opts_init(&o);
+        o.chunksize = pass ? 37 : 4;
+        mf_map_iter *it = NULL;
+        CU_ASSERT_EQUAL_FATAL(
+            mf_map_array(ex, id_build, xs, N, sizeof xs[0], &o, &it), MF_OK);
+        size_t idx = 0, n = 0;
+        const void *d;
+        size_t len;
+        int rc;
+        char want[32];
+        while ((rc = mf_map_next(it, &d, &len, &idx)) != MF_EDONE) {
+            int32_t k = xs[idx];
+            n++;
+            if (k % 11 == 0 && k) {
+                CU_ASSERT_EQUAL(rc, MF_ETASK);
+                continue;
+            }
+            CU_ASSERT_EQUAL_FATAL(rc, MF_OK);
+            if (k % 7 == 0 && k % 2) {
+                CU_ASSERT(len == sizeof k && memcmp(d, &k, sizeof k) == 0);
+                continue;
+            }
+            int h = snprintf(want, sizeof want, "%d:", (int)k);
+            CU_ASSERT_EQUAL(len, (size_t)h + (size_t)k);
+            if (len != (size_t)h + (size_t)k)
+                continue;
+            CU_ASSERT(memcmp(d, want, (size_t)h) == 0);
+            const char *x = (const char *)d + h;
+            int ok = 1;
+            for (int32_t i = 0; i < k; i++)
+                ok &= x[i] == 'x';
+            CU_ASSERT(ok);
+        }
+        CU_ASSERT_EQUAL(n, N);
+        mf_map_free(it);
+    }
+    CU_ASSERT_EQUAL(mf_executor_close(ex), MF_OK);
 }
 
 static void t_basics(void)
@@ -351,6 +437,7 @@ int main(int argc, char **argv)
     mf_register("pid", t_pid, NULL, &id_pid);
     mf_register("big", t_big, NULL, &id_big);
     mf_register("pidsleep", t_pidsleep, NULL, &id_pidsleep);
+    mf_register("build", t_build, NULL, &id_build);
     if (argc > 1 && strcmp(argv[1], "--hold") == 0)
         return hold();
     CU_initialize_registry();
@@ -361,10 +448,12 @@ int main(int argc, char **argv)
     CU_add_test(s, "timeout_kills_the_task", t_timeout);
     CU_add_test(s, "bad_input", t_bad_input);
     CU_add_test(s, "second_run_no_leftovers", t_second_run_and_reuse);
+    CU_add_test(s, "chunk_item_results", t_chunk_results);
     CU_pSuite th = CU_add_suite("threads", set_threads, set_processes);
     CU_add_test(th, "basics_map_payloads", t_basics);
     CU_add_test(th, "refuses_isolation_and_timeouts", t_threads_refuse_kill);
     CU_add_test(th, "second_run_no_leftovers", t_second_run_and_reuse);
+    CU_add_test(th, "chunk_item_results", t_chunk_results);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     int fails = (int)CU_get_number_of_failures();
