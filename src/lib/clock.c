@@ -49,6 +49,8 @@ double mf__deadline(double timeout)
 void mf__backoff_init(mf_backoff *b, int oversub)
 {
     b->oversub = oversub;
+    b->nap = NULL;
+    b->nap_ctx = NULL;
     mf__backoff_reset(b);
 }
 
@@ -108,6 +110,15 @@ void mf__backoff_idle(mf_backoff *b, double deadline, unsigned ceiling_us)
         if (max == 0) { /* the caller wants polling: yield only */
             sched_yield();
             return;
+        }
+        if (b->nap && left > 0) {
+            /* Woken by work: no need to ration the sleep (the 10% rule
+             * bounds the latency of blind sleeps only). */
+            unsigned n = ceiling_us;
+            if (left < (double)n * 1e-6)
+                n = (unsigned)(left * 1e6) + 1;
+            if (b->nap(b->nap_ctx, n) == 0)
+                return;
         }
         /* (A ceiling of 0 earlier must not leave the length stuck at 0.) */
         if (b->sleep_us == 0)

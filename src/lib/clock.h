@@ -19,6 +19,11 @@ typedef struct mf_backoff {
     int oversub;       /* more ranks than cores here: yield while spinning */
     unsigned sleep_us; /* current sleep length */
     double idle_since;
+    /* Sleeps through this, when set (a link that wakes on a message):
+     * then a sleep may be as long as the ceiling allows at once, since
+     * work ends it. -1 from it: sleep blind. */
+    int (*nap)(void *ctx, unsigned us);
+    void *nap_ctx;
 } mf_backoff;
 void mf__backoff_init(mf_backoff *b, int oversub);
 void mf__backoff_reset(mf_backoff *b);

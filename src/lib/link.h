@@ -19,6 +19,11 @@
  *             polled from that peer (it follows it)
  *   lost      a peer that is gone (a process pool's dead worker), once;
  *             -1 when none (MPI ends the job instead)
+ *   nap       (a worker's side; may be NULL) sleep up to `us` unless or
+ *             until a message arrives: an idle worker then wakes at
+ *             once for its next task instead of at its next blind sleep's
+ *             end, so it can sleep long and cost no CPU; 0 if it napped,
+ *             -1 if this side cannot (the caller sleeps blind)
  *   free      the link itself, at close
  *
  * Implementations: link_mpi.c (MPI ranks on a communicator),
@@ -47,6 +52,7 @@ typedef struct mf_link_ops {
     int (*recv_ool)(mf_link *l, int src, size_t len, mf_rbuf **out);
     int (*lost)(mf_link *l);
     void (*free)(mf_link *l);
+    int (*nap)(mf_link *l, unsigned us);
 } mf_link_ops;
 
 struct mf_link {
@@ -68,6 +74,9 @@ void mf__link_local_attach(mf_link *l, int peer, int fd);
 struct mf_tpool;
 mf_link *mf__link_thread(struct mf_tpool *pool, int self, int npeers);
 struct mf_tpool *mf__link_thread_pool(mf_link *l);
+
+/* The link's nap as a backoff hook (ctx: the link); -1 if it has none. */
+int mf__link_nap(void *ctx, unsigned us);
 
 /* Post a header-only SHUTDOWN message to `dest` and wait until sent. */
 int mf__link_shutdown(mf_link *l, int dest);

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct mf_peer {
@@ -387,9 +388,32 @@ static void mf_ll_free(mf_link *lk)
     mf__free(l);
 }
 
+/* A worker's nap: wait for the root's socket to become readable. (The
+ * root's side does not nap: its queues and sockets change under the
+ * library lock, which a sleeping root does not hold.) */
+static int mf_ll_nap(mf_link *lk, unsigned us)
+{
+    mf_link_local *l = mf_ll(lk);
+    struct pollfd pf[1];
+    nfds_t n = 0;
+    if (l->root_side)
+        return -1;
+    for (int i = 0; i < l->npeers && n < 1; i++)
+        if (l->p[i].fd >= 0) {
+            if (l->p[i].ib_len >= sizeof(uint64_t))
+                return 0; /* a frame is already here */
+            pf[n++] = (struct pollfd){l->p[i].fd, POLLIN, 0};
+        }
+    if (n == 0)
+        return -1;
+    struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
+    (void)ppoll(pf, n, &ts, NULL);
+    return 0;
+}
+
 static const mf_link_ops mf_local_ops = {
     mf_ll_post,     mf_ll_test, mf_ll_wait, mf_ll_poll,
-    mf_ll_recv_ool, mf_ll_lost, mf_ll_free,
+    mf_ll_recv_ool, mf_ll_lost, mf_ll_free, mf_ll_nap,
 };
 
 mf_link *mf__link_local(int npeers, int root_side)

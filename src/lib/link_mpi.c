@@ -86,7 +86,7 @@ static void mf_mpi_free(mf_link *l)
 
 static const mf_link_ops mf_mpi_ops = {
     mf_mpi_post,     mf_mpi_test, mf_mpi_wait, mf_mpi_poll,
-    mf_mpi_recv_ool, mf_mpi_lost, mf_mpi_free,
+    mf_mpi_recv_ool, mf_mpi_lost, mf_mpi_free, NULL,
 };
 
 mf_link *mf__link_mpi(MPI_Comm comm)
@@ -97,6 +97,12 @@ mf_link *mf__link_mpi(MPI_Comm comm)
     l->base.ops = &mf_mpi_ops;
     l->comm = comm;
     return &l->base;
+}
+
+int mf__link_nap(void *ctx, unsigned us)
+{
+    mf_link *l = ctx;
+    return l->ops->nap ? l->ops->nap(l, us) : -1;
 }
 
 int mf__link_shutdown(mf_link *l, int dest)

@@ -6,9 +6,9 @@
  * the inbox's mutex), so the parts of one message lie together even when
  * several threads post to the root at once; a posted message is thus sent
  * at once. Polling takes the oldest message; recv_ool takes the part that
- * follows it. Nothing here blocks but for the inbox mutex: the serve loop
- * and the root's progress keep their own idle backoff. Threads do not die
- * alone, so no peer is ever lost.
+ * follows it. Nothing here blocks but for the inbox mutex, and a worker's
+ * nap (its idle backoff's sleep, woken by a post to its inbox). Threads do
+ * not die alone, so no peer is ever lost.
  */
 #include "link.h"
 
@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct mf_frame {
     int from;
@@ -25,6 +26,8 @@ typedef struct mf_frame {
 
 typedef struct mf_inbox {
     pthread_mutex_t mu;
+    pthread_cond_t cv; /* a napping owner waits here for a frame */
+    int nappers;       /* threads waiting on cv */
     mf_frame *f;
     size_t head, n, cap; /* frames f[head..head+n), linear */
 } mf_inbox;
@@ -99,6 +102,8 @@ static int mf_lt_post(mf_link *lk, mf_send *s, int dest)
         mf_inbox *b = &l->pool->box[dest];
         pthread_mutex_lock(&b->mu);
         rc = mf_box_push(b, frames, n);
+        if (rc == MF_OK && b->nappers)
+            pthread_cond_broadcast(&b->cv);
         pthread_mutex_unlock(&b->mu);
     }
     if (rc != MF_OK)
@@ -186,6 +191,7 @@ static void mf_lt_free(mf_link *lk)
             for (size_t k = 0; k < b->n; k++)
                 mf__rbuf_unref(b->f[b->head + k].rb);
             mf__free(b->f);
+            pthread_cond_destroy(&b->cv);
             pthread_mutex_destroy(&b->mu);
         }
         mf__free(l->pool->box);
@@ -194,9 +200,36 @@ static void mf_lt_free(mf_link *lk)
     mf__free(l);
 }
 
+/* A worker's nap: wait on its inbox until a frame comes. (Not the root's:
+ * a closing thread may free the pool while another root thread sleeps;
+ * a worker thread is joined before that.) */
+static int mf_lt_nap(mf_link *lk, unsigned us)
+{
+    mf_link_thread *l = mf_lt(lk);
+    if (l->owner)
+        return -1;
+    mf_inbox *b = &l->pool->box[l->self];
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += us / 1000000;
+    ts.tv_nsec += (long)(us % 1000000) * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&b->mu);
+    if (b->n == 0) {
+        b->nappers++;
+        (void)pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+        b->nappers--;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return 0;
+}
+
 static const mf_link_ops mf_thread_ops = {
     mf_lt_post,     mf_lt_test, mf_lt_wait, mf_lt_poll,
-    mf_lt_recv_ool, mf_lt_lost, mf_lt_free,
+    mf_lt_recv_ool, mf_lt_lost, mf_lt_free, mf_lt_nap,
 };
 
 mf_link *mf__link_thread(struct mf_tpool *pool, int self, int npeers)
@@ -213,8 +246,14 @@ mf_link *mf__link_thread(struct mf_tpool *pool, int self, int npeers)
             return NULL;
         }
         pool->npeers = npeers;
-        for (int i = 0; i < npeers; i++)
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        for (int i = 0; i < npeers; i++) {
             pthread_mutex_init(&pool->box[i].mu, NULL);
+            pthread_cond_init(&pool->box[i].cv, &ca);
+        }
+        pthread_condattr_destroy(&ca);
         l->owner = 1;
     }
     l->base.ops = &mf_thread_ops;

@@ -58,6 +58,8 @@
  * RECALL, results to send) at least this often (ms). */
 #define MF_POLL_MAX_MS 20
 #define MF_TASK_MSG 4096
+/* The longest nap of an idle worker of a local pool (woken by work). */
+#define MF_NAP_US 250000u
 /* How long a worker keeps polling after the root said "more". */
 #define MF_MORE_SECONDS 0.01
 /* Room kept for message and record headers below MPI's int count. */
@@ -1225,6 +1227,10 @@ int mf__serve(mf_executor *ex)
     memset(&w, 0, sizeof w);
     w.ex = ex;
     mf__backoff_init(&b, ex->oversub);
+    if (ex->link->ops->nap) { /* a local pool: sleeps end with work */
+        b.nap = mf__link_nap;
+        b.nap_ctx = ex->link;
+    }
     /* On MPI ranks: the crash report, and Open MPI's yield switch off
      * while polling. A local pool's root sees a dead worker itself. */
     bool on_mpi = ex->comm != MPI_COMM_NULL;
@@ -1272,7 +1278,13 @@ int mf__serve(mf_executor *ex)
             mf__backoff_reset(&b);
             continue;
         }
-        mf__backoff_idle(&b, INFINITY, mf_w_ceiling(&w));
+        unsigned ceiling = mf_w_ceiling(&w);
+        /* Napping, a message ends the sleep: an idle worker of a local
+         * pool may sleep long and cost nothing. */
+        if (b.nap && ex->opts.idle_sleep_max_us > 0 &&
+            ceiling >= ex->opts.idle_sleep_max_us && ceiling < MF_NAP_US)
+            ceiling = MF_NAP_US;
+        mf__backoff_idle(&b, INFINITY, ceiling);
     }
     if (w.out)
         mf_w_flush(&w);
