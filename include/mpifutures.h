@@ -167,6 +167,19 @@ MF_API int mf_init(int *argc, char ***argv, int *provided);
  */
 MF_API int mf_finalize(void);
 
+/**
+ * 1 if this process was started by an MPI launcher, 0 if it runs alone:
+ * its environment shows Open MPI's mpirun (OMPI_COMM_WORLD_SIZE), a PMI
+ * or PMIx launcher such as MPICH's Hydra (PMI_RANK, PMI_FD, PMIX_RANK),
+ * or a task of Slurm's srun (SLURM_STEP_ID with SLURM_PROCID). A program
+ * alone may then skip MPI initialisation (an Open MPI singleton's start-up
+ * costs about 0.4 s) and open a local pool with mf_executor_open_local()
+ * straight away; mf-factorial and mf-run do. When unsure it says 1 (MPI
+ * is initialised, as before). Reads the environment only: thread-safe,
+ * no MPI call, callable before MPI_Init.
+ */
+MF_API int mf_launched(void);
+
 /* ---- Registry ------------------------------------------------------- */
 
 /** Id of a registered function: a 64-bit hash of its name, the same on

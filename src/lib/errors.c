@@ -4,6 +4,7 @@
 #include "errors.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const mf_messages[] = {
@@ -84,6 +85,24 @@ MF_API int mf_init(int *argc, char ***argv, int *provided)
     if (provided)
         *provided = prov;
     return MF_OK;
+}
+
+MF_API int mf_launched(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE",
+                                       "OMPI_COMM_WORLD_RANK",
+                                       "PMI_RANK",
+                                       "PMI_SIZE",
+                                       "PMI_FD",
+                                       "PMIX_RANK",
+                                       "PMIX_NAMESPACE",
+                                       "MPI_LOCALNRANKS",
+                                       "HYDRA_CONTROL_FD"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (getenv(vars[i]))
+            return 1;
+    /* A task of srun (not the batch script, which has no step id). */
+    return getenv("SLURM_STEP_ID") && getenv("SLURM_PROCID") ? 1 : 0;
 }
 
 MF_API int mf_finalize(void)

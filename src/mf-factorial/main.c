@@ -145,6 +145,36 @@ static int root_phase(mf_executor *ex, int phase, const opts *o,
  *  - the huge N!: window 1, so the few big tasks of each phase land on
  *    different workers instead of queueing behind each other.
  */
+/* Started without a launcher, mf-factorial never initialises MPI (an
+ * Open MPI singleton's start-up is ~0.4 s, a fifth of the seed job): it
+ * opens the library's local pool directly. */
+static int g_mpi = 1;
+
+/* The open of a phase: on MPI_COMM_WORLD, or alone a local pool chosen as
+ * the library's one-rank open would (MF_BACKEND, MF_WORKERS). */
+static int open_phase(const mf_executor_opts *eo, mf_executor **ex)
+{
+    if (g_mpi)
+        return mf_executor_open(MPI_COMM_WORLD, 0, eo, ex);
+    const char *be = getenv("MF_BACKEND");
+    if (be && strcmp(be, "none") == 0) {
+        fprintf(stderr, "mf-factorial: MF_BACKEND=none and no launcher: "
+                        "no workers (run under mpirun -n N, or unset it)\n");
+        return MF_ENOWORKERS;
+    }
+    if (be && *be && strcmp(be, "threads") != 0 &&
+        strcmp(be, "processes") != 0) {
+        fprintf(stderr,
+                "mf-factorial: MF_BACKEND='%s' is not processes, "
+                "threads or none\n",
+                be);
+        return MF_EINVAL;
+    }
+    return mf_executor_open_local(
+        be && strcmp(be, "threads") == 0 ? MF_THREADS : MF_PROCESSES, 0, eo,
+        ex);
+}
+
 static int run_phases(const opts *o, int plan[3], const task_fns *fn,
                       totals *tot)
 {
@@ -155,7 +185,7 @@ static int run_phases(const opts *o, int plan[3], const task_fns *fn,
         mf_executor_opts eo;
         phase_opts(&eo, phase);
         mf_executor *ex = NULL;
-        int e = mf_executor_open(MPI_COMM_WORLD, 0, &eo, &ex);
+        int e = open_phase(&eo, &ex);
         if (e != MF_OK) {
             fprintf(stderr, "mf-factorial: rank %d: executor: %s (%s)\n",
                     g_rank, mf_strerror(e), mf_last_error());
@@ -170,7 +200,8 @@ static int run_phases(const opts *o, int plan[3], const task_fns *fn,
         if (rc == EX_RUNTIME || rc == EX_INTERRUPTED)
             plan[2] = 0; /* workers learn it from the root: see below */
         /* Every rank must agree whether the next phase runs. */
-        MPI_Bcast(&plan[2], 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (g_mpi)
+            MPI_Bcast(&plan[2], 1, MPI_INT, 0, MPI_COMM_WORLD);
     }
     return rc;
 }
@@ -178,13 +209,17 @@ static int run_phases(const opts *o, int plan[3], const task_fns *fn,
 int main(int argc, char **argv)
 {
     int provided = 0;
-    if (mf_init(&argc, &argv, &provided) != MF_OK) {
+    g_mpi = mf_launched();
+    if (g_mpi && mf_init(&argc, &argv, &provided) != MF_OK) {
         fprintf(stderr, "mf-factorial: MPI initialisation failed\n");
         return EX_RUNTIME;
     }
     int size = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    g_rank = 0;
+    if (g_mpi) {
+        MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+    }
     progress_take_env();
     cli_init_limits();
 
@@ -194,7 +229,8 @@ int main(int argc, char **argv)
     int plan[3] = {0, 0, 0}; /* verdict, have a set, have a huge N */
     if (g_rank == 0)
         decide(&o, argc, argv, size, plan);
-    MPI_Bcast(plan, 3, MPI_INT, 0, MPI_COMM_WORLD);
+    if (g_mpi)
+        MPI_Bcast(plan, 3, MPI_INT, 0, MPI_COMM_WORLD);
     if (plan[0] != EX_OK) {
         free(o.ns);
         mf_finalize();
@@ -202,7 +238,7 @@ int main(int argc, char **argv)
     }
 
     /* Who is who (see ranks.h). */
-    ranks_exchange(size);
+    ranks_exchange(size, g_mpi);
     if (g_rank != 0)
         wd_start(NULL, 0, &o);
 
@@ -210,6 +246,8 @@ int main(int argc, char **argv)
     if (tasks_register(&fn) != MF_OK) {
         fprintf(stderr, "mf-factorial: rank %d: register: %s\n", g_rank,
                 mf_last_error());
+        if (!g_mpi)
+            return EX_RUNTIME;
         MPI_Abort(MPI_COMM_WORLD, EX_RUNTIME);
     }
     if (g_rank != 0 && plan[1])
@@ -226,7 +264,8 @@ int main(int argc, char **argv)
     }
     /* A worker stops watching the root before the root may exit. */
     wd_stop();
-    MPI_Barrier(MPI_COMM_WORLD);
+    if (g_mpi)
+        MPI_Barrier(MPI_COMM_WORLD);
     ranks_free();
     free(o.ns);
     progress_free_env();

@@ -86,13 +86,18 @@ static void self_id(rank_id *r)
     } /* else: unknown, never compared */
 }
 
-void ranks_exchange(int size)
+void ranks_exchange(int size, int mpi)
 {
     g_test_remote = env_long("MF_FACTORIAL_TEST_REMOTE") == 1;
     g_nranks = size;
     g_ids = calloc((size_t)size, sizeof *g_ids);
     rank_id me;
     self_id(&me);
+    if (!mpi) { /* alone: no MPI, one rank */
+        if (g_ids)
+            g_ids[0] = me;
+        return;
+    }
     if (MPI_Allgather(&me, (int)sizeof me, MPI_BYTE, g_ids ? g_ids : &me,
                       g_ids ? (int)sizeof me : 0, MPI_BYTE,
                       MPI_COMM_WORLD) != MPI_SUCCESS) {

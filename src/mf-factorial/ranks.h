@@ -29,7 +29,7 @@ typedef struct rank_id {
 
 /* Every rank, collectively: tell the others who this one is. On failure
  * nothing is known (ranks_known() is 0) and no rank is watched. */
-void ranks_exchange(int size);
+void ranks_exchange(int size, int mpi); /* mpi 0: alone, no MPI */
 
 /* Whether ranks_exchange() succeeded. */
 int ranks_known(void);

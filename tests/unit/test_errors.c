@@ -69,6 +69,33 @@ static void test_version(void)
     CU_ASSERT_STRING_EQUAL(MF_VERSION_STRING, want);
 }
 
+/* mf_launched(): each launcher's mark alone says "launched"; a Slurm
+ * batch script (SLURM_PROCID without a step) and a bare process do not. */
+static void test_launched(void)
+{
+    static const char *const marks[] = {
+        "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_RANK",
+        "PMI_SIZE",             "PMI_FD",               "PMIX_RANK",
+        "PMIX_NAMESPACE",       "MPI_LOCALNRANKS",      "HYDRA_CONTROL_FD",
+        "SLURM_STEP_ID",        "SLURM_PROCID"};
+    const size_t n = sizeof marks / sizeof marks[0];
+    for (size_t i = 0; i < n; i++)
+        unsetenv(marks[i]);
+    CU_ASSERT_EQUAL(mf_launched(), 0);
+    for (size_t i = 0; i + 2 < n; i++) { /* all but the Slurm pair */
+        setenv(marks[i], "2", 1);
+        CU_ASSERT_EQUAL(mf_launched(), 1);
+        unsetenv(marks[i]);
+    }
+    setenv("SLURM_PROCID", "0", 1);
+    CU_ASSERT_EQUAL(mf_launched(), 0); /* the batch script itself */
+    setenv("SLURM_STEP_ID", "0", 1);
+    CU_ASSERT_EQUAL(mf_launched(), 1); /* a task of srun */
+    unsetenv("SLURM_PROCID");
+    unsetenv("SLURM_STEP_ID");
+    CU_ASSERT_EQUAL(mf_launched(), 0);
+}
+
 static int add_suites(void)
 {
     CU_pSuite s = CU_add_suite("errors", NULL, NULL);
@@ -79,6 +106,7 @@ static int add_suites(void)
     MF_ADD_TEST(s, test_unknown_codes);
     MF_ADD_TEST(s, test_last_error);
     MF_ADD_TEST(s, test_version);
+    MF_ADD_TEST(s, test_launched);
     return 0;
 }
 
