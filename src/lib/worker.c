@@ -1213,7 +1213,10 @@ static unsigned mf_w_ceiling(const mf_wstate *w)
     for (size_t i = 0; i < w->nsends; i++)
         if (w->sends[i]->nool && ceiling > 50)
             ceiling = 50;
-    if (w->more && mf__now() - w->more_at < MF_MORE_SECONDS)
+    /* The root said more is coming: poll, not sleep (a blind sleep would
+     * delay it). A link that naps is woken by it anyway: no need. */
+    if (w->more && !w->ex->link->ops->nap &&
+        mf__now() - w->more_at < MF_MORE_SECONDS)
         ceiling = 0;
     return ceiling;
 }
