@@ -73,11 +73,17 @@ static void test_version(void)
  * batch script (SLURM_PROCID without a step) and a bare process do not. */
 static void test_launched(void)
 {
-    static const char *const marks[] = {
-        "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_RANK",
-        "PMI_SIZE",             "PMI_FD",               "PMIX_RANK",
-        "PMIX_NAMESPACE",       "MPI_LOCALNRANKS",      "HYDRA_CONTROL_FD",
-        "SLURM_STEP_ID",        "SLURM_PROCID"};
+    static const char *const marks[] = {"OMPI_COMM_WORLD_SIZE",
+                                        "OMPI_COMM_WORLD_RANK",
+                                        "PMI_RANK",
+                                        "PMI_SIZE",
+                                        "PMI_FD",
+                                        "PMIX_RANK",
+                                        "PMIX_NAMESPACE",
+                                        "MPI_LOCALNRANKS",
+                                        "HYDRA_CONTROL_FD",
+                                        "SLURM_STEP_ID",
+                                        "SLURM_PROCID"};
     const size_t n = sizeof marks / sizeof marks[0];
     for (size_t i = 0; i < n; i++)
         unsetenv(marks[i]);
