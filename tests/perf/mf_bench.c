@@ -15,6 +15,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <mpifutures.h>
 
+#include "bench_util.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -42,21 +44,6 @@ static MPI_Comm raw_comm; /* the baselines' own communicator */
         }                                                                    \
     } while (0)
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
 static long rss_kib(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -67,12 +54,6 @@ static long rss_kib(void)
         resident = 0;
     fclose(f);
     return resident * 4;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* ---- task functions ---------------------------------------------------- */

@@ -46,6 +46,8 @@
 #define _GNU_SOURCE
 #include <mpifutures.h>
 
+#include "bench_util.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -88,21 +90,6 @@ static void fail_hard(void)
 /* ---- helpers ------------------------------------------------------------
  */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double self_cpu(void) /* every thread of this process */
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
 /* CPU seconds of process `pid` (single-threaded: a worker process):
  * /proc/PID/schedstat (nanoseconds) where the kernel keeps it, else the
  * tick-rounded utime + stime of /proc/PID/stat. -1 if it is gone. */
@@ -140,14 +127,6 @@ static void sleep_s(double s)
         ;
 }
 
-static uint64_t mix(uint64_t x) /* splitmix64's finaliser */
-{
-    x += 0x9e3779b97f4a7c15u;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
-    return x ^ (x >> 31);
-}
-
 /* The work of task t (both sides). */
 static uint64_t answer(uint64_t t)
 {
@@ -169,20 +148,6 @@ static void block_done(long before, const char *what)
         undetected++;
         fprintf(stderr, "mf-bench-local: %s missed a wrong result\n", what);
     }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAXROUNDS] = {0};
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static int want(const char *key)
@@ -683,7 +648,7 @@ static int find_workers(mf_executor *ex, int *pid)
 /* CPU seconds of the side so far: this process's, and its workers'. */
 static double side_cpu(const int *pid, int n)
 {
-    double c = self_cpu();
+    double c = cpu_seconds();
     for (int i = 0; i < n; i++) {
         double w = pid_cpu(pid[i]);
         if (w < 0) {
@@ -857,7 +822,7 @@ int main(int argc, char **argv)
         perror(fig);
         fail_hard();
     }
-    double cpu0 = self_cpu(), wall0 = now();
+    double cpu0 = cpu_seconds(), wall0 = now();
     if (mpi_mode) {
         if (rank == 0) {
             char what[120];
@@ -895,7 +860,7 @@ int main(int argc, char **argv)
     if (rank == 0) {
         struct rusage ch;
         getrusage(RUSAGE_CHILDREN, &ch); /* the reaped worker processes */
-        double ours = self_cpu() - cpu0 + (double)ch.ru_utime.tv_sec +
+        double ours = cpu_seconds() - cpu0 + (double)ch.ru_utime.tv_sec +
                       (double)ch.ru_utime.tv_usec * 1e-6 +
                       (double)ch.ru_stime.tv_sec +
                       (double)ch.ru_stime.tv_usec * 1e-6;

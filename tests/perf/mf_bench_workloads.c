@@ -39,6 +39,8 @@
 #define _GNU_SOURCE
 #include <mpifutures.h>
 
+#include "bench_util.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -76,21 +78,6 @@ static int kind_none = K_NONE, kind_spin = K_SPIN, kind_sleep = K_SLEEP;
 
 /* ---- helpers ------------------------------------------------------------
  */
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_seconds(void) /* every thread of this process */
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
 
 /* Machine-wide busy and steal CPU seconds so far (/proc/stat): with the
  * job's own CPU, what other processes took during the run (noise). */
@@ -131,14 +118,6 @@ static void spin_ns(uint64_t ns)
         if (t - t0 >= ns)
             break;
     }
-}
-
-static uint64_t mix(uint64_t x) /* splitmix64's finaliser */
-{
-    x += 0x9e3779b97f4a7c15u;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
-    return x ^ (x >> 31);
 }
 
 /* The work of task t (both sides): its answer is mix(t). */
@@ -184,20 +163,6 @@ static void idle_barrier(void)
         sleep_ns((uint64_t)us * 1000u);
         us = us < 1000 ? 2 * us : 1000;
     }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAXROUNDS] = {0};
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 /* One table row: medians of both sides, and the median (min-max) of the
