@@ -38,6 +38,27 @@ mfr() {
     rc=$?
 }
 expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1 ($2)"; }
+# wait_lines FILE N SECONDS: until FILE has at least N lines (a bounded
+# wait on the tasks' own record, never a guess at how long start-up
+# takes); fails the test when SECONDS pass first.
+wait_lines() {
+    local _
+    for _ in $(seq $(($3 * 10))); do
+        [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "$1 did not reach $2 lines within $3 s"
+}
+# gone PATTERN SECONDS WHAT: until no process matches PATTERN (pgrep -f);
+# fails with WHAT when SECONDS pass first.
+gone() {
+    local _
+    for _ in $(seq $(($2 * 10))); do
+        pgrep -f "$1" >/dev/null || return 0
+        sleep 0.1
+    done
+    fail "$3"
+}
 # status_count STATUS: records of the job log with that status
 status_count() { awk -F'\t' -v s="$1" 'NR > 1 && $10 == s' "$tmp/jl" | wc -l; }
 
@@ -148,11 +169,7 @@ daemon)
     [ "$(grep -c started out)" = 4 ] || fail "outputs: $(cat out)"
     # SIGKILL was sent before the task reported; allow its delivery (a
     # bounded wait, far below the child's 31 s).
-    for _ in $(seq 50); do
-        pgrep -f "sleep $mark" >/dev/null || break
-        sleep 0.1
-    done
-    pgrep -f "sleep $mark" >/dev/null && fail "a background child outlived its task"
+    gone "sleep $mark" 5 "a background child outlived its task"
     # a process that escaped its group (setsid) and writes later never
     # writes into a later command's output on the same slot
     printf '%s\n' "setsid sh -c 'sleep 0.3; echo LATE' & sleep 0.1; echo first" "sleep 0.6; echo second" "echo third" >esc
@@ -205,11 +222,7 @@ signal)
     pid=$!
     # Signal once some tasks are done (a bounded wait on the tasks' own
     # record, not a guess at how long start-up takes on a loaded machine).
-    for _ in $(seq 600); do
-        [ -f ran ] && [ "$(wc -l <ran)" -ge 6 ] && break
-        sleep 0.1
-    done
-    [ -f ran ] && [ "$(wc -l <ran)" -ge 6 ] || fail "no task started within 60 s"
+    wait_lines ran 6 60
     kill -USR1 "$pid"
     # Only the commands' own sleeps (anchored: the launcher's and the
     # ranks' command lines contain the same text and must not be hit twice).
@@ -234,21 +247,14 @@ sigkill)
     mark=sigkill-$$-$RANDOM
     setsid "${launcher[0]}" -n 3 "${launcher[@]:1}" "$MFRUN" --joblog jl -- "echo {} >> ran; sleep 0.05; : $mark" ::: $(seq 400) >out 2>err &
     pid=$!
-    for _ in $(seq 600); do # bounded wait: 20 tasks logged, not a guess
-        [ -f jl ] && [ "$(wc -l <jl)" -gt 20 ] && break
-        sleep 0.1
-    done
+    wait_lines jl 21 60
     kill -KILL -- -"$pid"
     wait "$pid" 2>/dev/null
     # Open MPI starts each rank in its own process group: they outlive
     # the killed launcher until they notice (about 2.5 s here), and the
     # root goes on logging meanwhile. Wait (bounded) until every rank and
     # command of that run is gone before touching the log.
-    for _ in $(seq 300); do
-        pgrep -f "$mark" >/dev/null || break
-        sleep 0.1
-    done
-    pgrep -f "$mark" >/dev/null && fail "ranks of the killed job still running after 30 s"
+    gone "$mark" 30 "ranks of the killed job still running after 30 s"
     before=$(awk -F'\t' 'NR > 1 && $10 == "ok" { print $1 }' jl | sort -n)
     nb=$(echo "$before" | grep -c .)
     [ "$nb" -gt 0 ] && [ "$nb" -lt 400 ] || fail "$nb tasks done before the kill: the test proves nothing"
@@ -405,11 +411,7 @@ alone)
     cmd="echo {} >> ran; sleep 0.3; : $mark"
     setsid "$MFRUN" -j 2 --grace 1 --joblog jl -- "$cmd" ::: $(seq 40) >out 2>err &
     pid=$!
-    for _ in $(seq 600); do
-        [ -f ran ] && [ "$(wc -l <ran)" -ge 4 ] && break
-        sleep 0.1
-    done
-    [ -f ran ] && [ "$(wc -l <ran)" -ge 4 ] || fail "alone: no task started within 60 s"
+    wait_lines ran 4 60
     kill -INT -- -"$pid"
     wait "$pid"
     rc=$?
@@ -418,11 +420,7 @@ alone)
     fin=$(sed -n 's/.*interrupted by SIGINT: \([0-9]*\) of 40.*/\1/p' err)
     [ "$fin" = "$(status_count ok)" ] || fail "alone: said $fin finished, log has $(status_count ok) ok"
     [ "$fin" -gt 0 ] && [ "$fin" -lt 40 ] || fail "alone: finished $fin: the test proves nothing"
-    for _ in $(seq 100); do
-        pgrep -f "$mark" >/dev/null || break
-        sleep 0.1
-    done
-    pgrep -f "$mark" >/dev/null && fail "alone: a worker or command outlived the interrupted run"
+    gone "$mark" 10 "alone: a worker or command outlived the interrupted run"
     "$MFRUN" -j 2 --resume --joblog jl -- "$cmd" ::: $(seq 40) >out 2>err
     rc=$?
     expect_rc 0 "alone: resume"
@@ -434,10 +432,7 @@ alone)
     rm -f jl ran
     "$MFRUN" -j 2 --grace 1 --joblog jl -- "$cmd" ::: $(seq 40) >out 2>err &
     pid=$!
-    for _ in $(seq 600); do
-        [ -f ran ] && [ "$(wc -l <ran)" -ge 4 ] && break
-        sleep 0.1
-    done
+    wait_lines ran 4 60
     kill -USR1 "$pid"
     wait "$pid"
     rc=$?
