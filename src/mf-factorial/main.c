@@ -35,6 +35,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,9 +103,40 @@ static void phase_opts(mf_executor_opts *eo, int phase)
 
 /* The root's side of a phase: run it, say an interruption, close the
  * executor. The phase's exit status. */
+/* A batch system's warning can come before an executor is open (start-up
+ * under load, between the two phases) or after it closed, when the
+ * library's handlers are not in place: the default action would kill the
+ * rank. This handler only records it; the root raises it again once its
+ * executor is open, so the library winds the job down as usual, and a
+ * worker leaves the decision to the root (which gets the signal too). */
+static volatile sig_atomic_t g_early_sig;
+
+static void on_early_signal(int sig)
+{
+    if (!g_early_sig)
+        g_early_sig = sig;
+}
+
+static void early_signals(void)
+{
+    const char *v = getenv("MF_SIGNALS");
+    if (v && strcmp(v, "0") == 0)
+        return; /* signals left to their default action, as asked */
+    static const int sigs[] = {SIGUSR1, SIGTERM, SIGINT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_early_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
 static int root_phase(mf_executor *ex, int phase, const opts *o,
                       const task_fns *fn, totals *tot)
 {
+    if (g_early_sig) /* came while no executor was open: handle it now */
+        raise(g_early_sig);
     if (phase == 1 && o->demo)
         printf("mf-factorial demo on %d workers: %zu factorials "
                "(--range "
@@ -214,6 +246,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "mf-factorial: MPI initialisation failed\n");
         return EX_RUNTIME;
     }
+    early_signals();
     int size = 1;
     g_rank = 0;
     if (g_mpi) {
