@@ -241,12 +241,12 @@ static int run_phases(const opts *o, int plan[3], const task_fns *fn,
 int main(int argc, char **argv)
 {
     int provided = 0;
+    early_signals(); /* before MPI's start-up, which takes a while */
     g_mpi = mf_launched();
     if (g_mpi && mf_init(&argc, &argv, &provided) != MF_OK) {
         fprintf(stderr, "mf-factorial: MPI initialisation failed\n");
         return EX_RUNTIME;
     }
-    early_signals();
     int size = 1;
     g_rank = 0;
     if (g_mpi) {
