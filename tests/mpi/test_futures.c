@@ -154,7 +154,10 @@ static void t_mpi_yield_restored(void)
             fs[i] = submit_ok(ID_EMPTY, NULL, 0);
         CU_ASSERT_EQUAL(mft_mpi_yield(-1), v); /* after submits */
         ASSERT_RC(mf_wait(fs, 64, T, MF_ALL_COMPLETED, NULL, NULL), MF_OK);
-        CU_ASSERT_EQUAL(mft_mpi_yield(-1), v); /* after a wait */
+        /* (With a progress thread the switch is process-wide and that
+         * thread turns it off while it polls: no fixed value to read.) */
+        if (!mft_force_progress_thread)
+            CU_ASSERT_EQUAL(mft_mpi_yield(-1), v); /* after a wait */
         for (int i = 0; i < 64; i++)
             mf_future_release(fs[i]);
         mf_map_opts_init(&o);
