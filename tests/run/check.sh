@@ -38,6 +38,23 @@ mfr() {
     rc=$?
 }
 expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1 ($2)"; }
+# expect_interrupted SIG N: mf-run said it was interrupted by SIG with a
+# count of its N tasks that the job log confirms, and the count proves
+# something (some tasks ran, not all).
+expect_interrupted() {
+    local fin
+    grep -q "interrupted by $1: [0-9]* of $2 tasks finished" err || fail "no 'interrupted by $1' count"
+    fin=$(sed -n "s/.*interrupted by $1: \([0-9]*\) of $2.*/\1/p" err)
+    [ "$fin" = "$(status_count ok)" ] || fail "said $fin finished, log has $(status_count ok) ok"
+    [ "$fin" -gt 0 ] && [ "$fin" -lt "$2" ] || fail "finished $fin of $2: the test proves nothing"
+}
+# expect_once: no task of the job log succeeded twice (a resume reran
+# nothing that had succeeded).
+expect_once() {
+    local dup
+    dup=$(awk -F'\t' 'NR > 1 && $10 == "ok" { print $1 }' "$tmp/jl" | sort | uniq -d | wc -l)
+    [ "$dup" = 0 ] || fail "$dup tasks succeeded twice"
+}
 # wait_lines FILE N SECONDS: until FILE has at least N lines (a bounded
 # wait on the tasks' own record, never a guess at how long start-up
 # takes); fails the test when SECONDS pass first.
@@ -237,16 +254,12 @@ signal)
     wait "$pid"
     rc=$?
     expect_rc 5 "interrupted"
-    grep -q 'interrupted by SIGUSR1: [0-9]* of 60 tasks finished' err || fail "no 'interrupted' count"
-    fin=$(sed -n 's/.*interrupted by SIGUSR1: \([0-9]*\) of 60.*/\1/p' err)
-    [ "$fin" = "$(status_count ok)" ] || fail "said $fin finished, log has $(status_count ok) ok"
-    [ "$fin" -gt 0 ] && [ "$fin" -lt 60 ] || fail "finished $fin: the test proves nothing"
+    expect_interrupted SIGUSR1 60
     [ "$(status_count signal)" = 0 ] || fail "a command died of the SIGUSR1 meant for mf-run"
     mfr 3 --resume --joblog jl -- "echo {} >> ran; sleep $mark" ::: $(seq 60)
     expect_rc 0 "resume"
     [ "$(status_count ok)" = 60 ] || fail "after resume: $(status_count ok) ok of 60"
-    dup=$(awk -F'\t' 'NR > 1 && $10 == "ok" { print $1 }' jl | sort | uniq -d | wc -l)
-    [ "$dup" = 0 ] || fail "$dup tasks succeeded twice"
+    expect_once
     ;;
 sigkill)
     # SIGKILL of the whole job mid-run, then --resume: every task that
@@ -423,17 +436,13 @@ alone)
     wait "$pid"
     rc=$?
     expect_rc 5 "alone: interrupted by SIGINT"
-    grep -q 'interrupted by SIGINT: [0-9]* of 40 tasks finished' err || fail "alone: no 'interrupted' count"
-    fin=$(sed -n 's/.*interrupted by SIGINT: \([0-9]*\) of 40.*/\1/p' err)
-    [ "$fin" = "$(status_count ok)" ] || fail "alone: said $fin finished, log has $(status_count ok) ok"
-    [ "$fin" -gt 0 ] && [ "$fin" -lt 40 ] || fail "alone: finished $fin: the test proves nothing"
+    expect_interrupted SIGINT 40
     gone "$mark" 10 "alone: a worker or command outlived the interrupted run"
     "$MFRUN" -j 2 --resume --joblog jl -- "$cmd" ::: $(seq 40) >out 2>err
     rc=$?
     expect_rc 0 "alone: resume"
     [ "$(status_count ok)" = 40 ] || fail "alone: after resume $(status_count ok) ok of 40"
-    dup=$(awk -F'\t' 'NR > 1 && $10 == "ok" { print $1 }' jl | sort | uniq -d | wc -l)
-    [ "$dup" = 0 ] || fail "alone: $dup tasks succeeded twice"
+    expect_once
     # SIGUSR1 to the root only (as a batch system's warning): it tells
     # its workers through the shared page; exit 5.
     rm -f jl ran
