@@ -2263,6 +2263,10 @@ int main(int argc, char **argv)
     unsetenv("MF_JOURNAL");
     /* Alone (no launcher), MPI is never initialised: an Open MPI
      * singleton's start-up alone costs about 0.4 s. */
+    /* From the start: a batch system's warning during MPI's start-up or
+     * the input check is recorded (the run then stops at once, exit 5),
+     * not the default action that kills a rank without a word. */
+    catch_signals();
     g_mpi = mf_launched();
     if (g_mpi && mf_init(&argc, &argv, NULL) != MF_OK) {
         fprintf(stderr, "mf-run: MPI initialisation failed\n");
@@ -2316,7 +2320,6 @@ int main(int argc, char **argv)
         mf_finalize();
         return status < 0 ? 0 : status;
     }
-    catch_signals();
     if (nranks == 1) {
         g_local = mmap(NULL, sizeof *g_local, PROT_READ | PROT_WRITE,
                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
