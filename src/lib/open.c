@@ -225,6 +225,14 @@ static int mf_check_trace(const char *path, char *msg, size_t msglen)
 
 /* The executor struct and what each rank can check alone. Returns it (NULL
  * out of memory); failures go to me->status. */
+/* The executor is set up but its progress thread could not start:
+ * close it (which releases the workers) and say why. */
+static int mf_start_failed(mf_executor *ex)
+{
+    (void)mf_executor_close(ex);
+    return mf__fail(MF_ENOMEM, "cannot start the progress thread");
+}
+
 static mf_executor *mf_open_prepare(int rank, int size, int root,
                                     const mf_executor_opts *opts,
                                     mf_hello *me)
@@ -608,7 +616,7 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
     }
     mf__guard_install(); /* no hang if the root never closes */
     if ((rc = mf__ex_start(ex)) != MF_OK)
-        return rc;
+        return mf_start_failed(ex);
     *out = ex;
     return MF_OK;
 }
@@ -711,7 +719,7 @@ MF_API int mf_executor_open_local(int kind, int nworkers,
     }
     mf__guard_install();
     if ((rc = mf__ex_start(ex)) != MF_OK)
-        return rc;
+        return mf_start_failed(ex);
     *out = ex;
     return MF_OK;
 }

@@ -49,9 +49,9 @@ int mf__ex_start(mf_executor *ex)
         if (pthread_create(&ex->thread, NULL, mf_progress_thread, ex) == 0) {
             ex->has_thread = true;
         } else {
+            /* The caller closes it: closing lives above this file. */
             mf__unlock();
-            mf_executor_close(ex);
-            return mf__fail(MF_ENOMEM, "cannot start the progress thread");
+            return MF_ENOMEM;
         }
     }
     mf__unlock();

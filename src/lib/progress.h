@@ -8,7 +8,8 @@
 #include "executor.h"
 
 /* Root: put a set-up executor to work (open list, signals, progress
- * thread); on failure it is closed and the error returned. */
+ * thread). MF_ENOMEM when the progress thread cannot start: the
+ * executor is then open but idle, and the caller must close it. */
 int mf__ex_start(mf_executor *ex);
 /* An executor still open in this process, or NULL. */
 mf_executor *mf__ex_any_open(void);

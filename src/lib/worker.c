@@ -603,6 +603,38 @@ static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
     return MF_OK;
 }
 
+/* Append one item's record (status, length, bytes padded to 8) to the
+ * chunk result being built in *buf (*len used of *cap), growing it.
+ * MF_ESIZE past the result limit, MF_ENOMEM when it cannot grow. */
+static int mf_chunk_put(unsigned char **buf, size_t *cap, size_t *len,
+                        size_t i, const mf_task *item)
+{
+    const void *p = item->failed ? (const void *)item->msg : item->res;
+    uint64_t l = item->failed ? strlen(item->msg) : item->res_len;
+    uint32_t st = item->failed ? MF_RS_FAILED : MF_RS_OK, zero = 0;
+    if (*len + MF_PAD8(l) > MF_MAX_RESULT)
+        return MF_ESIZE;
+    if (*len + MF_PAD8(l) > *cap) {
+        size_t nc = *cap * 2;
+        while (nc < *len + MF_PAD8(l))
+            nc *= 2;
+        unsigned char *nb = mf__res_realloc(*buf, nc);
+        if (!nb)
+            return MF_ENOMEM;
+        *buf = nb;
+        *cap = nc;
+    }
+    unsigned char *h = *buf + 8 + 16 * i;
+    memcpy(h, &st, 4);
+    memcpy(h + 4, &zero, 4);
+    memcpy(h + 8, &l, 8);
+    if (l)
+        memcpy(*buf + *len, p, l);
+    memset(*buf + *len + l, 0, MF_PAD8(l) - l);
+    *len += MF_PAD8(l);
+    return MF_OK;
+}
+
 /* Run every item of a chunk; the result is one chunk-result payload. */
 static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
 {
@@ -641,45 +673,20 @@ static int mf_w_run_chunk(mf_wstate *w, mf_wtask *t, mf_task *out)
             mf_w_invoke(&item, e);
         else
             (void)mf_w_lookup(w, &item, t->fn); /* fails the item */
-        const void *p = item.failed ? (const void *)item.msg : item.res;
-        uint64_t l = item.failed ? strlen(item.msg) : item.res_len;
-        uint32_t st = item.failed ? MF_RS_FAILED : MF_RS_OK, zero = 0;
-        if (len + MF_PAD8(l) > MF_MAX_RESULT) {
-            mf_task_drop_res(&item);
+        int bad = mf_chunk_put(&buf, &cap, &len, i, &item);
+        mf_task_drop_res(&item);
+        if (bad) {
             if (e)
                 mf_w_leave(w, quiet);
             mf__res_free(buf);
             mf__chunk_view_free(&v);
-            mf_task_fail(out, "results of the chunk exceed %zu bytes",
-                         (size_t)MF_MAX_RESULT);
+            if (bad == MF_ESIZE)
+                mf_task_fail(out, "results of the chunk exceed %zu bytes",
+                             (size_t)MF_MAX_RESULT);
+            else
+                mf_task_fail(out, "out of memory running a chunk");
             return MF_OK;
         }
-        if (len + MF_PAD8(l) > cap) {
-            size_t nc = cap * 2;
-            while (nc < len + MF_PAD8(l))
-                nc *= 2;
-            unsigned char *nb = mf__res_realloc(buf, nc);
-            if (!nb) {
-                mf_task_drop_res(&item);
-                if (e)
-                    mf_w_leave(w, quiet);
-                mf__res_free(buf);
-                mf__chunk_view_free(&v);
-                mf_task_fail(out, "out of memory running a chunk");
-                return MF_OK;
-            }
-            buf = nb;
-            cap = nc;
-        }
-        unsigned char *h = buf + 8 + 16 * i;
-        memcpy(h, &st, 4);
-        memcpy(h + 4, &zero, 4);
-        memcpy(h + 8, &l, 8);
-        if (l)
-            memcpy(buf + len, p, l);
-        memset(buf + len + l, 0, MF_PAD8(l) - l);
-        len += MF_PAD8(l);
-        mf_task_drop_res(&item);
     }
     if (e)
         mf_w_leave(w, quiet);
@@ -1221,6 +1228,37 @@ static unsigned mf_w_ceiling(const mf_wstate *w)
     return ceiling;
 }
 
+/* Run the next queued task, then send the results gathered so far if
+ * it is time. */
+static int mf_w_step(mf_wstate *w)
+{
+    /* A copy: while an isolated task runs, the queue may grow
+     * (and move) or be given back. Taken off the queue here, the
+     * task counts as started. */
+    mf_wtask t = w->q[w->qhead++];
+    int rc = mf_w_run(w, &t);
+    if (rc == MF_OK)
+        rc = w->poll_err;
+    if (rc != MF_OK)
+        return rc;
+    /* Send results once as many are done as are still queued
+     * (and when the queue is empty, the batch large, or the
+     * oldest result waited too long; mf_w_run also sends before
+     * a task that may be long): the root, which gives a busy
+     * worker more once half its window is free, then refills
+     * this queue before it runs dry, and reads these results
+     * while this rank works on the rest. */
+    if (w->out &&
+        (w->qhead == w->qlen || w->out->count >= w->qlen - w->qhead ||
+         w->out->total >= MF_FLUSH_BYTES ||
+         w->last_end - w->out_since >= MF_HOLD_NS))
+        rc = mf_w_flush(w);
+    if (w->qhead == w->qlen)
+        w->qhead = w->qlen = 0;
+    mf_w_reap(w, 0);
+    return rc;
+}
+
 int mf__serve(mf_executor *ex)
 {
     mf_wstate w;
@@ -1247,30 +1285,8 @@ int mf__serve(mf_executor *ex)
         if (rc != MF_OK)
             break;
         if (w.qhead < w.qlen) {
-            /* A copy: while an isolated task runs, the queue may grow
-             * (and move) or be given back. Taken off the queue here, the
-             * task counts as started. */
-            mf_wtask t = w.q[w.qhead++];
-            rc = mf_w_run(&w, &t);
-            if (rc == MF_OK)
-                rc = w.poll_err;
-            if (rc != MF_OK)
+            if ((rc = mf_w_step(&w)) != MF_OK)
                 break;
-            /* Send results once as many are done as are still queued
-             * (and when the queue is empty, the batch large, or the
-             * oldest result waited too long; mf_w_run also sends before
-             * a task that may be long): the root, which gives a busy
-             * worker more once half its window is free, then refills
-             * this queue before it runs dry, and reads these results
-             * while this rank works on the rest. */
-            if (w.out &&
-                (w.qhead == w.qlen || w.out->count >= w.qlen - w.qhead ||
-                 w.out->total >= MF_FLUSH_BYTES ||
-                 w.last_end - w.out_since >= MF_HOLD_NS))
-                rc = mf_w_flush(&w);
-            if (w.qhead == w.qlen)
-                w.qhead = w.qlen = 0;
-            mf_w_reap(&w, 0);
             mf__backoff_reset(&b);
             continue;
         }
