@@ -155,16 +155,11 @@ void mf__inflight_done(mf_executor *ex, int w, const mf_fut *f)
         ex->inflight_units[w] > u ? ex->inflight_units[w] - u : 0;
 }
 
-static void mf_release_arg(void *p)
-{
-    mf__free(p);
-}
-
 /* Move one queued future into message `s` for worker `w`. */
 static int mf_pack(mf_executor *ex, mf_send *s, mf_fut *f, int w)
 {
     mf_free_fn release = f->arg_free                       ? f->arg_free
-                         : f->arg != (void *)f->inline_buf ? mf_release_arg
+                         : f->arg != (void *)f->inline_buf ? mf__free
                                                            : NULL;
     mf_future h = mf__fut_handle(f);
     uint32_t flags = (f->nitems ? MF_REC_CHUNK : 0) |

@@ -1,19 +1,23 @@
 /* link_thread.c — the link of a local thread pool: the root and its
  * worker threads share one table of inboxes, one per peer.
  *
- * Posting a message copies it, and each out-of-line payload, into receive
+ * Posting a message turns it, and each out-of-line payload, into receive
  * buffers and appends them to the destination's inbox in one go (under
  * the inbox's mutex), so the parts of one message lie together even when
  * several threads post to the root at once; a posted message is thus sent
- * at once. Polling takes the oldest message; recv_ool takes the part that
- * follows it. Nothing here blocks but for the inbox mutex, and a worker's
- * nap (its idle backoff's sleep, woken by a post to its inbox). Threads do
- * not die alone, so no peer is ever lost.
+ * at once. Nothing the sender gives up is copied: the message's own
+ * buffer, a task's result and a large argument become the receiver's
+ * buffers as they are (the threads share one heap); only bytes the
+ * sender keeps are copied. Polling takes the oldest message; recv_ool takes
+ * the part that follows it. Nothing here blocks but for the inbox mutex, and
+ * a worker's nap (its idle backoff's sleep, woken by a post to its inbox).
+ * Threads do not die alone, so no peer is ever lost.
  */
 #include "link.h"
 
 #include "alloc.h"
 #include "errors.h"
+#include "rbuf.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -81,6 +85,31 @@ static mf_rbuf *mf_copy(const void *p, size_t n)
     return r;
 }
 
+/* An out-of-line part as a receive buffer. What the message owns and
+ * frees with one of the library's own functions is handed over as it is
+ * (no copy: the receiver's buffer is the sender's, and *release becomes
+ * NULL); what the caller keeps, or a user's free_arg (which runs on the
+ * root, under the lock, by its contract), is copied. */
+static mf_rbuf *mf_part(const void *p, size_t len, mf_free_fn *release)
+{
+    mf_free_fn fn = *release;
+    if (fn == mf__rbuf_release_data) {
+        mf_rbuf *r = mf__rbuf_of((void *)p);
+        if (r->refs == 1 && len <= r->len) {
+            r->len = len;
+            *release = NULL;
+            return r;
+        }
+    } else if (fn == mf__free || fn == mf__res_free || fn == mf__big_put) {
+        mf_rbuf *r = mf__rbuf_wrap((void *)p, len, fn);
+        if (r) {
+            *release = NULL;
+            return r;
+        }
+    }
+    return mf_copy(p, len);
+}
+
 static int mf_lt_post(mf_link *lk, mf_send *s, int dest)
 {
     mf_link_thread *l = mf_lt(lk);
@@ -91,12 +120,23 @@ static int mf_lt_post(mf_link *lk, mf_send *s, int dest)
         return mf__fail(MF_EINVAL, "no peer %d", dest);
     if (n > 9 && !(frames = mf__malloc(n * sizeof *frames)))
         return mf__fail(MF_ENOMEM, "out of memory sending");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 1; i < n; i++) {
         frames[i].from = l->self;
-        frames[i].rb = i == 0 ? mf_copy(s->buf, s->len)
-                              : mf_copy(s->ool[i - 1].p, s->ool[i - 1].len);
+        frames[i].rb = mf_part(s->ool[i - 1].p, s->ool[i - 1].len,
+                               &s->ool[i - 1].release);
         if (!frames[i].rb)
             rc = MF_ENOMEM;
+    }
+    /* The message itself: its buffer is the message's own (mf__free),
+     * so it is handed over too when all the rest is ready. */
+    frames[0].from = l->self;
+    frames[0].rb = NULL;
+    if (rc == MF_OK && s->buf &&
+        (frames[0].rb = mf__rbuf_wrap(s->buf, s->len, mf__free)) != NULL) {
+        s->buf = NULL;
+        s->cap = 0;
+    } else if (rc == MF_OK && !(frames[0].rb = mf_copy(s->buf, s->len))) {
+        rc = MF_ENOMEM;
     }
     if (rc == MF_OK) {
         mf_inbox *b = &l->pool->box[dest];
@@ -106,9 +146,15 @@ static int mf_lt_post(mf_link *lk, mf_send *s, int dest)
             pthread_cond_broadcast(&b->cv);
         pthread_mutex_unlock(&b->mu);
     }
-    if (rc != MF_OK)
+    if (rc != MF_OK) {
+        if (frames[0].rb && !s->buf) { /* give the message its buffer back */
+            s->buf = frames[0].rb->data;
+            s->cap = s->len;
+            frames[0].rb->ext_free = NULL;
+        }
         for (size_t i = 0; i < n; i++)
             mf__rbuf_unref(frames[i].rb);
+    }
     if (frames != fr)
         mf__free(frames);
     if (rc != MF_OK)

@@ -197,11 +197,6 @@ int mf__wire_begin(mf_send *s, int kind)
 }
 
 /* Append the record header `rec` and its payload. */
-static void mf_free_wrap(void *p)
-{
-    mf__free(p);
-}
-
 static int mf_add(mf_send *s, const unsigned char *rec, size_t reclen,
                   int flag_at, const void *p, size_t len, mf_free_fn release,
                   uint32_t flags)
@@ -260,8 +255,8 @@ int mf__wire_add_task_t(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
 int mf__wire_add_task(mf_send *s, uint64_t tag, uint64_t fn, const void *p,
                       size_t len, int owned, uint32_t flags)
 {
-    return mf__wire_add_task_t(s, tag, fn, p, len,
-                               owned ? mf_free_wrap : NULL, flags, 0);
+    return mf__wire_add_task_t(s, tag, fn, p, len, owned ? mf__free : NULL,
+                               flags, 0);
 }
 
 int mf__wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
@@ -269,7 +264,7 @@ int mf__wire_add_result(mf_send *s, uint64_t tag, uint32_t status,
                         size_t len, int owned, uint32_t flags)
 {
     return mf__wire_add_result_r(s, tag, status, start, ns, p, len,
-                                 owned ? mf_free_wrap : NULL, flags);
+                                 owned ? mf__free : NULL, flags);
 }
 
 int mf__wire_add_result_r(mf_send *s, uint64_t tag, uint32_t status,

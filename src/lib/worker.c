@@ -390,12 +390,6 @@ static int mf_w_flush(mf_wstate *w)
     return mf_w_post(w, s);
 }
 
-/* Release a result that is an argument's receive buffer, once sent. */
-static void mf_rbuf_release(void *data)
-{
-    mf__rbuf_unref((mf_rbuf *)((char *)data - offsetof(mf_rbuf, data)));
-}
-
 /* RECALL: give every task not started back to the root (a RETURNED
  * message, possibly empty) and drop them from the queue. The results
  * gathered go first. If the message cannot be built (out of memory), the
@@ -417,7 +411,8 @@ static int mf_w_give_back(mf_wstate *w)
             (t->chunk ? MF_REC_CHUNK : 0) | (t->isolate ? MF_REC_ISOLATE : 0);
         /* A large argument is its own receive buffer: it goes back in
          * place (handed over below). */
-        if (t->len >= MF_WIRE_OOL_MIN && !(t->rb && t->data == t->rb->data))
+        if (t->len >= MF_WIRE_OOL_MIN && !(t->rb && t->data == t->rb->data &&
+                                           mf__rbuf_can_hand_over(t->rb)))
             break;
         if (mf__wire_add_task_t(s, t->tag, t->fn, t->data, t->len, NULL,
                                 flags, t->timeout_ms) != MF_OK)
@@ -437,7 +432,7 @@ static int mf_w_give_back(mf_wstate *w)
     for (i = 0; i < n; i++) {
         mf_wtask *t = &w->q[w->qhead + i];
         if (t->len >= MF_WIRE_OOL_MIN) {
-            s->ool[k++].release = mf_rbuf_release;
+            s->ool[k++].release = mf__rbuf_hand_over(t->rb);
             t->rb = NULL;
         } else {
             mf__rbuf_unref(t->rb);
@@ -1099,9 +1094,7 @@ typedef struct mf_wout {
     uint32_t status;
     const void *payload;
     size_t plen;
-    int owned;          /* task.res is ours to free on failure */
-    mf_free_fn release; /* called once the message is sent */
-    mf_rbuf *keep;      /* the argument's buffer, sent as the result */
+    mf_free_fn release; /* frees payload once sent (NULL: not ours) */
 } mf_wout;
 
 static void mf_w_payload(mf_wtask *t, mf_task *task, mf_wout *o)
@@ -1117,10 +1110,9 @@ static void mf_w_payload(mf_wtask *t, mf_task *task, mf_wout *o)
         o->payload = task->res;
         o->plen = task->res_len;
         if (o->plen >= MF_WIRE_OOL_MIN && t->rb &&
-            o->payload == t->rb->data) {
-            o->keep = t->rb;
+            o->payload == t->rb->data && mf__rbuf_can_hand_over(t->rb)) {
+            o->release = mf__rbuf_hand_over(t->rb);
             t->rb = NULL;
-            o->release = mf_rbuf_release;
         } else if (o->plen >= MF_WIRE_OOL_MIN) {
             /* (Not expected: a large argument always has its own buffer.
              * Sent out of line, the bytes must outlive t->rb: copy.) */
@@ -1130,7 +1122,6 @@ static void mf_w_payload(mf_wtask *t, mf_task *task, mf_wout *o)
                 task->res = copy;
                 task->res_in_arg = 0;
                 o->payload = copy;
-                o->owned = 1;
                 o->release = mf__res_free;
             } else {
                 o->status = MF_RS_FAILED;
@@ -1141,8 +1132,7 @@ static void mf_w_payload(mf_wtask *t, mf_task *task, mf_wout *o)
     } else {
         o->payload = task->res;
         o->plen = task->res_len;
-        o->owned = task->res != NULL;
-        o->release = o->owned ? mf__res_free : NULL;
+        o->release = task->res ? mf__res_free : NULL;
     }
 }
 
@@ -1179,7 +1169,7 @@ static int mf_w_add(mf_wstate *w, mf_wtask *t, const mf_wout *o, uint64_t t0,
 static int mf_w_run(mf_wstate *w, mf_wtask *t)
 {
     mf_task task;
-    mf_wout o = {MF_RS_OK, NULL, 0, 0, NULL, NULL};
+    mf_wout o = {MF_RS_OK, NULL, 0, NULL};
     mf_pred *pred = mf_pred_slot(w, t);
     uint64_t t0 = mf__mono_ns(), t1;
     int rc, added;
@@ -1200,11 +1190,8 @@ static int mf_w_run(mf_wstate *w, mf_wtask *t)
     mf_pred_note(pred, t1 - t0);
     mf_w_payload(t, &task, &o);
     rc = mf_w_add(w, t, &o, t0, t1, &added);
-    if (rc != MF_OK && !added) {
-        if (o.owned)
-            mf__res_free(task.res);
-        mf__rbuf_unref(o.keep);
-    }
+    if (rc != MF_OK && !added && o.release)
+        o.release((void *)o.payload); /* (the message never took it) */
     /* The argument's buffer, unless the message holds it now. */
     mf__rbuf_unref(t->rb);
     t->rb = NULL;

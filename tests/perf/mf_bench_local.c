@@ -20,6 +20,11 @@
  *   map         mf_map_array over N items, chunksize C (each chunk is one
  *               task on the wire): tasks/s; the pthread pool runs the same
  *               chunks as jobs
+ *   echo        a 1 MiB argument whose first and last words the task
+ *               edits in place and returns (mf_task_arg_inplace +
+ *               mf_task_return_arg), one at a time: median round trip;
+ *               the pthread pool edits the caller's buffer through a
+ *               pointer (no copy: the floor), mf_submit copies it once
  *   idle CPU    no task for S seconds (default 1) right after a burst:
  *               the CPU of the process and, for processes, of its workers
  *               (/proc/PID/schedstat, found by tasks that return getpid());
@@ -68,7 +73,11 @@ static long undetected; /* --corrupt: blocks that saw no wrong result */
 static double idle_s = 1.0;
 static FILE *figures;
 static const char *only; /* --only: rows whose key holds this */
-static mf_fn_id id_tiny, id_pid, id_sleep;
+static mf_fn_id id_tiny, id_pid, id_sleep, id_echo;
+
+/* The payload of the echo rows: 1 MiB, the task edits two words in
+ * place and hands the same buffer back. */
+#define ECHO_BYTES ((size_t)1 << 20)
 
 #define CHECK(x)                                                             \
     do {                                                                     \
@@ -229,6 +238,21 @@ static int t_pid(mf_task *task, void *ud)
     return mf_task_return(task, p, sizeof p);
 }
 
+/* Echo: the argument's first and last words through answer(), in place,
+ * and the same buffer back as the result (mf_task_return_arg: from 32
+ * KiB it travels back without a copy where the transport allows). */
+static int t_echo(mf_task *task, void *ud)
+{
+    size_t len;
+    uint64_t *w = mf_task_arg_inplace(task, &len);
+    (void)ud;
+    if (len < 2 * sizeof *w || len % sizeof *w)
+        return mf_task_fail(task, "bad argument");
+    w[0] = answer(w[0]);
+    w[len / sizeof *w - 1] = answer(w[len / sizeof *w - 1]);
+    return mf_task_return_arg(task, len);
+}
+
 /* Sleeps the given seconds (a double): a task that takes no CPU. */
 static int t_sleep(mf_task *task, void *ud)
 {
@@ -254,6 +278,8 @@ typedef struct pjob {
     uint64_t res;  /* single task's answer */
     uint64_t *out; /* chunk's answers, allocated by the worker */
     double sleep;  /* > 0: a sleeping job */
+    uint64_t *buf; /* echo: the caller's buffer, edited in place */
+    size_t nw;     /* its words */
     int done;
 } pjob;
 
@@ -286,6 +312,9 @@ static void *pp_worker(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (j->sleep > 0) {
             sleep_s(j->sleep);
+        } else if (j->buf) {
+            j->buf[0] = answer(j->buf[0]);
+            j->buf[j->nw - 1] = answer(j->buf[j->nw - 1]);
         } else if (j->args) {
             j->out = malloc(j->n * sizeof *j->out);
             if (j->out)
@@ -331,6 +360,20 @@ static void pp_close(ppool *p)
     free(p);
 }
 
+/* Queue job j. */
+static void pp_push(ppool *p, pjob *j)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    if (p->idle)
+        pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+}
+
 /* Queue a job (allocated here, as a future would be). */
 static pjob *pp_submit(ppool *p, uint64_t arg, const uint64_t *args, size_t n,
                        double sleep)
@@ -342,15 +385,7 @@ static pjob *pp_submit(ppool *p, uint64_t arg, const uint64_t *args, size_t n,
     j->args = args;
     j->n = n;
     j->sleep = sleep;
-    pthread_mutex_lock(&p->mu);
-    if (p->tail)
-        p->tail->next = j;
-    else
-        p->head = j;
-    p->tail = j;
-    if (p->idle)
-        pthread_cond_signal(&p->work);
-    pthread_mutex_unlock(&p->mu);
+    pp_push(p, j);
     return j;
 }
 
@@ -563,10 +598,65 @@ static double wl_map(runner *r, const uint64_t *args, long n, long cs)
     return (double)n / dt;
 }
 
+/* One 1 MiB echo at a time, `reps` times: the median seconds per round
+ * trip. The library's side copies the caller's buffer once at the submit
+ * (mf_submit's contract: the caller may reuse it at once) and reads the
+ * result where it lies; the pthread pool is handed a pointer to the
+ * caller's buffer and edits it there: no copy at all, the floor. */
+static double wl_echo(runner *r, long reps)
+{
+    size_t nw = ECHO_BYTES / sizeof(uint64_t);
+    uint64_t *buf = malloc(ECHO_BYTES);
+    double *lat = malloc((size_t)reps * sizeof *lat);
+    long before = wrong;
+    if (!buf || !lat)
+        fail_hard();
+    for (size_t i = 0; i < nw; i++)
+        buf[i] = i;
+    for (long i = 0; i < reps; i++) {
+        uint64_t t = (uint64_t)i * 2, a, z;
+        buf[0] = t;
+        buf[nw - 1] = t + 1;
+        double t0 = now();
+        if (r->pp) {
+            pjob *j = calloc(1, sizeof *j);
+            if (!j)
+                fail_hard();
+            j->buf = buf;
+            j->nw = nw;
+            pp_push(r->pp, j);
+            pp_wait(r->pp, j);
+            free(j);
+            a = buf[0];
+            z = buf[nw - 1];
+        } else {
+            mf_future f;
+            const void *res;
+            size_t len = 0;
+            CHECK(mf_submit(r->ex, id_echo, buf, ECHO_BYTES, &f));
+            CHECK(mf_future_result(f, MF_FOREVER, &res, &len));
+            if (len != ECHO_BYTES)
+                fail_hard();
+            a = ((const uint64_t *)res)[0];
+            z = ((const uint64_t *)res)[nw - 1];
+            CHECK(mf_future_release(f));
+        }
+        lat[i] = now() - t0;
+        if (a != mix(t) || z != mix(t + 1))
+            bad("echo", t);
+    }
+    qsort(lat, (size_t)reps, sizeof *lat, cmp_double);
+    double med = lat[reps / 2];
+    free(lat);
+    free(buf);
+    block_done(before, "echo block");
+    return med;
+}
+
 /* ---- comparisons ---------------------------------------------------------
  */
 
-enum wl { W_RTT, W_SUBMIT, W_MAP };
+enum wl { W_RTT, W_SUBMIT, W_MAP, W_ECHO };
 
 /* `rounds` rounds (and a warm-up) of one block of side `a` and one of side
  * `b`, the order flipping every round; then the row (rank 0). */
@@ -596,6 +686,7 @@ static void compare(const char *key, const char *name, int a, int b, int wl,
             if (rank == 0)
                 v = wl == W_RTT      ? wl_rtt(&r, reps, &mean)
                     : wl == W_SUBMIT ? wl_submit(&r, n)
+                    : wl == W_ECHO   ? wl_echo(&r, pick(20, 300, 1000))
                                      : wl_map(&r, args, mn, cs);
             side_close(&r);
             if (rd >= 0) {
@@ -613,6 +704,10 @@ static void compare(const char *key, const char *name, int a, int b, int wl,
         snprintf(full, sizeof full, "%s, mean", name);
         snprintf(key2, sizeof key2, "%s_mean", key);
         row(key2, full, ours_mean, base_mean, rounds, "%.2f us", 1e6, 0, 0);
+    } else if (wl == W_ECHO) {
+        snprintf(full, sizeof full, "%s, median of %ld", name,
+                 pick(20, 300, 1000));
+        row(key, full, ours, base, rounds, "%.1f us", 1e6, 0, 0);
     } else if (wl == W_SUBMIT) {
         snprintf(full, sizeof full, "%s, %ld tasks", name, n);
         row(key, full, ours, base, rounds, "%.3g/s", 1, 1, 0);
@@ -818,6 +913,7 @@ int main(int argc, char **argv)
     CHECK(mf_register("tiny", t_tiny, NULL, &id_tiny));
     CHECK(mf_register("pid", t_pid, NULL, &id_pid));
     CHECK(mf_register("sleep", t_sleep, NULL, &id_sleep));
+    CHECK(mf_register("echo", t_echo, NULL, &id_echo));
     if (fig && rank == 0 && !(figures = fopen(fig, "w"))) {
         perror(fig);
         fail_hard();
@@ -849,12 +945,16 @@ int main(int argc, char **argv)
                 S_THREADS, S_PTHREAD, W_SUBMIT, rounds);
         compare("thread_map", "thread pool: mf_map_array", S_THREADS,
                 S_PTHREAD, W_MAP, rounds);
+        compare("thread_echo", "thread pool: 1 MiB echo round trip",
+                S_THREADS, S_PTHREAD, W_ECHO, rounds);
         compare("proc_rtt", "process pool: empty-task round trip", S_PROCS,
                 S_PTHREAD, W_RTT, rounds);
         compare("proc_submit", "process pool: submit all, collect", S_PROCS,
                 S_PTHREAD, W_SUBMIT, rounds);
         compare("proc_map", "process pool: mf_map_array", S_PROCS, S_PTHREAD,
                 W_MAP, rounds);
+        compare("proc_echo", "process pool: 1 MiB echo round trip", S_PROCS,
+                S_PTHREAD, W_ECHO, rounds);
         idle_rows();
     }
     if (rank == 0) {
