@@ -457,7 +457,10 @@ enum mf_local_kind {
  * trace; close with mf_executor_close(). A worker process that dies fails
  * only the futures it held (MF_ETASK, reason MF_FAIL_CRASH, the signal or
  * exit status named) and is replaced. Workers die with this process
- * (parent-death signal) and are reaped at close. Errors: MF_EINVAL (a kind
+ * (parent-death signal) and are reaped at close. With MF_PROCESSES,
+ * payloads of 32 KiB and up cross through shared memory (copied once each
+ * way at most; MF_SHM=N MiB per region, 0 = through the sockets). With
+ * MF_THREADS nothing the sender gives up is copied. Errors: MF_EINVAL (a kind
  * other than these two, nworkers negative or above 4096, a bad MF_*
  * setting or option, isolation or a task timeout with MF_THREADS),
  * MF_ENOMEM (no process or thread could be started: also RLIMIT_NPROC),

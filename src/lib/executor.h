@@ -34,6 +34,8 @@ struct mf_executor {
     bool threads; /* a thread pool: no isolation, no per-task timeout */
     int (*revive)(mf_executor *ex, int rank, char *why, size_t len);
     void (*backend_close)(mf_executor *ex);
+    /* A process pool's region for large arguments (shm.h), or NULL. */
+    struct mf_shm *shm;
     int rank, size, root, nworkers;
     int *workers;           /* ranks of the workers */
     struct mf_fut **packed; /* scratch: futures in the message being built */

@@ -68,6 +68,10 @@ mf_link *mf__link_local(int npeers, int root_side);
 /* Peer `peer` is reached through the socket fd (owned by the link from
  * now on; a new worker in the place of a dead one too). */
 void mf__link_local_attach(mf_link *l, int peer, int fd);
+/* The shared region (shm.h) this side copies large payloads into before
+ * sending them as references; NULL: through the socket. */
+struct mf_shm;
+void mf__link_local_set_tx(mf_link *l, struct mf_shm *tx);
 
 /* A link of a local thread pool: peer `self` of `npeers`; the root's
  * (pool NULL) makes the shared inboxes and frees them with its link. */

@@ -13,11 +13,22 @@
  * their length has arrived: the peer is in the middle of writing that
  * very frame. A worker process that dies shows as the end of
  * its socket: the root reports it once (lost) and forgets its queue.
+ *
+ * Large payloads (MF_SHM_MIN and up) do not go through the socket when
+ * the pool has shared regions (shm.h): a payload that already lies in a
+ * shared block the message owns (an argument the root allocated there, a
+ * task's argument handed back) is sent as a reference, other bytes are
+ * copied into a block of this side's region once and referenced. A
+ * reference is a frame whose length word has its top bit set and whose
+ * body is {address, length}; the receiver checks it names a busy block of
+ * a region it knows, reads the payload in place and releases the block
+ * when done with it. With no room in the region, bytes go by the socket.
  */
 #include "link.h"
 
 #include "alloc.h"
 #include "errors.h"
+#include "shm.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -48,10 +59,14 @@ typedef struct mf_peer {
 /* Frames gathered into one sendmsg (two pieces each: length, body). */
 #define MF_IOV_FRAMES 8
 
+/* The length word of a reference frame (its body: address, length). */
+#define MF_REF_BIT ((uint64_t)1 << 63)
+
 typedef struct mf_link_local {
     mf_link base;
     int npeers;
     int root_side; /* 1: nonblocking writes through queues */
+    mf_shm *tx;    /* this side's region for large payloads, or NULL */
     mf_peer *p;
     int rr; /* next peer polled first */
 } mf_link_local;
@@ -63,15 +78,47 @@ static mf_link_local *mf_ll(mf_link *l)
 
 /* ---- writing ------------------------------------------------------- */
 
-static void mf_part(const mf_send *s, size_t part, const void **p, size_t *n)
+/* The body of frame `part` of s and its length word. */
+static void mf_part(const mf_send *s, size_t part, const void **p, size_t *n,
+                    uint64_t *word)
 {
     if (part == 0) {
         *p = s->buf;
         *n = s->len;
+        *word = *n;
+    } else if (s->ool[part - 1].isref) {
+        *p = s->ool[part - 1].ref;
+        *n = sizeof s->ool[part - 1].ref;
+        *word = *n | MF_REF_BIT;
     } else {
         *p = s->ool[part - 1].p;
         *n = s->ool[part - 1].len;
+        *word = *n;
     }
+}
+
+/* Send a large part by reference when it can (see the top of the file):
+ * the block goes to `dest`, who releases it. */
+static void mf_by_ref(mf_link_local *l, mf_wire_ool *o, int dest)
+{
+    void *blk = NULL;
+    if (o->len < MF_SHM_MIN)
+        return;
+    if (o->release == mf__shm_release && mf__shm_is_block(o->p, o->len)) {
+        blk = (void *)(uintptr_t)o->p;
+    } else if (l->tx && (blk = mf__shm_alloc(l->tx, o->len)) != NULL) {
+        memcpy(blk, o->p, o->len);
+        if (o->release)
+            o->release((void *)(uintptr_t)o->p);
+    } else {
+        return;
+    }
+    mf__shm_set_holder(blk, dest);
+    o->p = blk;
+    o->release = NULL; /* the receiver's now */
+    o->ref[0] = (uint64_t)(uintptr_t)blk;
+    o->ref[1] = o->len;
+    o->isref = 1;
 }
 
 static void mf_peer_died(mf_peer *pe)
@@ -97,7 +144,8 @@ static void mf_advance(mf_peer *pe, size_t k)
         mf_send *s = pe->q[0];
         const void *body;
         size_t n;
-        mf_part(s, pe->part, &body, &n);
+        uint64_t word;
+        mf_part(s, pe->part, &body, &n, &word);
         size_t rest = 8 + n - pe->off;
         if (k < rest) {
             pe->off += k;
@@ -128,8 +176,7 @@ static int mf_flush(mf_peer *pe, int block)
             const mf_send *s = pe->q[qi];
             const void *body;
             size_t n;
-            mf_part(s, part, &body, &n);
-            hdr[nh] = n;
+            mf_part(s, part, &body, &n, &hdr[nh]);
             if (off < 8)
                 iov[niov++] =
                     (struct iovec){(unsigned char *)&hdr[nh] + off, 8 - off};
@@ -187,6 +234,8 @@ static int mf_ll_post(mf_link *lk, mf_send *s, int dest)
         s->sent = 1;
         return MF_OK;
     }
+    for (size_t i = 0; i < s->nool; i++)
+        mf_by_ref(l, &s->ool[i], dest);
     if (pe->qn == pe->qcap) {
         size_t cap = pe->qcap ? 2 * pe->qcap : 8;
         mf_send **q = mf__realloc(pe->q, cap * sizeof *q);
@@ -273,6 +322,46 @@ static int mf_fill(mf_peer *pe, int wait)
     }
 }
 
+/* A reference frame whose length word `word` has arrived: the payload,
+ * in place. */
+static int mf_read_ref(mf_peer *pe, int i, uint64_t word, mf_rbuf **rb)
+{
+    uint64_t ref[2];
+    if ((word & ~MF_REF_BIT) != sizeof ref) {
+        mf_peer_died(pe);
+        return mf__fail(MF_EPROTO, "a malformed reference from peer %d", i);
+    }
+    while (pe->ib_len < 8 + sizeof ref) { /* (the peer writes it now) */
+        int r = mf_fill(pe, 1);
+        if (r == -2)
+            return mf__fail(MF_ENOMEM, "out of memory receiving");
+        if (r < 0) {
+            mf_peer_died(pe);
+            return MF_OK;
+        }
+    }
+    memcpy(ref, pe->ib + pe->ib_off + 8, sizeof ref);
+    pe->ib_off += 8 + sizeof ref;
+    pe->ib_len -= 8 + sizeof ref;
+    if (pe->ib_len == 0)
+        pe->ib_off = 0;
+    void *p = (void *)(uintptr_t)ref[0];
+    if (ref[1] > MF_WIRE_MAX || !mf__shm_is_block(p, (size_t)ref[1])) {
+        mf_peer_died(pe);
+        return mf__fail(MF_EPROTO,
+                        "peer %d referenced bytes that are not a shared "
+                        "block",
+                        i);
+    }
+    mf__shm_hold(p);
+    if (!(*rb = mf__rbuf_wrap(p, (size_t)ref[1], mf__shm_release))) {
+        mf__shm_release(p);
+        mf_peer_died(pe); /* (the stream cannot be kept in step) */
+        return mf__fail(MF_ENOMEM, "out of memory receiving");
+    }
+    return MF_OK;
+}
+
 /* A frame from peer i, if its length has arrived (MF_OK with *rb NULL if
  * nothing came). */
 static int mf_read_frame(mf_link_local *l, int i, int wait, mf_rbuf **rb)
@@ -294,6 +383,8 @@ static int mf_read_frame(mf_link_local *l, int i, int wait, mf_rbuf **rb)
             return MF_OK; /* nothing yet (a length may be half here) */
     }
     memcpy(&len, pe->ib + pe->ib_off, sizeof len);
+    if (len & MF_REF_BIT)
+        return mf_read_ref(pe, i, len, rb);
     if (len > MF_WIRE_MAX) {
         mf_peer_died(pe);
         return mf__fail(MF_EPROTO, "a %llu-byte frame from peer %d",
@@ -429,6 +520,11 @@ mf_link *mf__link_local(int npeers, int root_side)
     for (int i = 0; i < npeers; i++)
         l->p[i].fd = -1;
     return &l->base;
+}
+
+void mf__link_local_set_tx(mf_link *lk, mf_shm *tx)
+{
+    mf_ll(lk)->tx = tx;
 }
 
 void mf__link_local_attach(mf_link *lk, int peer, int fd)

@@ -11,6 +11,10 @@
  * reaped, named (signal or status) and replaced in its place; the root
  * fails only the futures it held (progress.c). The child never takes the
  * library lock (another thread of the root may have held it at the fork).
+ * Large payloads cross through shared regions (shm.h) made before the
+ * forks: one the root writes arguments into (MF_SHM_DOWN), one per worker
+ * for its results (MF_SHM_UP); a replaced worker gets a new one, and the
+ * old one goes once the root lets go of the results that lie in it.
  */
 #include "local.h"
 
@@ -18,6 +22,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "link.h"
+#include "shm.h"
 #include "signals.h"
 #include "worker.h"
 
@@ -36,8 +41,16 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Shared region sizes: address space, not memory, until used (a ring
+ * that starts again at its beginning whenever it empties). MF_SHM=N sets
+ * both to N MiB, MF_SHM=0 turns them off. */
+#define MF_SHM_DOWN ((size_t)256 << 20)
+#define MF_SHM_UP ((size_t)128 << 20)
+
 typedef struct mf_local {
     pid_t *pid;        /* per rank (0: the root); processes */
+    mf_shm **up;       /* per rank: the worker's region for results */
+    size_t up_bytes;   /* its size (0: none) */
     pthread_t *th;     /* per rank; threads */
     mf_executor **wex; /* per rank: a worker thread's executor struct */
     int *started;      /* per rank: the thread runs */
@@ -133,6 +146,7 @@ static void mf_child(const mf_executor *root, int rank, int fd, pid_t parent)
     if (!ex || !l)
         _exit(70);
     mf__link_local_attach(l, root->root, fd);
+    mf__link_local_set_tx(l, ((mf_local *)root->backend)->up[rank]);
     mf_worker_setup(ex, root, rank, l);
     if (!mf_worker_ready(ex))
         _exit(71);
@@ -162,6 +176,10 @@ static int mf_spawn(mf_executor *ex, int rank)
     int big = 1 << 20;
     (void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
     (void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    /* Its region for results (none if it cannot be mapped: the socket
+     * then carries them). */
+    mf__shm_retire(lo->up[rank]);
+    lo->up[rank] = lo->up_bytes ? mf__shm_new(lo->up_bytes) : NULL;
     fflush(stdout); /* (or the child would write the root's buffers) */
     fflush(stderr);
     pid_t parent = getpid();
@@ -218,6 +236,8 @@ static int mf_hello(mf_executor *ex, int rank);
 static int mf_local_revive(mf_executor *ex, int rank, char *why, size_t len)
 {
     mf_reap(ex, rank, why, len);
+    /* The argument blocks it held will never be released by it. */
+    mf__shm_release_held_by(ex->shm, rank);
     if (ex->released)
         return MF_OK;
     int rc = mf_spawn(ex, rank);
@@ -247,6 +267,12 @@ static void mf_local_close(mf_executor *ex)
             free(lo->wex[r]);
         }
     }
+    if (lo->up)
+        for (int r = 0; r < ex->size; r++)
+            mf__shm_retire(lo->up[r]);
+    mf__shm_retire(ex->shm);
+    ex->shm = NULL;
+    mf__free(lo->up);
     mf__free(lo->pid);
     mf__free(lo->th);
     mf__free(lo->wex);
@@ -319,17 +345,41 @@ static int mf_spawn_thread(mf_executor *ex, int rank)
     return MF_OK;
 }
 
+/* The shared regions' sizes from MF_SHM (MiB; 0: none). */
+static int mf_shm_sizes(size_t *down, size_t *up)
+{
+    const char *v = getenv("MF_SHM");
+    *down = MF_SHM_DOWN;
+    *up = MF_SHM_UP;
+    if (v && *v) {
+        char *end;
+        long x = strtol(v, &end, 10);
+        if (*end || x < 0 || x > 65536)
+            return mf__fail(MF_EINVAL,
+                            "environment variable MF_SHM='%.40s' is not a "
+                            "whole number of MiB from 0 (off) to 65536",
+                            v);
+        *down = *up = (size_t)x << 20;
+    }
+    return MF_OK;
+}
+
 int mf__local_start(mf_executor *ex, int kind)
 {
-    mf_local *lo = mf__calloc(1, sizeof *lo);
-    size_t n = (size_t)ex->size;
+    mf_local *lo;
+    size_t n = (size_t)ex->size, down = 0, up = 0;
     int threads = kind == MF_THREADS;
+    if (!threads && mf_shm_sizes(&down, &up) != MF_OK)
+        return MF_EINVAL;
+    lo = mf__calloc(1, sizeof *lo);
     if (!lo ||
         !(threads ? (lo->th = mf__calloc(n, sizeof *lo->th)) &&
                         (lo->wex = mf__calloc(n, sizeof *lo->wex)) &&
                         (lo->started = mf__calloc(n, sizeof *lo->started))
-                  : (lo->pid = mf__calloc(n, sizeof *lo->pid)) != NULL)) {
+                  : (lo->pid = mf__calloc(n, sizeof *lo->pid)) &&
+                        (lo->up = mf__calloc(n, sizeof *lo->up)))) {
         if (lo) {
+            mf__free(lo->up);
             mf__free(lo->th);
             mf__free(lo->wex);
             mf__free(lo->started);
@@ -346,6 +396,12 @@ int mf__local_start(mf_executor *ex, int kind)
                        : mf__link_local(ex->size, 1);
     if (!ex->link)
         return mf__fail(MF_ENOMEM, "out of memory starting the pool");
+    if (!threads && down) { /* (none if it cannot be mapped: the
+                                 socket then) */
+        ex->shm = mf__shm_new(down);
+        mf__link_local_set_tx(ex->link, ex->shm);
+        lo->up_bytes = up;
+    }
     for (int r = 1; r < ex->size; r++) {
         int rc = threads ? mf_spawn_thread(ex, r) : mf_spawn(ex, r);
         if (rc == MF_OK)

@@ -22,6 +22,7 @@
 #include "opts.h"
 #include "rbuf.h"
 #include "registry.h"
+#include "shm.h"
 #include "signals.h"
 #include "wire.h"
 
@@ -61,6 +62,11 @@ int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
         return mf__fail(MF_ENOMEM, "out of memory creating a future");
     if (len <= MF_INLINE_ARG) {
         f->arg = f->inline_buf;
+    } else if (len >= MF_SHM_MIN && ex->shm &&
+               (f->arg = mf__shm_alloc(ex->shm, len)) != NULL) {
+        /* A process pool: copied once, into the region its worker reads
+         * it from in place. */
+        f->arg_free = mf__shm_release;
     } else if (len >= MF_BIG_MIN) {
         /* Reused large blocks: no fresh pages for every big argument. */
         f->arg = mf__big_get(len);

@@ -220,7 +220,7 @@ static int mf_add(mf_send *s, const unsigned char *rec, size_t reclen,
     memcpy(s->buf + s->len + flag_at, &flags, 4);
     s->len += reclen;
     if (ool) {
-        s->ool[s->nool++] = (mf_wire_ool){p, len, release};
+        s->ool[s->nool++] = (mf_wire_ool){p, len, release, {0, 0}, 0};
         s->total += reclen + len;
     } else {
         if (len)

@@ -111,6 +111,10 @@ typedef struct mf_wire_ool {
     const void *p;
     size_t len;
     mf_free_fn release; /* called after sending (NULL: not ours) */
+    /* Set by a link that sends the payload as a reference to a shared
+     * block instead of its bytes (link_local.c): {address, length}. */
+    uint64_t ref[2];
+    int isref;
 } mf_wire_ool;
 
 typedef struct mf_send {
