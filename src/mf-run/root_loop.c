@@ -196,7 +196,9 @@ static void drop_retries(loop *L)
     retryq *q = &L->rq;
     if (!L->stopping || !q->n)
         return;
-    for (size_t k = 0; k < q->n; k++)
+    /* Only those not yet handed out: entries before head went into
+     * batches still out, which free their commands when they end. */
+    for (size_t k = q->head; k < q->n; k++)
         free(q->e[k].cmd);
     L->R->notrun += q->n - q->head;
     q->n = q->head = 0;
