@@ -556,6 +556,14 @@ typedef struct mf_submit_opts {
      *  caller must not touch `arg` afterwards. Called with the library's
      *  lock held: it must only release memory. */
     void (*free_arg)(void *arg);
+    /** 1: keep the task off worker rank `avoid_rank` (a retry of a task
+     *  that failed there runs elsewhere): it waits for another worker,
+     *  while `avoid_rank` goes on with the tasks queued behind it. With a
+     *  single worker it runs there. `avoid_rank` must be a worker's rank
+     *  (mf_task_worker() of the failed run, or the rank of its
+     *  mf_task_error), else MF_EINVAL. 0: any worker. */
+    int avoid;
+    int avoid_rank;
 } mf_submit_opts;
 
 /** mf_submit() with per-call options (`opts` may be NULL). Same errors,

@@ -37,6 +37,8 @@
  * every MF_RECALL_CHECK_SECONDS at most. */
 #define MF_RECALL_SECONDS 0.5
 #define MF_RECALL_CHECK_SECONDS 0.05
+/* Queued tasks a worker looks past one kept off it. */
+#define MF_AVOID_SCAN 16
 
 int mf__push_send(mf_executor *ex, mf_send *s, int dest)
 {
@@ -266,6 +268,29 @@ static int mf_send_failed(mf_executor *ex, mf_send *s, int w, size_t npacked,
     return mf__fail(rc, "failed to send tasks to rank %d", w);
 }
 
+/* The next queued task for worker w: the head, unless it is kept off w
+ * (mf_submit_opts.avoid) and there is another worker to run it: then the
+ * first of the next few that is not, taken out of the queue; the kept-off
+ * task stays at the head for the others. NULL: nothing for w now. */
+static mf_fut *mf_pop_for(mf_executor *ex, int w)
+{
+    mf_fut *prev = ex->qhead, *f;
+    if (!prev || prev->avoid != w + 1 || ex->nworkers < 2)
+        return mf__pop(ex);
+    for (int k = 0; k < MF_AVOID_SCAN && (f = prev->next) != NULL; k++) {
+        if (f->avoid != w + 1 && f->state == MF_FS_PENDING) {
+            prev->next = f->next;
+            if (ex->qtail == f)
+                ex->qtail = prev;
+            f->next = NULL;
+            f->queued = 0;
+            return f;
+        }
+        prev = f;
+    }
+    return NULL;
+}
+
 int mf__dispatch(mf_executor *ex, bool *act)
 {
     int nw = ex->nworkers;
@@ -314,7 +339,7 @@ int mf__dispatch(mf_executor *ex, bool *act)
             if (ex->qhead && (npacked > 0 || ex->inflight[w] > 0) &&
                 ex->inflight_units[w] + mf_units(ex->qhead) > uwin)
                 break;
-            mf_fut *f = mf__pop(ex);
+            mf_fut *f = mf_pop_for(ex, w);
             if (!f)
                 break;
             bytes += f->arg_len;

@@ -103,6 +103,15 @@ int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
     return MF_OK;
 }
 
+/* Rank r is one of ex's workers. */
+static bool mf_is_worker(const mf_executor *ex, int r)
+{
+    for (int k = 0; k < ex->nworkers; k++)
+        if (ex->workers[k] == r)
+            return true;
+    return false;
+}
+
 MF_API int mf_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
                      size_t len, mf_future *fut)
 {
@@ -146,6 +155,11 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
                                  "killed)");
     if (rc == MF_OK)
         rc = mf__check_submit(ex, fn, arg, len);
+    if (rc == MF_OK && opts && opts->avoid &&
+        !mf_is_worker(ex, opts->avoid_rank))
+        rc = mf__fail(MF_EINVAL,
+                      "mf_submit_ex: avoid_rank %d is not a worker's rank",
+                      opts->avoid_rank);
     if (rc == MF_OK && opts && opts->free_arg && len > MF_INLINE_ARG) {
         /* Take the caller's buffer as it is: no copy. */
         rc = mf__new_task(ex, fn, NULL, 0, &f);
@@ -166,6 +180,8 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
             f->timeout_ms = tms; /* negative: none */
         if (opts->isolate)
             f->isolate = 1;
+        if (opts->avoid)
+            f->avoid = opts->avoid_rank + 1;
     }
     if (rc == MF_OK) {
         ex->obs.submitted++;

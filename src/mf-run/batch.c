@@ -3,7 +3,9 @@
  * the submit, and the per-command records of the result.
  *
  * Design: each record is final or not: a failed attempt with attempts
- * left (and no stop under way) is logged as "retried" and queued again;
+ * left (and no stop under way) is logged as "retried" and queued again,
+ * to run on another rank when there is one (the batch that carries it
+ * is kept off the rank where its first retry failed);
  * an interrupted command is logged and counted as not run; anything
  * else is logged under its status, counted, and its output printed.
  * Spilled output of an attempt that is not printed is removed at once.
@@ -45,11 +47,17 @@ int batch_submit(batch *b, mf_executor *ex, mf_fn_id fn_batch)
     memset(&so, 0, sizeof so);
     so.timeout = -1;
     so.free_arg = free;
+    for (uint32_t i = 0; i < b->n && !so.avoid; i++)
+        if (b->c[i].avoid > 0 && mf_executor_workers(ex) > 1) {
+            so.avoid = 1;
+            so.avoid_rank = b->c[i].avoid - 1;
+        }
     return mf_submit_ex(ex, fn_batch, arg, alen, &so, &b->fut);
 }
 
-/* Queue c (moved: c->cmd is taken) for its next attempt. */
-static void retry_push(retryq *q, cmdent *c, uint32_t attempt)
+/* Queue c (moved: c->cmd is taken) for its next attempt, away from
+ * `rank` where this one failed. */
+static void retry_push(retryq *q, cmdent *c, uint32_t attempt, int rank)
 {
     if (q->n == q->cap) {
         q->cap = q->cap ? q->cap * 2 : 16;
@@ -58,6 +66,7 @@ static void retry_push(retryq *q, cmdent *c, uint32_t attempt)
     cmdent *e = &q->e[q->n++];
     *e = *c;
     e->attempt = attempt;
+    e->avoid = rank + 1;
     c->cmd = NULL; /* moved */
 }
 
@@ -74,7 +83,7 @@ static void record_done(root *R, const rhead *h, cmdent *c, const rrec *r,
         r->attempt <= R->o.retries) {
         joblog_write(r, h->host, h->rank, c->cmd, c->len, "retried");
         spill_discard(&R->out, r);
-        retry_push(q, c, r->attempt + 1);
+        retry_push(q, c, r->attempt + 1, h->rank);
         return;
     }
     joblog_write(r, h->host, h->rank, c->cmd, c->len, st_name[r->status]);

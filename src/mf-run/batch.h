@@ -23,6 +23,7 @@
 typedef struct cmdent {
     uint64_t id;
     uint32_t attempt;
+    int avoid; /* a retry: 1 + the rank its last attempt failed on */
     size_t len;
     char *cmd;
 } cmdent;

@@ -128,6 +128,7 @@ static void take_commands(loop *L, batch *b)
         cmdent *c = &b->c[b->n++];
         c->id = L->in.seq;
         c->attempt = 1;
+        c->avoid = 0;
         c->len = L->in.cmdlen;
         c->cmd = xmalloc(L->in.cmdlen + 1);
         memcpy(c->cmd, L->in.cmd, L->in.cmdlen + 1);

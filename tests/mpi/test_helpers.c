@@ -172,6 +172,40 @@ static void t_first_failed(void)
     CU_ASSERT_EQUAL(mf_first_failed(fs, 3, &idx), MF_EBADHANDLE);
 }
 
+/* A task kept off a worker (a retry elsewhere) runs on another one when
+ * there is another; a rank that is no worker's is refused. */
+static void t_avoid_rank(void)
+{
+    int nw = mf_executor_workers(mft_ex);
+    int32_t r = -1;
+    mf_future f = submit_ok(ID_WHO, NULL, 0);
+    mf_submit_opts so;
+    ASSERT_RC(mf_future_result_into(f, T, &r, sizeof r), MF_OK);
+    mf_future_release(f);
+    memset(&so, 0, sizeof so);
+    so.avoid = 1;
+    so.avoid_rank = r;
+    /* One at a time: the worker that answered last (r) is the one the
+     * scheduler would pick first. */
+    for (int k = 0; k < 20; k++) {
+        int32_t got = -1;
+        ASSERT_RC(mf_submit_ex(mft_ex, ID_WHO, NULL, 0, &so, &f), MF_OK);
+        ASSERT_RC(mf_future_result_into(f, T, &got, sizeof got), MF_OK);
+        mf_future_release(f);
+        if (nw > 1) {
+            CU_ASSERT_NOT_EQUAL(got, r);
+        } else {
+            CU_ASSERT_EQUAL(got, r); /* no elsewhere: it still runs */
+        }
+    }
+    so.avoid_rank = -5;
+    CU_ASSERT_EQUAL(mf_submit_ex(mft_ex, ID_WHO, NULL, 0, &so, &f),
+                    MF_EINVAL);
+    so.avoid_rank = 1 << 20;
+    CU_ASSERT_EQUAL(mf_submit_ex(mft_ex, ID_WHO, NULL, 0, &so, &f),
+                    MF_EINVAL);
+}
+
 const mft_test tests_helpers[] = {
     {"strings_in_and_out_of_tasks", t_strings},
     {"result_into_checks_the_size", t_result_into},
@@ -179,6 +213,7 @@ const mft_test tests_helpers[] = {
     {"map_over_a_c_array", t_map_array},
     {"as_completed_by_position_lets_go", t_as_completed_index},
     {"first_failed_future", t_first_failed},
+    {"retry_kept_off_a_worker", t_avoid_rank},
     {NULL, NULL}};
 
 /* ---- mf_run, on every rank ------------------------------------------ */

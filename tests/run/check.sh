@@ -77,7 +77,7 @@ gone() {
     fail "$3"
 }
 # status_count STATUS: records of the job log with that status
-status_count() { awk -F'\t' -v s="$1" 'NR > 1 && $10 == s' "$tmp/jl" | wc -l; }
+status_count() { awk -F'\t' -v s="$1" 'NR > 1 && $10 == s' "$tmp/${2:-jl}" | wc -l; }
 
 case "$scenario" in
 values)
@@ -207,6 +207,14 @@ retries)
     [ "$(sort out | tr '\n' ' ')" = "ok1 ok2 ok3 " ] || fail "outputs: $(cat out)"
     [ "$(status_count retried)" = 5 ] || fail "5 retried records expected (task 2: 1, 3: 2, 4: 2), got $(status_count retried)"
     awk -F'\t' 'NR > 1 && $1 == 4 && $2 == 3 && $10 == "failed"' jl | grep -q . || fail "task 4 attempt 3"
+    # A retry runs on another rank when there is one: every task fails on
+    # its first attempt, its second must run elsewhere (job log: id,
+    # attempt, rank).
+    mfr 3 --retries 1 --joblog jl2 -- 'test "$MF_TASK_ATTEMPT" -ge 2 && echo ok{}' ::: $(seq 12)
+    expect_rc 0 "every task succeeds on its retry"
+    [ "$(status_count retried jl2)" = 12 ] || fail "12 retried records expected in jl2"
+    same=$(awk -F'\t' 'NR > 1 { if (($1 in r) && r[$1] == $3) n++; r[$1] = $3 } END { print n + 0 }' jl2)
+    [ "$same" = 0 ] || fail "$same retries ran on the rank where they failed"
     ;;
 halt)
     # soon,fail=2: 2 failures stop the dispatch; the exit status is the
