@@ -563,6 +563,7 @@ typedef struct mf_submit_opts {
      *  (mf_task_worker() of the failed run, or the rank of its
      *  mf_task_error), else MF_EINVAL. 0: any worker. */
     int avoid;
+    /** The worker rank that `avoid` keeps the task off. */
     int avoid_rank;
 } mf_submit_opts;
 
