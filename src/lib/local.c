@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "link.h"
+#include "opts.h"
 #include "shm.h"
 #include "signals.h"
 #include "worker.h"
@@ -348,19 +349,14 @@ static int mf_spawn_thread(mf_executor *ex, int rank)
 /* The shared regions' sizes from MF_SHM (MiB; 0: none). */
 static int mf_shm_sizes(size_t *down, size_t *up)
 {
-    const char *v = getenv("MF_SHM");
+    long x = -1;
     *down = MF_SHM_DOWN;
     *up = MF_SHM_UP;
-    if (v && *v) {
-        char *end;
-        long x = strtol(v, &end, 10);
-        if (*end || x < 0 || x > 65536)
-            return mf__fail(MF_EINVAL,
-                            "environment variable MF_SHM='%.40s' is not a "
-                            "whole number of MiB from 0 (off) to 65536",
-                            v);
+    if (mf__env_long("MF_SHM", 0, 65536, "of MiB from 0 (off) to 65536",
+                     &x) != MF_OK)
+        return MF_EINVAL;
+    if (x >= 0)
         *down = *up = (size_t)x << 20;
-    }
     return MF_OK;
 }
 

@@ -627,15 +627,10 @@ MF_API int mf_executor_open(MPI_Comm comm, int root,
  * this process may use. */
 static int mf_local_count(int nworkers, int *n)
 {
-    const char *v = getenv("MF_WORKERS");
-    if (v && *v) {
-        char *end;
-        long x = strtol(v, &end, 10);
-        if (*end || x < 1 || x > 4096)
-            return mf__fail(MF_EINVAL,
-                            "environment variable MF_WORKERS='%.40s' is not "
-                            "a whole number from 1 to 4096",
-                            v);
+    long x = 0;
+    if (mf__env_long("MF_WORKERS", 1, 4096, "from 1 to 4096", &x) != MF_OK)
+        return MF_EINVAL;
+    if (x > 0) {
         *n = (int)x;
         return MF_OK;
     }

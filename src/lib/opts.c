@@ -12,6 +12,8 @@
 
 #include "opts.h"
 
+#include "errors.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -251,5 +253,23 @@ int mf__timeout_ms(double t, uint32_t *ms)
     *ms = (uint32_t)(t * 1000.0 + 0.5);
     if (*ms == 0)
         *ms = 1;
+    return MF_OK;
+}
+
+int mf__env_long(const char *name, long lo, long hi, const char *what,
+                 long *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return MF_OK;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (*end || errno || x < lo || x > hi)
+        return mf__fail(MF_EINVAL,
+                        "environment variable %s='%.40s' is not a whole "
+                        "number %s",
+                        name, v, what);
+    *out = x;
     return MF_OK;
 }

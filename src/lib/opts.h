@@ -18,5 +18,11 @@ int mf__opts_resolve(const mf_executor_opts *in, mf_executor_opts *out,
                      char *msg, size_t msglen);
 /* Seconds to whole milliseconds (>= 1 if positive; 0 for none). */
 int mf__timeout_ms(double t, uint32_t *ms);
+/* An MF_* setting outside the option table: a whole number from lo to
+ * hi in environment variable `name`, into *out when it is set (*out is
+ * left alone when it is not). MF_OK, or MF_EINVAL saying the value is not
+ * "a whole number <what>". */
+int mf__env_long(const char *name, long lo, long hi, const char *what,
+                 long *out);
 
 #endif
