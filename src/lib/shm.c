@@ -158,9 +158,10 @@ void mf__shm_release(void *p)
     if (!p)
         return;
     mf_shm *r = mf_find(p, 0);
+    if (!r)
+        return; /* (no region of this process: nothing to write to) */
     __atomic_store_n(&mf_hdr(p)->busy, 0, __ATOMIC_RELEASE);
-    if (r && __atomic_sub_fetch(&r->held, 1, __ATOMIC_ACQ_REL) == 0 &&
-        r->retired)
+    if (__atomic_sub_fetch(&r->held, 1, __ATOMIC_ACQ_REL) == 0 && r->retired)
         mf_unmap(r);
 }
 
@@ -178,9 +179,10 @@ int mf__shm_is_block(const void *p, size_t len)
 void mf__shm_set_holder(void *p, int holder)
 {
     mf_shm *r = mf_find(p, 0);
+    if (!r)
+        return;
     mf_hdr(p)->holder = holder;
-    if (r)
-        __atomic_sub_fetch(&r->held, 1, __ATOMIC_ACQ_REL);
+    __atomic_sub_fetch(&r->held, 1, __ATOMIC_ACQ_REL);
 }
 
 void mf__shm_hold(void *p)
