@@ -95,7 +95,7 @@ static mf_rbuf *mf_part(const void *p, size_t len, mf_free_fn *release)
     mf_free_fn fn = *release;
     if (fn == mf__rbuf_release_data) {
         mf_rbuf *r = mf__rbuf_of((void *)p);
-        if (r->refs == 1 && len <= r->len) {
+        if (r->refs == 1 && r->data == p && len <= r->len) {
             r->len = len;
             *release = NULL;
             return r;
