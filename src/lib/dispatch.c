@@ -211,16 +211,19 @@ void mf__recall_init(mf_executor *ex)
 
 int mf__recall_check(mf_executor *ex, bool *act)
 {
-    int idle = 0;
+    int idle = 0, holders = 0;
     if (!ex->heard_at || ex->qhead || ex->released || ex->interrupted)
+        return MF_OK;
+    for (int k = 0; k < ex->nworkers; k++) {
+        idle += ex->inflight[ex->workers[k]] == 0;
+        holders += ex->inflight[ex->workers[k]] >= 2;
+    }
+    if (!idle || !holders) /* (nothing to take back: no clock read) */
         return MF_OK;
     double now = mf__now();
     if (now < ex->recall_check_at)
         return MF_OK;
     ex->recall_check_at = now + MF_RECALL_CHECK_SECONDS;
-    for (int k = 0; k < ex->nworkers; k++)
-        if (ex->inflight[ex->workers[k]] == 0)
-            idle++;
     for (int k = 0; k < ex->nworkers && idle > 0; k++) {
         int w = ex->workers[k];
         if (ex->recalling[w] || ex->inflight[w] < 2 ||
@@ -304,15 +307,22 @@ int mf__dispatch(mf_executor *ex, bool *act)
             ? ex->rr
             : (ex->last_src < ex->root ? ex->last_src : ex->last_src - 1);
     mf__recall_init(ex);
+    mf_fn_id wfn = 0;
+    uint64_t uwin = 0;
+    unsigned window = 0;
     for (int k = 0; k < 2 * nw; k++) {
         int pass1 = k < nw;
         mf__skip_cancelled(ex);
         if (!ex->qhead)
             break;
         int w = ex->workers[(start + k) % nw];
-        /* The window follows the function at the head of the queue. */
-        uint64_t uwin = mf_window_units(ex, ex->qhead->fn);
-        unsigned window = mf_window(ex, uwin);
+        /* The window follows the function at the head of the queue
+         * (worked out again only when that function changes). */
+        if (k == 0 || ex->qhead->fn != wfn) {
+            wfn = ex->qhead->fn;
+            uwin = mf_window_units(ex, wfn);
+            window = mf_window(ex, uwin);
+        }
         if (ex->inflight[w] >= window || ex->inflight_units[w] >= uwin ||
             (pass1 && ex->inflight[w] > 0))
             continue;
@@ -389,7 +399,9 @@ int mf__dispatch_only(mf_executor *ex)
     if (ex->in_progress || ex->released)
         return MF_OK;
     ex->in_progress = true;
-    if (ex->qhead) {
+    if (ex->qhead && ex->comm == MPI_COMM_NULL) { /* a pool: no MPI */
+        rc = mf__dispatch(ex, &act);
+    } else if (ex->qhead) {
         mf__mpi_quiet_enter();
         rc = mf__dispatch(ex, &act);
         mf__mpi_quiet_leave();

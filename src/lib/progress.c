@@ -373,7 +373,9 @@ int mf__progress(mf_executor *ex, bool *activity)
     if (ex->in_progress || ex->released)
         return MF_OK;
     ex->in_progress = true;
-    mf__mpi_quiet_enter();
+    bool on_mpi = ex->comm != MPI_COMM_NULL; /* (a pool has no MPI) */
+    if (on_mpi)
+        mf__mpi_quiet_enter();
     if (ex->signals)
         mf_check_signal(ex);
     rc = mf_recv_results(ex, &act);
@@ -384,9 +386,10 @@ int mf__progress(mf_executor *ex, bool *activity)
      * keeps other threads' passes out meanwhile; the callbacks, user
      * code, see the program's own MPI yield setting.) */
     if (mf__deferred_ready()) {
-        unsigned quiet = mf__mpi_quiet_suspend();
+        unsigned quiet = on_mpi ? mf__mpi_quiet_suspend() : 0;
         mf__run_deferred();
-        mf__mpi_quiet_resume(quiet);
+        if (on_mpi)
+            mf__mpi_quiet_resume(quiet);
     }
     if (rc == MF_OK && ex->qhead && !ex->released) {
         uint64_t t0 = ex->obs.trace_path ? mf__mono_ns() : 0;
@@ -407,7 +410,8 @@ int mf__progress(mf_executor *ex, bool *activity)
         if (rc == MF_OK)
             rc = r2;
     }
-    mf__mpi_quiet_leave();
+    if (on_mpi)
+        mf__mpi_quiet_leave();
     ex->in_progress = false;
     if (activity && act)
         *activity = true;
@@ -478,11 +482,14 @@ void mf__stop_thread(mf_executor *ex)
 int mf__wait_until(bool (*pred)(void *), void *ctx, double deadline)
 {
     int rc;
-    uint64_t t0 = mf__mono_ns();
+    bool traced = false;
+    for (mf_executor *ex = mf_open_list; ex; ex = ex->next_open)
+        traced |= ex->obs.trace_path != NULL;
+    uint64_t t0 = traced ? mf__mono_ns() : 0; /* (a clock read a wait) */
     mf__waiters++;
     rc = mf_wait_loop(pred, ctx, deadline);
     mf__waiters--;
-    for (mf_executor *ex = mf_open_list; ex; ex = ex->next_open)
+    for (mf_executor *ex = mf_open_list; traced && ex; ex = ex->next_open)
         if (ex->obs.trace_path)
             mf__obs_phase(&ex->obs, MF_EV_WAIT, t0, mf__mono_ns());
     return rc;
@@ -503,7 +510,7 @@ static int mf_wait_loop(bool (*pred)(void *), void *ctx, double deadline)
             return MF_OK;
         if (rc != MF_OK)
             return rc;
-        if (mf__now() >= deadline)
+        if (deadline < INFINITY && mf__now() >= deadline)
             return mf__fail(MF_ETIMEDOUT, "timed out");
         if (!mf_open_list)
             return mf__fail(MF_ESTATE, "waiting with no open executor");

@@ -75,7 +75,7 @@ struct mf_task {
     size_t res_cap;  /* bytes allocated at res (mf_task_append) */
     int res_in_arg;  /* res is the argument buffer (mf_task_return_arg) */
     int res_scratch; /* res is `scratch` (not ours to free) */
-    void *scratch;   /* a chunk item's reusable result room, or NULL */
+    void *scratch;   /* reusable room for a small result, or NULL */
     size_t scratch_cap;
     int failed;
     char msg[MF_TASK_MSG];
@@ -129,6 +129,9 @@ typedef struct mf_wstate {
     int stop;                   /* SHUTDOWN received */
     int poll_err; /* error met while polling during an isolated task */
     mf_pred pred[MF_PRED_SLOTS];
+    /* A task's small result lands here (no allocation per task): it is
+     * copied into the results message before the next task runs. */
+    uint64_t scratch[64];
 } mf_wstate;
 
 static const uint64_t mf_empty_arg;
@@ -589,6 +592,8 @@ static int mf_w_call(mf_wstate *w, mf_task *task, mf_fn_id fn,
                      const void *arg, size_t len)
 {
     mf_w_task_init(w, task, fn, arg, len);
+    task->scratch = w->scratch;
+    task->scratch_cap = sizeof w->scratch;
     const mf_reg_entry *e = mf_w_lookup(w, task, fn);
     if (!e)
         return MF_ETASK;
@@ -1132,7 +1137,8 @@ static void mf_w_payload(mf_wtask *t, mf_task *task, mf_wout *o)
     } else {
         o->payload = task->res;
         o->plen = task->res_len;
-        o->release = task->res ? mf__res_free : NULL;
+        /* (a result in the scratch room is copied into the message) */
+        o->release = task->res && !task->res_scratch ? mf__res_free : NULL;
     }
 }
 
