@@ -14,8 +14,8 @@
  * very frame. A worker process that dies shows as the end of
  * its socket: the root reports it once (lost) and forgets its queue.
  *
- * Large payloads (MF_SHM_MIN and up) do not go through the socket when
- * the pool has shared regions (shm.h): a payload that already lies in a
+ * Out-of-line payloads (MF_WIRE_OOL_MIN and up) do not go through the
+ * socket when the pool has shared regions (shm.h): a payload that lies in a
  * shared block the message owns (an argument the root allocated there, a
  * task's argument handed back) is sent as a reference, other bytes are
  * copied into a block of this side's region once and referenced. A
@@ -102,8 +102,6 @@ static void mf_part(const mf_send *s, size_t part, const void **p, size_t *n,
 static void mf_by_ref(mf_link_local *l, mf_wire_ool *o, int dest)
 {
     void *blk = NULL;
-    if (o->len < MF_SHM_MIN)
-        return;
     if (o->release == mf__shm_release && mf__shm_is_block(o->p, o->len)) {
         blk = (void *)(uintptr_t)o->p;
     } else if (l->tx && (blk = mf__shm_alloc(l->tx, o->len)) != NULL) {

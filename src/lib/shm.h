@@ -23,9 +23,6 @@
 
 typedef struct mf_shm mf_shm;
 
-/* Payloads from this size up go through a region. */
-#define MF_SHM_MIN ((size_t)32768)
-
 /* A new region of `bytes` (a multiple of 4 KiB), registered in this
  * process (and in every process forked after); NULL if it cannot be
  * mapped. Root only. */

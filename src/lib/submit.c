@@ -62,7 +62,7 @@ int mf__new_task(mf_executor *ex, mf_fn_id fn, const void *arg, size_t len,
         return mf__fail(MF_ENOMEM, "out of memory creating a future");
     if (len <= MF_INLINE_ARG) {
         f->arg = f->inline_buf;
-    } else if (len >= MF_SHM_MIN && ex->shm &&
+    } else if (len >= MF_WIRE_OOL_MIN && ex->shm &&
                (f->arg = mf__shm_alloc(ex->shm, len)) != NULL) {
         /* A process pool: copied once, into the region its worker reads
          * it from in place. */
