@@ -565,6 +565,17 @@ typedef struct mf_submit_opts {
     int avoid;
     /** The worker rank that `avoid` keeps the task off. */
     int avoid_rank;
+    /** 1: run the task only on worker rank `pin_rank`, for work that
+     *  needs what that worker holds (its processes, files or caches). It
+     *  waits for that worker however many others idle, and goes before
+     *  the worker's unpinned work; pinned tasks of one worker start in
+     *  submit order. A process pool's worker that dies is replaced under
+     *  the same rank, and the replacement runs what was pinned to it.
+     *  `pin_rank` must be a worker's rank, else MF_EINVAL; with `avoid`
+     *  MF_EINVAL. 0: any worker. */
+    int pin;
+    /** The worker rank that `pin` holds the task to. */
+    int pin_rank;
 } mf_submit_opts;
 
 /** mf_submit() with per-call options (`opts` may be NULL). Same errors,

@@ -77,11 +77,107 @@ void mf__enqueue(mf_executor *ex, mf_fut *f)
 {
     f->next = NULL;
     f->queued = 1;
+    if (f->pin) { /* its worker's own queue (made at the pinned submit) */
+        int w = f->pin - 1;
+        if (ex->pinq_tail[w])
+            ex->pinq_tail[w]->next = f;
+        else
+            ex->pinq[w] = f;
+        ex->pinq_tail[w] = f;
+        ex->npinned++;
+        return;
+    }
     if (ex->qtail)
         ex->qtail->next = f;
     else
         ex->qhead = f;
     ex->qtail = f;
+}
+
+int mf__pin_init(mf_executor *ex)
+{
+    if (ex->pinq)
+        return MF_OK;
+    ex->pinq = mf__calloc((size_t)ex->size, sizeof *ex->pinq);
+    ex->pinq_tail = mf__calloc((size_t)ex->size, sizeof *ex->pinq_tail);
+    if (ex->pinq && ex->pinq_tail)
+        return MF_OK;
+    mf__free(ex->pinq);
+    mf__free(ex->pinq_tail);
+    ex->pinq = ex->pinq_tail = NULL;
+    return MF_ENOMEM;
+}
+
+/* Put f (pinned, taken back from its worker) at the front of its
+ * worker's queue. */
+void mf__pin_requeue_front(mf_executor *ex, mf_fut *f)
+{
+    int w = f->pin - 1;
+    f->queued = 1;
+    f->next = ex->pinq[w];
+    ex->pinq[w] = f;
+    if (!ex->pinq_tail[w])
+        ex->pinq_tail[w] = f;
+    ex->npinned++;
+}
+
+/* The first pending task pinned to w, taken out (cancelled ones before it
+ * are dropped); NULL if none. */
+static mf_fut *mf_pin_pop(mf_executor *ex, int w)
+{
+    mf_fut *f;
+    while (ex->npinned && (f = ex->pinq[w]) != NULL) {
+        ex->pinq[w] = f->next;
+        if (!ex->pinq[w])
+            ex->pinq_tail[w] = NULL;
+        ex->npinned--;
+        f->next = NULL;
+        f->queued = 0;
+        if (f->state == MF_FS_PENDING)
+            return f;
+        mf__fut_maybe_free(f);
+    }
+    return NULL;
+}
+
+/* The task worker w would take next (not taken out): its first pending
+ * pinned task, else the head of the shared queue. */
+static const mf_fut *mf_head_for(mf_executor *ex, int w)
+{
+    if (ex->npinned) {
+        for (const mf_fut *f = ex->pinq[w]; f; f = f->next)
+            if (f->state == MF_FS_PENDING)
+                return f;
+    }
+    return ex->qhead;
+}
+
+void mf__queue_cancel_all(mf_executor *ex)
+{
+    for (mf_fut *f = ex->qhead; f; f = f->next)
+        if (f->state == MF_FS_PENDING)
+            mf__ex_finish(f, MF_FS_CANCELLED);
+    for (int w = 0; ex->npinned && w < ex->size; w++)
+        for (mf_fut *f = ex->pinq[w]; f; f = f->next)
+            if (f->state == MF_FS_PENDING)
+                mf__ex_finish(f, MF_FS_CANCELLED);
+}
+
+void mf__queue_drain(mf_executor *ex)
+{
+    while (ex->qhead)
+        mf__fut_maybe_free(mf__pop(ex));
+    for (int w = 0; ex->npinned && w < ex->size; w++) {
+        mf_fut *f;
+        while ((f = ex->pinq[w]) != NULL) {
+            ex->pinq[w] = f->next;
+            ex->npinned--;
+            f->next = NULL;
+            f->queued = 0;
+            mf__fut_maybe_free(f);
+        }
+        ex->pinq_tail[w] = NULL;
+    }
 }
 
 /* Drop cancelled entries at the head of the queue. */
@@ -271,13 +367,17 @@ static int mf_send_failed(mf_executor *ex, mf_send *s, int w, size_t npacked,
     return mf__fail(rc, "failed to send tasks to rank %d", w);
 }
 
-/* The next queued task for worker w: the head, unless it is kept off w
+/* The next queued task for worker w: the first pinned to w
+ * (mf_submit_opts.pin), else the head, unless it is kept off w
  * (mf_submit_opts.avoid) and there is another worker to run it: then the
  * first of the next few that is not, taken out of the queue; the kept-off
  * task stays at the head for the others. NULL: nothing for w now. */
 static mf_fut *mf_pop_for(mf_executor *ex, int w)
 {
-    mf_fut *prev = ex->qhead, *f;
+    mf_fut *prev, *f;
+    if (ex->npinned && (f = mf_pin_pop(ex, w)) != NULL)
+        return f;
+    prev = ex->qhead;
     if (!prev || prev->avoid != w + 1 || ex->nworkers < 2)
         return mf__pop(ex);
     for (int k = 0; k < MF_AVOID_SCAN && (f = prev->next) != NULL; k++) {
@@ -313,13 +413,16 @@ int mf__dispatch(mf_executor *ex, bool *act)
     for (int k = 0; k < 2 * nw; k++) {
         int pass1 = k < nw;
         mf__skip_cancelled(ex);
-        if (!ex->qhead)
+        if (!ex->qhead && !ex->npinned)
             break;
         int w = ex->workers[(start + k) % nw];
-        /* The window follows the function at the head of the queue
+        const mf_fut *h = mf_head_for(ex, w);
+        if (!h)
+            continue;
+        /* The window follows the function of the task w would take next
          * (worked out again only when that function changes). */
-        if (k == 0 || ex->qhead->fn != wfn) {
-            wfn = ex->qhead->fn;
+        if (k == 0 || h->fn != wfn) {
+            wfn = h->fn;
             uwin = mf_window_units(ex, wfn);
             window = mf_window(ex, uwin);
         }
@@ -346,8 +449,9 @@ int mf__dispatch(mf_executor *ex, bool *act)
             mf__skip_cancelled(ex);
             /* A chunk that would overfill the window waits (unless the
              * worker has nothing: it gets one whatever its size). */
-            if (ex->qhead && (npacked > 0 || ex->inflight[w] > 0) &&
-                ex->inflight_units[w] + mf_units(ex->qhead) > uwin)
+            h = mf_head_for(ex, w);
+            if (h && (npacked > 0 || ex->inflight[w] > 0) &&
+                ex->inflight_units[w] + mf_units(h) > uwin)
                 break;
             mf_fut *f = mf_pop_for(ex, w);
             if (!f)
@@ -363,7 +467,7 @@ int mf__dispatch(mf_executor *ex, bool *act)
             mf__free(s);
             continue;
         }
-        if (ex->qhead)
+        if (ex->qhead || ex->npinned)
             mf__wire_set_flags(s, MF_HDR_MORE);
         rc = mf__wire_finish(s);
         if (rc == MF_OK)
@@ -399,9 +503,10 @@ int mf__dispatch_only(mf_executor *ex)
     if (ex->in_progress || ex->released)
         return MF_OK;
     ex->in_progress = true;
-    if (ex->qhead && ex->comm == MPI_COMM_NULL) { /* a pool: no MPI */
+    bool queued = ex->qhead || ex->npinned;
+    if (queued && ex->comm == MPI_COMM_NULL) { /* a pool: no MPI */
         rc = mf__dispatch(ex, &act);
-    } else if (ex->qhead) {
+    } else if (queued) {
         mf__mpi_quiet_enter();
         rc = mf__dispatch(ex, &act);
         mf__mpi_quiet_leave();

@@ -23,6 +23,15 @@ void mf__fncost_note(mf_executor *ex, mf_fn_id fn, double ns);
 int mf__dispatch_only(mf_executor *ex);
 /* Take the first future off the queue (NULL if empty). */
 mf_fut *mf__pop(mf_executor *ex);
+/* The per-worker queues of pinned tasks, made on first use: MF_OK or
+ * MF_ENOMEM. */
+int mf__pin_init(mf_executor *ex);
+/* A pinned task taken back from its worker: first in its queue again. */
+void mf__pin_requeue_front(mf_executor *ex, mf_fut *f);
+/* Cancel every pending queued task, pinned ones included. */
+void mf__queue_cancel_all(mf_executor *ex);
+/* Empty every queue at close, freeing what nobody holds. */
+void mf__queue_drain(mf_executor *ex);
 /* Drop cancelled futures from the head of the queue. */
 void mf__skip_cancelled(mf_executor *ex);
 /* Post a built message to worker `dest` and keep it until it is sent. */

@@ -55,6 +55,8 @@ void mf__ex_free(mf_executor *ex, int keep)
     mf__free(ex->packed);
     mf__free(ex->inflight);
     mf__free(ex->inflight_units);
+    mf__free(ex->pinq);
+    mf__free(ex->pinq_tail);
     mf__free(ex->heard_at);
     mf__free(ex->recalling);
     mf__free(ex->sends);

@@ -45,6 +45,11 @@ struct mf_executor {
     char host[64]; /* this rank's host name */
     /* pending queue */
     mf_fut *qhead, *qtail;
+    /* Tasks pinned to one worker (mf_submit_opts.pin), a queue per rank,
+     * allocated at the first pinned submit; npinned counts their entries
+     * (cancelled ones too, until taken out). */
+    mf_fut **pinq, **pinq_tail;
+    size_t npinned;
     /* per-rank in-flight counts and adaptive window */
     unsigned *inflight;       /* tasks held by each worker */
     uint64_t *inflight_units; /* the same, a chunk counting its items */

@@ -52,6 +52,7 @@ typedef struct mf_fut {
     uint32_t nitems;        /* a chunk of map items (0 = a single task) */
     uint32_t timeout_ms;    /* isolated run limit (0 = none) */
     int avoid;              /* 1 + a worker rank to keep it off; 0: none */
+    int pin;                /* 1 + the worker rank it must run on; 0: any */
     struct mf_executor *ex; /* opaque here: executor.h */
     struct mf_fut *next;    /* pending queue / free list */
     mf_fn_id fn;

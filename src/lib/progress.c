@@ -110,6 +110,11 @@ static int mf_take_returned(mf_executor *ex, int src, mf_wire_reader *r)
         f->arg_free = NULL; /* the caller's buffer went with the send */
         f->state = MF_FS_PENDING;
         f->worker = -1;
+        if (f->pin && !ex->interrupted) {
+            /* Pinned: back to the front of its own worker's queue. */
+            mf__pin_requeue_front(ex, f);
+            continue;
+        }
         f->queued = 1;
         f->next = NULL;
         if (last)
@@ -356,9 +361,7 @@ static void mf_check_signal(mf_executor *ex)
         ex->interrupted = sig;
         ex->interrupt_at = mf__now();
         ex->shutdown = true;
-        for (mf_fut *f = ex->qhead; f; f = f->next)
-            if (f->state == MF_FS_PENDING)
-                mf__ex_finish(f, MF_FS_CANCELLED);
+        mf__queue_cancel_all(ex);
     } else if (!ex->abandoned && ex->outstanding > 0 &&
                mf__now() - ex->interrupt_at >= ex->opts.grace_seconds) {
         ex->abandoned = true;
@@ -391,7 +394,7 @@ int mf__progress(mf_executor *ex, bool *activity)
         if (on_mpi)
             mf__mpi_quiet_resume(quiet);
     }
-    if (rc == MF_OK && ex->qhead && !ex->released) {
+    if (rc == MF_OK && (ex->qhead || ex->npinned) && !ex->released) {
         uint64_t t0 = ex->obs.trace_path ? mf__mono_ns() : 0;
         bool sent = false;
         rc = mf__dispatch(ex, &sent);

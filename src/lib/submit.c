@@ -112,6 +112,21 @@ static bool mf_is_worker(const mf_executor *ex, int r)
     return false;
 }
 
+/* mf_submit_opts.pin: a worker's rank, not with avoid; the per-worker
+ * queues made. */
+static int mf_check_pin(mf_executor *ex, const mf_submit_opts *o)
+{
+    if (!mf_is_worker(ex, o->pin_rank))
+        return mf__fail(MF_EINVAL,
+                        "mf_submit_ex: pin_rank %d is not a worker's rank",
+                        o->pin_rank);
+    if (o->avoid)
+        return mf__fail(MF_EINVAL, "mf_submit_ex: pin and avoid together");
+    if (mf__pin_init(ex) != MF_OK)
+        return mf__fail(MF_ENOMEM, "mf_submit_ex: out of memory");
+    return MF_OK;
+}
+
 MF_API int mf_submit(mf_executor *ex, mf_fn_id fn, const void *arg,
                      size_t len, mf_future *fut)
 {
@@ -160,6 +175,8 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
         rc = mf__fail(MF_EINVAL,
                       "mf_submit_ex: avoid_rank %d is not a worker's rank",
                       opts->avoid_rank);
+    if (rc == MF_OK && opts && opts->pin)
+        rc = mf_check_pin(ex, opts);
     if (rc == MF_OK && opts && opts->free_arg && len > MF_INLINE_ARG) {
         /* Take the caller's buffer as it is: no copy. */
         rc = mf__new_task(ex, fn, NULL, 0, &f);
@@ -182,6 +199,8 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
             f->isolate = 1;
         if (opts->avoid)
             f->avoid = opts->avoid_rank + 1;
+        if (opts->pin)
+            f->pin = opts->pin_rank + 1;
     }
     if (rc == MF_OK) {
         ex->obs.submitted++;
@@ -225,11 +244,8 @@ MF_API int mf_executor_shutdown(mf_executor *ex, int wait, int cancel_futures)
                                         "done callback");
     }
     ex->shutdown = true;
-    if (cancel_futures) {
-        for (mf_fut *f = ex->qhead; f; f = f->next)
-            if (f->state == MF_FS_PENDING)
-                mf__ex_finish(f, MF_FS_CANCELLED);
-    }
+    if (cancel_futures)
+        mf__queue_cancel_all(ex);
     rc = mf__progress(ex, NULL);
     if (wait && rc == MF_OK && !ex->released)
         rc = mf__wait_until(mf_pred_released, ex, INFINITY);
@@ -279,9 +295,7 @@ MF_API int mf_executor_close(mf_executor *ex)
     if (rc != MF_OK && !ex->released) {
         /* Broken beyond repair: cancel what is left so nobody waits
          * forever, then still release the workers. */
-        for (mf_fut *f = ex->qhead; f; f = f->next)
-            if (f->state == MF_FS_PENDING)
-                mf__ex_finish(f, MF_FS_CANCELLED);
+        mf__queue_cancel_all(ex);
         mf__release_workers(ex);
     }
     for (size_t i = 0; i < ex->nsends; i++) {
@@ -290,10 +304,7 @@ MF_API int mf_executor_close(mf_executor *ex)
         mf__free(ex->sends[i]);
     }
     ex->nsends = 0;
-    while (ex->qhead) {
-        mf_fut *f = mf__pop(ex);
-        mf__fut_maybe_free(f);
-    }
+    mf__queue_drain(ex);
     mf__stop_thread(ex);
     mf__obs_close(&ex->obs);
     mf__big_trim();

@@ -206,6 +206,79 @@ static void t_avoid_rank(void)
                     MF_EINVAL);
 }
 
+/* mf_submit_opts.pin: every pinned task runs on its worker, also those
+ * queued while it is busy for a while; a pinned task queued behind a
+ * long one can be cancelled; bad pins are refused. */
+static void t_pin(void)
+{
+    int nw = mf_executor_workers(mft_ex), w[64], n = 0;
+    for (int r = 0; r < mft_size && n < 64; r++)
+        if (r != mft_root)
+            w[n++] = r;
+    CU_ASSERT_EQUAL(n, nw);
+    enum { K = 12 };
+    mf_future fs[64 * K], g[3];
+    int want[64 * K];
+    mf_submit_opts so;
+    memset(&so, 0, sizeof so);
+    so.pin = 1;
+    size_t m = 0;
+    for (int k = 0; k < K; k++)
+        for (int i = 0; i < n; i++) {
+            so.pin_rank = w[(i + k) % n];
+            want[m] = so.pin_rank;
+            ASSERT_RC(mf_submit_ex(mft_ex, ID_WHO, NULL, 0, &so, &fs[m]),
+                      MF_OK);
+            m++;
+        }
+    for (size_t i = 0; i < m; i++) {
+        int32_t got = -1;
+        ASSERT_RC(mf_future_result_into(fs[i], T, &got, sizeof got), MF_OK);
+        CU_ASSERT_EQUAL(got, want[i]);
+        mf_future_release(fs[i]);
+    }
+    /* Worker w[0] busy for 300 ms: what is pinned to it waits for it,
+     * however idle the others are. */
+    uint32_t ms = 300;
+    so.pin_rank = w[0];
+    mf_future slow;
+    ASSERT_RC(mf_submit_ex(mft_ex, ID_SLEEPMS, &ms, sizeof ms, &so, &slow),
+              MF_OK);
+    for (int i = 0; i < 3; i++)
+        ASSERT_RC(mf_submit_ex(mft_ex, ID_WHO, NULL, 0, &so, &g[i]), MF_OK);
+    int32_t got = -1;
+    /* The last one, cancelled: queued or already sent, it either is
+     * cancelled or ran on its worker. */
+    int crc = mf_future_cancel(g[2]);
+    (void)crc;
+    for (int i = 0; i < 3; i++) {
+        got = -1;
+        int rc = mf_future_result_into(g[i], T, &got, sizeof got);
+        if (i == 2 && rc == MF_ECANCELLED) {
+            mf_future_release(g[i]);
+            continue;
+        }
+        ASSERT_RC(rc, MF_OK);
+        CU_ASSERT_EQUAL(got, w[0]);
+        mf_future_release(g[i]);
+    }
+    ASSERT_RC(mf_future_result(slow, T, NULL, NULL), MF_OK);
+    mf_future_release(slow);
+    /* Bad pins. */
+    mf_future f;
+    so.pin_rank = mft_root;
+    CU_ASSERT_EQUAL(mf_submit_ex(mft_ex, ID_WHO, NULL, 0, &so, &f),
+                    MF_EINVAL);
+    so.pin_rank = -1;
+    CU_ASSERT_EQUAL(mf_submit_ex(mft_ex, ID_WHO, NULL, 0, &so, &f),
+                    MF_EINVAL);
+    so.pin_rank = w[0];
+    so.avoid = 1;
+    so.avoid_rank = w[0];
+    CU_ASSERT_EQUAL(mf_submit_ex(mft_ex, ID_WHO, NULL, 0, &so, &f),
+                    MF_EINVAL);
+}
+
 const mft_test tests_helpers[] = {
     {"strings_in_and_out_of_tasks", t_strings},
     {"result_into_checks_the_size", t_result_into},
@@ -214,6 +287,7 @@ const mft_test tests_helpers[] = {
     {"as_completed_by_position_lets_go", t_as_completed_index},
     {"first_failed_future", t_first_failed},
     {"retry_kept_off_a_worker", t_avoid_rank},
+    {"pinned_to_a_worker", t_pin},
     {NULL, NULL}};
 
 /* ---- mf_run, on every rank ------------------------------------------ */
