@@ -28,7 +28,7 @@ void batch_free(batch *b)
     b->n = 0;
 }
 
-int batch_submit(batch *b, mf_executor *ex, mf_fn_id fn_batch)
+int batch_submit(batch *b, mf_executor *ex, mf_fn_id fn, int pin)
 {
     size_t alen = 4;
     for (uint32_t i = 0; i < b->n; i++)
@@ -47,12 +47,14 @@ int batch_submit(batch *b, mf_executor *ex, mf_fn_id fn_batch)
     memset(&so, 0, sizeof so);
     so.timeout = -1;
     so.free_arg = free;
-    for (uint32_t i = 0; i < b->n && !so.avoid; i++)
+    so.pin = pin >= 0;
+    so.pin_rank = pin;
+    for (uint32_t i = 0; i < b->n && !so.avoid && !so.pin; i++)
         if (b->c[i].avoid > 0 && mf_executor_workers(ex) > 1) {
             so.avoid = 1;
             so.avoid_rank = b->c[i].avoid - 1;
         }
-    return mf_submit_ex(ex, fn_batch, arg, alen, &so, &b->fut);
+    return mf_submit_ex(ex, fn, arg, alen, &so, &b->fut);
 }
 
 /* Queue c (moved: c->cmd is taken) for its next attempt, away from
@@ -70,9 +72,8 @@ static void retry_push(retryq *q, cmdent *c, uint32_t attempt, int rank)
     c->cmd = NULL; /* moved */
 }
 
-/* One command's record r (its inline output inl) from host/rank. */
-static void record_done(root *R, const rhead *h, cmdent *c, const rrec *r,
-                        const char *inl, retryq *q, int stopping)
+void batch_record(root *R, const rhead *h, cmdent *c, const rrec *r,
+                  const char *inl, retryq *q, int stopping)
 {
     if (r->status == ST_NOTRUN) {
         R->notrun++;
@@ -98,6 +99,17 @@ static void record_done(root *R, const rhead *h, cmdent *c, const rrec *r,
     output_final(&R->out, r, inl);
 }
 
+const char *batch_head(const void *data, size_t len, rhead *h)
+{
+    if (len < sizeof *h) {
+        die_msg("short result");
+        return NULL;
+    }
+    memcpy(h, data, sizeof *h);
+    h->host[sizeof h->host - 1] = 0;
+    return (const char *)data + sizeof *h;
+}
+
 void batch_done(root *R, batch *b, retryq *q, int stopping)
 {
     const void *data = NULL;
@@ -113,16 +125,13 @@ void batch_done(root *R, batch *b, retryq *q, int stopping)
         R->notrun += b->n; /* not run: a resume runs them */
         return;
     }
-    const char *p = data, *end = p + len;
+    const char *end = (const char *)data + len;
     rhead h;
-    if (len < sizeof h) {
-        die_msg("short result");
+    const char *p = batch_head(data, len, &h);
+    if (!p) {
         R->notrun += b->n;
         return;
     }
-    memcpy(&h, p, sizeof h);
-    p += sizeof h;
-    h.host[sizeof h.host - 1] = 0;
     for (uint32_t i = 0; i < h.n && i < b->n; i++) {
         rrec r;
         if ((size_t)(end - p) < sizeof r)
@@ -133,6 +142,6 @@ void batch_done(root *R, batch *b, retryq *q, int stopping)
         p += (size_t)r.inl_out + r.inl_err;
         if (p > end)
             break;
-        record_done(R, &h, &b->c[i], &r, inl, q, stopping);
+        batch_record(R, &h, &b->c[i], &r, inl, q, stopping);
     }
 }

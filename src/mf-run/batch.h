@@ -43,11 +43,22 @@ typedef struct retryq {
 
 void batch_free(batch *b);
 
-/* Submit b (its n commands) as one task of fn_batch: MF_OK or the
- * submit's error. */
-int batch_submit(batch *b, mf_executor *ex, mf_fn_id fn_batch);
+/* Submit b (its n commands) as one task of `fn`, pinned to worker rank
+ * `pin` when pin >= 0 (else kept off the rank a retry failed on): MF_OK
+ * or the submit's error. */
+int batch_submit(batch *b, mf_executor *ex, mf_fn_id fn, int pin);
 
 /* Handle one finished batch; may queue retries (none when stopping). */
 void batch_done(root *R, batch *b, retryq *q, int stopping);
+
+/* One command's record r (its inline output inl) from the rank and host
+ * of h: the job log, the counts, the output, or a retry (c's command is
+ * then moved to q). */
+void batch_record(root *R, const rhead *h, cmdent *c, const rrec *r,
+                  const char *inl, retryq *q, int stopping);
+
+/* Read a result's head into *h: a pointer to its first record, or NULL
+ * (message printed) when it is too short. */
+const char *batch_head(const void *data, size_t len, rhead *h);
 
 #endif

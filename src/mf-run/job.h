@@ -27,6 +27,7 @@
 
 typedef struct job {
     const char *cmd;
+    char *cmd_own; /* cmd's own copy (kept between tasks), or NULL */
     uint64_t id;
     uint32_t attempt, len;
     pid_t pid;

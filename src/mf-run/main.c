@@ -10,15 +10,17 @@
  * Rank 0 parses the command line and checks the input and the job log
  * (root.h), and tells every rank whether to go on, so bad input ends
  * every rank before any task runs. Then every rank opens an executor;
- * the workers serve mf-run.batch (worker.h: a batch of up to --slots
- * commands, run at once), the root dispatches batches and prints what
- * they return (root_loop.h). Run alone (no launcher, or one rank), MPI
+ * the workers serve mf-run.batch and mf-run.slots (worker.h: commands
+ * in batches, or with --slots N > 1 a rank's running set that outlives
+ * each task), the root dispatches them and prints what they return
+ * (root_loop.h). Run alone (no launcher, or one rank), MPI
  * is never initialised (an Open MPI singleton's start-up alone costs
  * about 0.4 s) and the workers are a local pool of processes.
  *
  * The files, each one concept, dependencies one way (top to bottom):
  *   main.c        this: the ranks' agreement, the executor, the end
  *   root_loop.c   the root's run: dispatch, retries, halt, the summary
+ *   ranks.c       --slots N > 1: each rank's commands, one task per rank
  *   batch.c       a batch on the root: submit, result records, retries
  *   root.c        the root's state and its checks before any task runs
  *   output.c      printing the tasks' output (--tag, --keep-order)
@@ -117,12 +119,17 @@ static int root_verdict(root *R, int argc, char **argv, int nranks)
 
 /* Every rank: register the tasks and open the executor (the root's
  * settings go to the workers as the initializer's argument). */
-static int open_executor(root *R, mf_executor **ex, mf_fn_id *fn_batch)
+static int open_executor(root *R, mf_executor **ex, mf_fn_id fn[2])
 {
     mf_fn_id fn_init;
-    worker_register(fn_batch, &fn_init);
+    worker_register(&fn[0], &fn[1], &fn_init);
     mf_executor_opts eo;
     mf_executor_opts_init(&eo);
+    /* --slots N > 1 refills a rank's slot when the root sees its task
+     * end: keep the root's idle sleeps short (1 ms), so a slot idles for
+     * at most that long between commands. */
+    if (R->o.slots > 1)
+        eo.idle_sleep_max_us = 1000;
     eo.initializer = fn_init;
     eo.initializer_arg = &R->set;
     eo.initializer_len = sizeof R->set;
@@ -135,8 +142,8 @@ static int open_executor(root *R, mf_executor **ex, mf_fn_id *fn_batch)
 static int run(root *R, int rank, int nranks)
 {
     mf_executor *ex = NULL;
-    mf_fn_id fn_batch;
-    int rc = open_executor(R, &ex, &fn_batch);
+    mf_fn_id fn[2];
+    int rc = open_executor(R, &ex, fn);
     if (rc != MF_OK) {
         if (rank == 0)
             die_msg("cannot open the executor: %s: %s", mf_strerror(rc),
@@ -149,7 +156,7 @@ static int run(root *R, int rank, int nranks)
     }
     R->nworkers = mf_executor_workers(ex);
     ctrl_root_begin(nranks);
-    int status = root_main(R, ex, fn_batch, nranks);
+    int status = root_main(R, ex, fn, nranks);
     mf_executor_shutdown(ex, 1, 1);
     mf_executor_close(ex);
     ctrl_root_end(nranks);

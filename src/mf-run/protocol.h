@@ -33,6 +33,7 @@ typedef struct wsettings {
     uint32_t inline_max;
     uint32_t outdir_mode;  /* 1: output to outdir/<id>.out/.err */
     uint32_t always_shell; /* 1: no direct start of plain commands */
+    uint32_t slots;        /* --slots: commands at once per rank */
     char workdir[PATH_MAX];
     char outdir[PATH_MAX];
     char spilldir[PATH_MAX];

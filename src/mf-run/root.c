@@ -161,6 +161,7 @@ static int worker_settings(root *R)
     R->set.grace = o->grace;
     R->set.inline_max = INLINE_MAX;
     R->set.always_shell = (uint32_t)o->always_shell;
+    R->set.slots = o->slots;
     if (o->workdir) {
         struct stat st;
         if (stat(o->workdir, &st) != 0 || !S_ISDIR(st.st_mode) ||

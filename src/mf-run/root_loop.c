@@ -22,12 +22,23 @@
 #include "common.h"
 #include "control.h"
 #include "input.h"
+#include "ranks.h"
+
+/* Under this mean run time, a rank with --slots N gets N commands more
+ * than it runs, waiting there, so a slot that frees starts the next at
+ * once instead of after a round trip to the root. Longer commands get
+ * none: one waiting behind long ones could idle another rank for as long
+ * at the end. */
+#define PREFETCH_BELOW_S 0.1
 
 typedef struct loop {
     root *R;
     mf_executor *ex;
-    mf_fn_id fn_batch;
+    mf_fn_id fn_batch, fn_slots;
     int nranks;
+    rankst *rk; /* --slots N > 1: the worker ranks (else NULL) */
+    int nrk, nbusy;
+    double mean_rt; /* of the commands so far (< 0: none yet) */
     input in;
     size_t maxout; /* batches outstanding at most */
     batch *bs;     /* the outstanding ones: bs[0..nb) */
@@ -58,6 +69,27 @@ static void cancel_all(loop *L)
 {
     for (size_t k = 0; k < L->nb; k++)
         mf_future_cancel(L->bs[k].fut);
+    for (int k = 0; k < L->nrk; k++)
+        if (L->rk[k].busy)
+            mf_future_cancel(L->rk[k].fut);
+}
+
+/* The first queued retry that may run on `rank` (-1: any) moved into *c:
+ * 1, or 0 if none. A retry is kept off the rank it failed on while there
+ * is another. */
+static int take_retry(loop *L, int rank, cmdent *c)
+{
+    retryq *q = &L->rq;
+    size_t i = q->head;
+    if (rank >= 0 && L->nrk > 1)
+        while (i < q->n && q->e[i].avoid == rank + 1)
+            i++;
+    if (i >= q->n)
+        return 0;
+    *c = q->e[i];
+    memmove(&q->e[q->head + 1], &q->e[q->head], (i - q->head) * sizeof *q->e);
+    q->head++;
+    return 1;
 }
 
 /* A signal came: no new tasks, STOP(grace) to the workers. */
@@ -95,16 +127,17 @@ static void stop_on_halt(loop *L)
     cancel_all(L);
 }
 
-/* Up to --slots commands into b: retries first, then the input's next
- * ones (those the job log shows finished are skipped). */
-static void take_commands(loop *L, batch *b)
+/* Up to `max` commands into b, for `rank` (-1: any): retries first,
+ * then the input's next ones (those the job log shows finished are
+ * skipped). */
+static void take_commands(loop *L, batch *b, uint32_t max, int rank)
 {
     root *R = L->R;
     const opts *o = &R->o;
     retryq *q = &L->rq;
-    while (b->n < o->slots) {
-        if (q->head < q->n) {
-            b->c[b->n++] = q->e[q->head++];
+    while (b->n < max) {
+        if (take_retry(L, rank, &b->c[b->n])) {
+            b->n++;
             continue;
         }
         if (L->eof)
@@ -146,13 +179,13 @@ static void fill(loop *L)
         batch *b = &L->bs[L->nb];
         b->c = xmalloc(R->o.slots * sizeof *b->c);
         b->n = 0;
-        take_commands(L, b);
+        take_commands(L, b, R->o.slots, -1);
         if (b->n == 0) {
             free(b->c);
             b->c = NULL;
             break;
         }
-        int rc = batch_submit(b, L->ex, L->fn_batch);
+        int rc = batch_submit(b, L->ex, L->fn_batch, -1);
         if (rc != MF_OK) {
             if (rc != MF_EINTR)
                 die_msg("submit: %s: %s", mf_strerror(rc), mf_last_error());
@@ -165,10 +198,71 @@ static void fill(loop *L)
     }
 }
 
+/* --slots N > 1: every rank without a task out gets one, with commands
+ * up to N running (2N when commands are short, PREFETCH_BELOW_S), or
+ * none if it only has commands to report. */
+static void fill_ranks(loop *L)
+{
+    const opts *o = &L->R->o;
+    uint32_t depth = o->slots;
+    if (L->mean_rt >= 0 && L->mean_rt < PREFETCH_BELOW_S)
+        depth *= 2;
+    for (int k = 0; k < L->nrk; k++) {
+        rankst *rs = &L->rk[k];
+        if (rs->busy)
+            continue;
+        batch b;
+        memset(&b, 0, sizeof b);
+        b.c = xmalloc(depth * sizeof *b.c);
+        if (!L->stopping && rs->nheld < depth)
+            take_commands(L, &b, depth - (uint32_t)rs->nheld, rs->rank);
+        if (b.n == 0 && rs->nheld == 0) {
+            free(b.c);
+            continue;
+        }
+        int rc = ranks_submit(L->R, rs, &b, L->ex, L->fn_slots);
+        if (rc != MF_OK) {
+            if (rc != MF_EINTR)
+                die_msg("submit: %s: %s", mf_strerror(rc), mf_last_error());
+            L->stopping = 1;
+            continue;
+        }
+        L->nbusy++;
+    }
+}
+
+/* --slots N > 1: wait up to 0.1 s for the ranks' tasks and take those
+ * that ended: 0, or -1 when the wait failed (message printed). */
+static int collect_ranks(loop *L)
+{
+    size_t n = 0;
+    for (int k = 0; k < L->nrk; k++)
+        if (L->rk[k].busy)
+            L->futs[n++] = L->rk[k].fut;
+    size_t nd = 0;
+    int rc = mf_wait(L->futs, n, 0.1, MF_FIRST_COMPLETED, L->flags, &nd);
+    if (rc != MF_OK && rc != MF_ETIMEDOUT) {
+        die_msg("wait: %s: %s", mf_strerror(rc), mf_last_error());
+        return -1;
+    }
+    n = 0;
+    for (int k = 0; k < L->nrk; k++) {
+        rankst *rs = &L->rk[k];
+        if (!rs->busy || !L->flags[n++])
+            continue;
+        ranks_done(L->R, rs, &L->rq, L->stopping, &L->mean_rt);
+        mf_future_release(rs->fut);
+        L->nbusy--;
+    }
+    return 0;
+}
+
 /* Wait up to 0.1 s for finished batches and take them: 0, or -1 when
  * the wait failed (message printed). */
 static int collect(loop *L)
 {
+    if (L->rk)
+        return collect_ranks(L);
     for (size_t k = 0; k < L->nb; k++)
         L->futs[k] = L->bs[k].fut;
     size_t nd = 0;
@@ -214,7 +308,7 @@ static void give_up_if_late(loop *L)
         return;
     die_msg("%zu batches still running %.0f s after the stop: "
             "giving up on them",
-            L->nb, grace + 30);
+            L->nb + (size_t)L->nbusy, grace + 30);
     if (!g_mpi) /* alone: the workers die with this process */
         _exit(L->sig ? EX_INTERRUPTED : EX_INTERNAL);
     MPI_Abort(MPI_COMM_WORLD, L->sig ? EX_INTERRUPTED : EX_INTERNAL);
@@ -250,16 +344,23 @@ static int summary(const loop *L)
     return R->failed > 100 ? 100 : (int)R->failed;
 }
 
-int root_main(root *R, mf_executor *ex, mf_fn_id fn_batch, int nranks)
+int root_main(root *R, mf_executor *ex, const mf_fn_id fn[2], int nranks)
 {
     loop L;
     memset(&L, 0, sizeof L);
     L.R = R;
     L.ex = ex;
-    L.fn_batch = fn_batch;
+    L.fn_batch = fn[0];
+    L.fn_slots = fn[1];
     L.nranks = nranks;
+    L.mean_rt = -1;
     if (input_open(&L.in, &R->o) != 0)
         return EX_BADINPUT; /* checked before; a race at most */
+    if (R->o.slots > 1 && ranks_init(ex, &L.rk, &L.nrk) != 0) {
+        die_msg("cannot list the worker ranks");
+        input_close(&L.in);
+        return EX_INTERNAL;
+    }
     L.maxout = (size_t)R->nworkers * 3 + 2;
     L.bs = calloc(L.maxout, sizeof *L.bs);
     L.futs = xmalloc(L.maxout * sizeof *L.futs);
@@ -267,16 +368,21 @@ int root_main(root *R, mf_executor *ex, mf_fn_id fn_batch, int nranks)
     for (;;) {
         stop_on_signal(&L);
         stop_on_halt(&L);
-        fill(&L);
-        if (L.nb == 0 && (L.stopping || (L.eof && L.rq.n == 0)))
+        if (L.rk)
+            fill_ranks(&L);
+        else
+            fill(&L);
+        size_t out = L.nb + (size_t)L.nbusy;
+        if (out == 0 && (L.stopping || (L.eof && L.rq.n == 0)))
             break;
-        if (L.nb == 0)
+        if (out == 0)
             continue;
         if (collect(&L) != 0)
             break;
         drop_retries(&L);
         give_up_if_late(&L);
     }
+    ranks_free(L.rk, L.nrk);
     free(L.rq.e);
     free(L.bs);
     free(L.futs);

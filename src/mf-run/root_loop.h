@@ -3,8 +3,9 @@
  * the results, retry, halt, stop on a signal, and say how it went.
  *
  * Design: the root reads its input as it dispatches, with a bounded
- * number of batches outstanding (3 per worker, plus 2), so 10^6 lines
- * never sit in memory. One
+ * number of batches outstanding (3 per worker, plus 2; with --slots N > 1
+ * one task per rank and at most 2N commands there, ranks.h), so 10^6
+ * lines never sit in memory. One
  * loop, polling every 0.1 s, sees a signal (g_signal) and the --halt
  * threshold between its steps; a stop sends STOP to the workers (they
  * give the running commands the grace, then kill them) and cancels the
@@ -18,8 +19,8 @@
 
 #include "root.h"
 
-/* Run every task of R on ex (fn_batch: the workers' batch function) and
- * print the summary: the exit status. */
-int root_main(root *R, mf_executor *ex, mf_fn_id fn_batch, int nranks);
+/* Run every task of R on ex (fn: the workers' mf-run.batch and
+ * mf-run.slots, worker.h) and print the summary: the exit status. */
+int root_main(root *R, mf_executor *ex, const mf_fn_id fn[2], int nranks);
 
 #endif

@@ -74,9 +74,39 @@ typedef struct wbatch {
     struct pollfd *pf;
 } wbatch;
 
+/* The n commands of a batch argument a[0..len) into jobs[0..n) (zeroed
+ * by the caller): 0, or -1 when malformed. With `copy` each job owns a
+ * copy of its command (kept after the task); else it points into the
+ * argument (NUL-terminated by the root). */
+static int wb_read(const char *a, size_t len, uint32_t n, job *jobs, int copy)
+{
+    size_t off = 4;
+    for (uint32_t i = 0; i < n; i++) {
+        ahead h;
+        if (off + sizeof h > len)
+            return -1;
+        memcpy(&h, a + off, sizeof h);
+        off += sizeof h;
+        if (off + h.len + 1 > len || a[off + h.len] != 0)
+            return -1;
+        jobs[i].id = h.id;
+        jobs[i].attempt = h.attempt;
+        jobs[i].len = h.len;
+        if (copy) {
+            jobs[i].cmd_own = xmalloc((size_t)h.len + 1);
+            memcpy(jobs[i].cmd_own, a + off, (size_t)h.len + 1);
+            jobs[i].cmd = jobs[i].cmd_own;
+        } else {
+            jobs[i].cmd = a + off;
+        }
+        jobs[i].outfd = jobs[i].errfd = jobs[i].pidfd = -1;
+        off += h.len + 1;
+    }
+    return 0;
+}
+
 /* The batch argument (protocol.h) into b (zeroed by the caller): 0, or
- * the task's failure. The commands stay in the argument (NUL-terminated
- * by the root). */
+ * the task's failure. */
 static int wb_parse(mf_task *task, wbatch *b)
 {
     size_t len;
@@ -90,23 +120,9 @@ static int wb_parse(mf_task *task, wbatch *b)
     job *jobs = calloc(n, sizeof *jobs);
     if (!jobs)
         return mf_task_fail(task, "mf-run: out of memory");
-    size_t off = 4;
-    for (uint32_t i = 0; i < n; i++) {
-        ahead h;
-        if (off + sizeof h > len)
-            break;
-        memcpy(&h, a + off, sizeof h);
-        off += sizeof h;
-        if (off + h.len + 1 > len || a[off + h.len] != 0) {
-            free(jobs);
-            return mf_task_fail(task, "mf-run: malformed batch");
-        }
-        jobs[i].id = h.id;
-        jobs[i].attempt = h.attempt;
-        jobs[i].len = h.len;
-        jobs[i].cmd = a + off; /* NUL-terminated by the root */
-        jobs[i].outfd = jobs[i].errfd = jobs[i].pidfd = -1;
-        off += h.len + 1;
+    if (wb_read(a, len, n, jobs, 0) != 0) {
+        free(jobs);
+        return mf_task_fail(task, "mf-run: malformed batch");
     }
     b->jobs = jobs;
     b->n = n;
@@ -212,13 +228,18 @@ static void wb_reap(wbatch *b)
     }
 }
 
-/* The result: a header, then each record and its inline output. 0, or
- * the task's failure. */
-static int wb_result(mf_task *task, const wbatch *b)
+/* The result: a header, then each record and its inline output; with
+ * `only_done`, of the ended commands only. 0, or the task's failure. */
+static int wb_result(mf_task *task, const wbatch *b, int only_done)
 {
     size_t total = sizeof(rhead);
-    for (uint32_t i = 0; i < b->n; i++)
+    uint32_t nrec = 0;
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (only_done && b->jobs[i].state != 2)
+            continue;
         total += sizeof(rrec) + b->jobs[i].r.inl_out + b->jobs[i].r.inl_err;
+        nrec++;
+    }
     void *buf;
     int rc = mf_task_result_buffer(task, total, &buf);
     if (rc != MF_OK)
@@ -228,12 +249,14 @@ static int wb_result(mf_task *task, const wbatch *b)
     rhead h;
     memset(&h, 0, sizeof h);
     h.rank = g_rank;
-    h.n = b->n;
+    h.n = nrec;
     snprintf(h.host, sizeof h.host, "%s", g_host);
     memcpy(p, &h, sizeof h);
     p += sizeof h;
     for (uint32_t i = 0; i < b->n; i++) {
         const job *j = &b->jobs[i];
+        if (only_done && j->state != 2)
+            continue;
         memcpy(p, &j->r, sizeof(rrec));
         p += sizeof(rrec);
         size_t k = (size_t)j->r.inl_out + j->r.inl_err;
@@ -273,13 +296,104 @@ static int task_batch(mf_task *task, void *ud)
         wb_sleep(&b, now);
         wb_reap(&b);
     }
-    rc = wb_result(task, &b);
+    rc = wb_result(task, &b, 0);
     wb_free(&b);
     return rc;
 }
 
-void worker_register(mf_fn_id *fn_batch, mf_fn_id *fn_init)
+/* ---- --slots N > 1: the rank's commands outlive the task -------------
+ *
+ * The root pins each task to one rank (mf_submit_opts.pin) and keeps at
+ * most one out per rank. A task adds its commands (possibly none) to the
+ * rank's set, starts what fits in free slots, and returns as soon as one
+ * or more commands have ended, with their records; the others run on,
+ * and the rank's next task (the root sends one while the rank holds
+ * commands) takes them. So a slot that frees is refilled at once, never
+ * held by a slower neighbour. */
+static wbatch g_carry; /* slots = g_set.slots; jobs in start order */
+
+/* Append the task's commands to g_carry: 0, or the task's failure. */
+static int wc_append(mf_task *task, wbatch *b)
+{
+    size_t len;
+    const char *a = mf_task_arg(task, &len);
+    uint32_t n;
+    if (len < 4)
+        return mf_task_fail(task, "mf-run: short batch");
+    memcpy(&n, a, 4);
+    if (n > MAX_SLOTS * 4u || b->n + n > MAX_SLOTS * 8u)
+        return mf_task_fail(task, "mf-run: bad batch of %u", n);
+    if (!b->slot_busy) {
+        b->slots = g_set.slots ? g_set.slots : 1;
+        b->slot_busy = xmalloc(b->slots);
+        memset(b->slot_busy, 0, b->slots);
+    }
+    if (n == 0)
+        return 0;
+    uint32_t m = b->n + n;
+    b->jobs = xrealloc(b->jobs, m * sizeof *b->jobs);
+    b->slot_of = xrealloc(b->slot_of, m * sizeof *b->slot_of);
+    b->pf = xrealloc(b->pf, m * sizeof *b->pf);
+    memset(b->jobs + b->n, 0, n * sizeof *b->jobs);
+    if (wb_read(a, len, n, b->jobs + b->n, 1) != 0) {
+        for (uint32_t i = b->n; i < m; i++)
+            free(b->jobs[i].cmd_own);
+        return mf_task_fail(task, "mf-run: malformed batch");
+    }
+    b->n = m;
+    return 0;
+}
+
+/* Drop the ended commands (their records were sent), keeping the order
+ * of the others. */
+static void wc_compact(wbatch *b)
+{
+    uint32_t k = 0, next = 0;
+    for (uint32_t i = 0; i < b->n; i++) {
+        job *j = &b->jobs[i];
+        if (j->state == 2) {
+            free(j->inl);
+            free(j->cmd_own);
+            continue;
+        }
+        if (i < b->next)
+            next++;
+        b->jobs[k] = *j;
+        b->slot_of[k] = b->slot_of[i];
+        k++;
+    }
+    b->n = k;
+    b->next = next;
+    b->ndone = 0;
+}
+
+static int task_slots(mf_task *task, void *ud)
+{
+    (void)ud;
+    wbatch *b = &g_carry;
+    int rc = wc_append(task, b);
+    if (rc != 0)
+        return rc;
+    for (;;) {
+        worker_check_stop();
+        double now = mono_now();
+        if (g_stopping)
+            wb_drop_rest(b);
+        wb_fill(b);
+        if (b->ndone > 0 || b->nrun == 0)
+            break;
+        wb_sleep(b, now);
+        wb_reap(b);
+    }
+    rc = wb_result(task, b, 1);
+    wc_compact(b);
+    return rc;
+}
+
+void worker_register(mf_fn_id *fn_batch, mf_fn_id *fn_slots,
+                     mf_fn_id *fn_init)
 {
     mf_register("mf-run.batch", task_batch, NULL, fn_batch);
+    mf_register("mf-run.slots", task_slots, NULL, fn_slots);
     mf_register("mf-run.init", task_init, NULL, fn_init);
 }

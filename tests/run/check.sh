@@ -216,6 +216,56 @@ retries)
     same=$(awk -F'\t' 'NR > 1 { if (($1 in r) && r[$1] == $3) n++; r[$1] = $3 } END { print n + 0 }' jl2)
     [ "$same" = 0 ] || fail "$same retries ran on the rank where they failed"
     ;;
+slots)
+    # --slots N > 1: a slot that frees takes the next command at once,
+    # whatever its neighbours do. The first command waits for a file that
+    # the last one writes: were a rank's slots run as one batch, it would
+    # wait for ever (--timeout then ends it as a failure, and the test
+    # fails). No timing is assumed.
+    { echo 'while [ ! -e flag ]; do sleep 0.01; done; echo waited'
+      for i in $(seq 30); do echo "echo s$i"; done
+      echo 'touch flag; echo last'; } >tasks
+    for np in 2 3; do
+        rm -f flag
+        mfr "$np" --slots 2 --timeout 60 --joblog "jl$np" tasks
+        expect_rc 0 "slots on $np ranks"
+        [ "$(status_count ok "jl$np")" = 32 ] || fail "np $np: $(status_count ok "jl$np") ok of 32"
+        grep -qx waited out || fail "np $np: the waiting command did not finish"
+        [ "$(grep -c '^s[0-9]*$' out)" = 30 ] || fail "np $np: outputs"
+        # MF_TASK_SLOT: 0 or 1, and the two slots of a rank both used
+        mfr "$np" --slots 2 -- 'echo "$MF_TASK_RANK $MF_TASK_SLOT"; sleep 0.0{}' ::: $(seq 9)
+        expect_rc 0 "MF_TASK_SLOT"
+        awk '$2 != 0 && $2 != 1 { bad = 1 } END { exit bad }' out || fail "slot out of range: $(cat out)"
+        [ "$(awk '{ print $2 }' out | sort -u | wc -l)" = 2 ] || fail "one slot only: $(cat out)"
+    done
+    # Retries under --slots: the second attempt runs on another rank.
+    mfr 3 --slots 3 --retries 1 --joblog jlr -- 'test "$MF_TASK_ATTEMPT" -ge 2 && echo ok{}' ::: $(seq 12)
+    expect_rc 0 "every task succeeds on its retry"
+    [ "$(status_count retried jlr)" = 12 ] || fail "12 retried records expected in jlr"
+    same=$(awk -F'\t' 'NR > 1 { if (($1 in r) && r[$1] == $3) n++; r[$1] = $3 } END { print n + 0 }' jlr)
+    [ "$same" = 0 ] || fail "$same retries ran on the rank where they failed"
+    # A stop under --slots: the commands that outlived their task are
+    # recorded too, the count is right, and --resume finishes the rest.
+    mark=0.3$RANDOM
+    "${launcher[0]}" -n 3 "${launcher[@]:1}" "$MFRUN" --slots 3 --grace 5 --joblog jl -- "echo {} >> ran; sleep $mark" ::: $(seq 60) >out 2>err &
+    pid=$!
+    wait_lines ran 12 60
+    if "${launcher[0]}" --version 2>&1 | grep -q HYDRA; then
+        pkill -USR1 -f "^$MFRUN .*sleep $mark"
+    else
+        kill -USR1 "$pid"
+    fi
+    pkill -USR1 -f "^sleep $mark\$"
+    wait "$pid"
+    rc=$?
+    expect_rc 5 "interrupted"
+    expect_interrupted SIGUSR1 60
+    [ "$(status_count ok)" = "$(sort -u ran | wc -l)" ] || fail "ran $(sort -u ran | wc -l), log has $(status_count ok) ok"
+    mfr 3 --slots 3 --resume --joblog jl -- "echo {} >> ran; sleep $mark" ::: $(seq 60)
+    expect_rc 0 "resume"
+    [ "$(status_count ok)" = 60 ] || fail "after resume: $(status_count ok) ok of 60"
+    expect_once
+    ;;
 halt)
     # soon,fail=2: 2 failures stop the dispatch; the exit status is the
     # number of failed tasks.
