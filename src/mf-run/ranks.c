@@ -63,9 +63,10 @@ static void held_notrun(root *R, rankst *rs, size_t from)
 int ranks_submit(root *R, rankst *rs, batch *b, mf_executor *ex, mf_fn_id fn)
 {
     int rc = batch_submit(b, ex, fn, rs->rank);
-    if (rc != MF_OK) {
+    if (rc != MF_OK) { /* no task will collect the rank's commands now */
         R->notrun += b->n;
         batch_free(b);
+        held_notrun(R, rs, 0);
         return rc;
     }
     if (rs->nheld + b->n > rs->cap) {

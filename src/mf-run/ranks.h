@@ -35,8 +35,8 @@ int ranks_init(mf_executor *ex, rankst **out, int *n);
 void ranks_free(rankst *rk, int n);
 
 /* Send b's commands (moved into rs->held; b->c freed) to rs's rank as
- * one mf-run.slots task: MF_OK, or the submit's error (the commands are
- * then counted as not run). */
+ * one mf-run.slots task: MF_OK, or the submit's error (b's commands and
+ * those the rank held are then counted as not run). */
 int ranks_submit(root *R, rankst *rs, batch *b, mf_executor *ex, mf_fn_id fn);
 
 /* rs's task ended: take its records (or count what it lost as not run),
