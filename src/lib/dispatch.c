@@ -77,8 +77,8 @@ void mf__enqueue(mf_executor *ex, mf_fut *f)
 {
     f->next = NULL;
     f->queued = 1;
-    if (f->pin) { /* its worker's own queue (made at the pinned submit) */
-        int w = f->pin - 1;
+    int w = MF_PINNED(f);
+    if (w >= 0) { /* its worker's own queue (made at the pinned submit) */
         if (ex->pinq_tail[w])
             ex->pinq_tail[w]->next = f;
         else
@@ -112,7 +112,7 @@ int mf__pin_init(mf_executor *ex)
  * worker's queue. */
 void mf__pin_requeue_front(mf_executor *ex, mf_fut *f)
 {
-    int w = f->pin - 1;
+    int w = MF_PINNED(f);
     f->queued = 1;
     f->next = ex->pinq[w];
     ex->pinq[w] = f;
@@ -378,10 +378,10 @@ static mf_fut *mf_pop_for(mf_executor *ex, int w)
     if (ex->npinned && (f = mf_pin_pop(ex, w)) != NULL)
         return f;
     prev = ex->qhead;
-    if (!prev || prev->avoid != w + 1 || ex->nworkers < 2)
+    if (!prev || MF_AVOIDS(prev) != w || ex->nworkers < 2)
         return mf__pop(ex);
     for (int k = 0; k < MF_AVOID_SCAN && (f = prev->next) != NULL; k++) {
-        if (f->avoid != w + 1 && f->state == MF_FS_PENDING) {
+        if (MF_AVOIDS(f) != w && f->state == MF_FS_PENDING) {
             prev->next = f->next;
             if (ex->qtail == f)
                 ex->qtail = prev;

@@ -34,6 +34,10 @@ extern mf_ferr mf__oom_err; /* shared, never freed */
 
 #define MF_INLINE_ARG 16
 
+/* The worker rank f is kept off, or pinned to; -1 if none. */
+#define MF_AVOIDS(f) ((f)->place > 0 ? (f)->place - 1 : -1)
+#define MF_PINNED(f) ((f)->place < 0 ? -(f)->place - 1 : -1)
+
 typedef struct mf_fut {
     uint32_t gen;    /* handle generation of this slot */
     uint32_t index;  /* slot index */
@@ -49,10 +53,13 @@ typedef struct mf_fut {
     int worker;      /* rank it was sent to */
     uint32_t mark;   /* scratch for duplicate detection (lock held) */
     uint32_t ncb, capcb;
-    uint32_t nitems;        /* a chunk of map items (0 = a single task) */
-    uint32_t timeout_ms;    /* isolated run limit (0 = none) */
-    int avoid;              /* 1 + a worker rank to keep it off; 0: none */
-    int pin;                /* 1 + the worker rank it must run on; 0: any */
+    uint32_t nitems;     /* a chunk of map items (0 = a single task) */
+    uint32_t timeout_ms; /* isolated run limit (0 = none) */
+    /* Placement (mf_submit_opts): 1 + a worker rank to keep it off
+     * (avoid), -(1 + the worker rank it must run on) (pin), 0: any. One
+     * field, as the two exclude each other: a held future's slot is the
+     * root's whole cost per task (see MF_AVOIDS/MF_PINNED). */
+    int place;
     struct mf_executor *ex; /* opaque here: executor.h */
     struct mf_fut *next;    /* pending queue / free list */
     mf_fn_id fn;

@@ -110,7 +110,7 @@ static int mf_take_returned(mf_executor *ex, int src, mf_wire_reader *r)
         f->arg_free = NULL; /* the caller's buffer went with the send */
         f->state = MF_FS_PENDING;
         f->worker = -1;
-        if (f->pin && !ex->interrupted) {
+        if (MF_PINNED(f) >= 0 && !ex->interrupted) {
             /* Pinned: back to the front of its own worker's queue. */
             mf__pin_requeue_front(ex, f);
             continue;

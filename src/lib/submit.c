@@ -198,9 +198,9 @@ MF_API int mf_submit_ex(mf_executor *ex, mf_fn_id fn, const void *arg,
         if (opts->isolate)
             f->isolate = 1;
         if (opts->avoid)
-            f->avoid = opts->avoid_rank + 1;
+            f->place = opts->avoid_rank + 1;
         if (opts->pin)
-            f->pin = opts->pin_rank + 1;
+            f->place = -(opts->pin_rank + 1);
     }
     if (rc == MF_OK) {
         ex->obs.submitted++;
