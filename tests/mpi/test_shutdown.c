@@ -97,14 +97,29 @@ static void t_shutdown_cancel_futures(void)
             mf_map(mft_ex, ID_MARK, g_map_args, g_map_lens, 5, &mo, &itc),
             MF_OK);
     }
+    /* Queued on one worker's own queue (mf_submit_opts.pin): cancelled
+     * with the rest. */
+    mf_future pq[2];
+    mf_submit_opts so;
+    memset(&so, 0, sizeof so);
+    so.pin = 1;
+    so.pin_rank = mft_root == 0 ? 1 : 0;
+    for (i = 0; i < 2; i++)
+        ASSERT_RC(mf_submit_ex(mft_ex, ID_MARK, NULL, 0, &so, &pq[i]), MF_OK);
     ASSERT_RC(mf_executor_shutdown(mft_ex, 0, 0), MF_OK);
     CU_ASSERT_EQUAL(mf_future_cancelled(q[0]), 0);
+    CU_ASSERT_EQUAL(mf_future_cancelled(pq[0]), 0);
     /* a later call adds cancel_futures: only the queued ones go */
     ASSERT_RC(mf_executor_shutdown(mft_ex, 0, 1), MF_OK);
     for (i = 0; i < 3; i++) {
         CU_ASSERT_EQUAL(mf_future_cancelled(q[i]), 1);
         CU_ASSERT_EQUAL(mf_future_done(q[i]), 1);
         ASSERT_RC(mf_future_result(q[i], 0, NULL, NULL), MF_ECANCELLED);
+    }
+    for (i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(mf_future_cancelled(pq[i]), 1);
+        ASSERT_RC(mf_future_result(pq[i], 0, NULL, NULL), MF_ECANCELLED);
+        mf_future_release(pq[i]);
     }
     CU_ASSERT_EQUAL(atomic_load(&log.n), 3);
     for (i = 0; i < mft_nw; i++) {
