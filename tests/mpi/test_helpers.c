@@ -211,11 +211,12 @@ static void t_avoid_rank(void)
  * long one can be cancelled; bad pins are refused. */
 static void t_pin(void)
 {
-    int nw = mf_executor_workers(mft_ex), w[64], n = 0;
+    int nw = mf_executor_workers(mft_ex), w[64] = {0}, n = 0;
     for (int r = 0; r < mft_size && n < 64; r++)
         if (r != mft_root)
             w[n++] = r;
     CU_ASSERT_EQUAL(n, nw);
+    CU_ASSERT_FATAL(n > 0);
     enum { K = 12 };
     mf_future fs[64 * K], g[3];
     int want[64 * K];
